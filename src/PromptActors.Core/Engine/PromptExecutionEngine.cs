@@ -1,0 +1,205 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using PromptActors.Instances;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+
+namespace PromptActors.Engine;
+
+/// <summary>The embedding API over the instance shard region and the node's caches.</summary>
+public sealed class PromptExecutionEngine : IPromptExecutionEngine
+{
+    private readonly ActorSystem _system;
+    private readonly PromptActorsRuntime _runtime;
+    private readonly TimeSpan _timeout;
+    private readonly InstanceSettings _settings;
+
+    public PromptExecutionEngine(ActorSystem system, PromptActorsRuntime runtime)
+    {
+        _system = system;
+        _runtime = runtime;
+        _timeout = runtime.Options.AskTimeout;
+        _settings = runtime.InstanceSettings;
+    }
+
+    public Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var command = new StartInstance(request.InstanceId ?? Guid.NewGuid().ToString("N"), request.PromptId, request.Scope,
+            request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion);
+        // Checked here too so a bad request never creates an entity.
+        var errors = InstanceInput.CheckStart(command, _settings);
+        if (errors.Count > 0)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        return AskAsync<InstanceView>(command, cancellationToken);
+    }
+
+    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
+        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput), cancellationToken);
+
+    public Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        AskAsync<InstanceView>(new GetInstance(CheckId(instanceId)), cancellationToken);
+
+    public Task<InstanceView> UpdateVariablesAsync(string instanceId, IReadOnlyDictionary<string, string>? set,
+        IReadOnlyList<string>? remove = null, CancellationToken cancellationToken = default) =>
+        AskAsync<InstanceView>(new UpdateVariables(CheckId(instanceId), set, remove), cancellationToken);
+
+    public Task<CancelResult> CancelAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        AskAsync<CancelResult>(new CancelExecution(CheckId(instanceId)), cancellationToken);
+
+    public Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        AskAsync<InstanceCleanedUp>(new CleanupInstance(CheckId(instanceId)), cancellationToken);
+
+    public async IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        CheckId(instanceId);
+        var channel = Channel.CreateUnbounded<ReplyEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var bridge = _system.ActorOf(Props.Create(() => new ReplyBridge(channel.Writer)));
+        try
+        {
+            _runtime.InstanceRegion.Tell(new SubscribeReply(instanceId, bridge, fromIndex), bridge);
+            await foreach (var e in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return e;
+                if (e is ReplyCompleted or ReplyFailed)
+                    yield break;
+            }
+        }
+        finally
+        {
+            _system.Stop(bridge);
+        }
+    }
+
+    public async Task<ReplyEvent> WaitForReplyAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        await foreach (var e in StreamAsync(instanceId, long.MaxValue, cancellationToken))
+        {
+            if (e is ReplyCompleted or ReplyFailed)
+                return e;
+        }
+        throw new PromptActorsException(ErrorCodes.Interrupted, $"the reply stream of instance '{instanceId}' ended without an outcome");
+    }
+
+    public async Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var errors = PromptValidation.Validate(definition);
+        if (errors.Count > 0)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        var saved = await StoreCall(() => _runtime.Services.Prompts.SaveAsync(definition, cancellationToken));
+        Publish(new InvalidatePrompt(saved.Id));
+        return saved;
+    }
+
+    public Task<Prompt?> GetPromptAsync(string promptId, int? version = null, CancellationToken cancellationToken = default)
+    {
+        if (!PromptValidation.IsValidId(promptId))
+            throw new ValidationFailedException("promptId must be 1-128 letters, digits, '_', '-' or '.'");
+        return StoreCall(() => _runtime.Services.Prompts.GetAsync(promptId, version, cancellationToken));
+    }
+
+    public async Task SetScopeVariablesAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values,
+        CancellationToken cancellationToken = default)
+    {
+        if (!PromptValidation.IsValidId(scopeId))
+            throw new ValidationFailedException("scopeId must be 1-128 letters, digits, '_', '-' or '.'");
+        var errors = InstanceInput.CheckVariables(values, null, _settings);
+        if (errors.Count > 0)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        await StoreCall(async () =>
+        {
+            await _runtime.Services.Variables.SetAsync(kind, scopeId, values, cancellationToken);
+            return true;
+        });
+        Publish(new InvalidateScopedVariables(kind, scopeId));
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> GetScopeVariablesAsync(ScopeKind kind, string scopeId,
+        CancellationToken cancellationToken = default)
+    {
+        if (!PromptValidation.IsValidId(scopeId))
+            throw new ValidationFailedException("scopeId must be 1-128 letters, digits, '_', '-' or '.'");
+        return StoreCall(() => _runtime.Services.Variables.GetAsync(kind, scopeId, cancellationToken));
+    }
+
+    public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        StoreCall(() => _runtime.Services.Runs.GetRunAsync(CheckId(runId), cancellationToken));
+
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > 1000)
+            throw new ValidationFailedException("limit must be between 1 and 1000");
+        return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(CheckId(userId), limit, cancellationToken));
+    }
+
+    private void Publish(object invalidation)
+    {
+        // Every node's cache subscribes to the topic; the local one is told directly too, so this node is never stale.
+        DistributedPubSub.Get(_system).Mediator.Tell(new Publish(PromptActorsConfig.InvalidationTopic, invalidation));
+        if (invalidation is InvalidatePrompt p)
+            _runtime.PromptCache.Tell(p);
+        else
+            _runtime.ScopedVariables.Tell(invalidation);
+    }
+
+    private static async Task<T> StoreCall<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (PromptActorsException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new StoreUnavailableException("the store is unavailable: " + ex.GetBaseException().Message, ex);
+        }
+    }
+
+    private static string CheckId(string id) => PromptValidation.IsValidId(id)
+        ? id
+        : throw new ValidationFailedException("ids must be 1-128 letters, digits, '_', '-' or '.'");
+
+    private async Task<T> AskAsync<T>(IInstanceCommand command, CancellationToken cancellationToken)
+    {
+        object reply;
+        try
+        {
+            reply = await _runtime.InstanceRegion.Ask<object>(command, _timeout, cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new PromptActorsException(ErrorCodes.Timeout, $"instance '{command.InstanceId}' did not answer within {_timeout}");
+        }
+        return reply switch
+        {
+            T ok => ok,
+            Rejected rejected => throw rejected.ToException(),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Receives a subscription's events and writes them to a channel read by <see cref="StreamAsync"/>.</summary>
+    private sealed class ReplyBridge : ReceiveActor
+    {
+        public ReplyBridge(ChannelWriter<ReplyEvent> writer)
+        {
+            Receive<ReplySubscribed>(_ => Context.Watch(Sender));
+            Receive<ReplyEvent>(e =>
+            {
+                writer.TryWrite(e);
+                if (e is ReplyCompleted or ReplyFailed)
+                    writer.TryComplete();
+            });
+            Receive<Rejected>(r => writer.TryComplete(r.ToException()));
+            Receive<Terminated>(_ => writer.TryComplete(
+                new PromptActorsException(ErrorCodes.Interrupted, "the instance stopped before the reply ended")));
+        }
+    }
+}

@@ -1,0 +1,67 @@
+namespace PromptActors;
+
+/// <summary>The stable error codes of the engine (DESIGN §8). HTTP problem+json carries the same strings.</summary>
+public static class ErrorCodes
+{
+    public const string ValidationFailed = "validation_failed";
+    public const string PromptNotFound = "prompt_not_found";
+    public const string InstanceNotFound = "instance_not_found";
+    public const string InstanceExists = "instance_exists";
+    public const string MissingVariables = "missing_variables";
+    public const string InstanceBusy = "instance_busy";
+    public const string ChatNotAllowed = "chat_not_allowed";
+    public const string InstanceExpired = "instance_expired";
+    public const string ProviderError = "provider_error";
+    public const string StoreUnavailable = "store_unavailable";
+    public const string Interrupted = "interrupted";
+    public const string Cancelled = "cancelled";
+    public const string Timeout = "timeout";
+}
+
+/// <summary>A typed refusal: the command changed nothing.</summary>
+public sealed record Rejected(string Code, string Detail, IReadOnlyList<string>? Missing = null) : IPromptActorsMessage
+{
+    public PromptActorsException ToException() => PromptActorsException.From(this);
+}
+
+/// <summary>Base of every error the embedding API throws; <see cref="Code"/> is one of <see cref="ErrorCodes"/>.</summary>
+public class PromptActorsException : Exception
+{
+    public PromptActorsException(string code, string detail, Exception? inner = null) : base(detail, inner)
+    {
+        Code = code;
+    }
+
+    public string Code { get; }
+
+    public static PromptActorsException From(Rejected r) => r.Code switch
+    {
+        ErrorCodes.ValidationFailed => new ValidationFailedException(r.Detail),
+        ErrorCodes.PromptNotFound => new PromptNotFoundException(r.Detail),
+        ErrorCodes.InstanceNotFound => new InstanceNotFoundException(r.Detail),
+        ErrorCodes.MissingVariables => new MissingVariablesException(r.Missing ?? [], r.Detail),
+        ErrorCodes.InstanceBusy => new InstanceBusyException(r.Detail),
+        ErrorCodes.ChatNotAllowed => new ChatNotAllowedException(r.Detail),
+        ErrorCodes.InstanceExpired => new InstanceExpiredException(r.Detail),
+        ErrorCodes.ProviderError => new ProviderErrorException(r.Detail),
+        ErrorCodes.StoreUnavailable => new StoreUnavailableException(r.Detail),
+        _ => new PromptActorsException(r.Code, r.Detail),
+    };
+}
+
+public sealed class ValidationFailedException(string detail) : PromptActorsException(ErrorCodes.ValidationFailed, detail);
+public sealed class PromptNotFoundException(string detail) : PromptActorsException(ErrorCodes.PromptNotFound, detail);
+public sealed class InstanceNotFoundException(string detail) : PromptActorsException(ErrorCodes.InstanceNotFound, detail);
+public sealed class InstanceBusyException(string detail) : PromptActorsException(ErrorCodes.InstanceBusy, detail);
+public sealed class ChatNotAllowedException(string detail) : PromptActorsException(ErrorCodes.ChatNotAllowed, detail);
+public sealed class InstanceExpiredException(string detail) : PromptActorsException(ErrorCodes.InstanceExpired, detail);
+public sealed class ProviderErrorException(string detail) : PromptActorsException(ErrorCodes.ProviderError, detail);
+public sealed class StoreUnavailableException(string detail, Exception? inner = null)
+    : PromptActorsException(ErrorCodes.StoreUnavailable, detail, inner);
+
+/// <summary>Variables referenced by the prompt or conversation have no value in any layer.</summary>
+public sealed class MissingVariablesException(IReadOnlyList<string> missing, string detail)
+    : PromptActorsException(ErrorCodes.MissingVariables, detail)
+{
+    public IReadOnlyList<string> Missing { get; } = missing;
+}

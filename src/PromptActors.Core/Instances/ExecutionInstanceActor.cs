@@ -1,0 +1,856 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Microsoft.Extensions.AI;
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+using Scope = PromptActors.Variables.Scope;
+
+namespace PromptActors.Instances;
+
+/// <summary>
+/// One execution instance of a prompt (the original design's <c>ExecutionInstance</c>), hosted by Cluster Sharding.
+/// Single writer of its variables, conversation, execution tracking and run tracking. Every state change is an event;
+/// side effects (the model call, run-store writes, replies that promise durability) happen after the event is persisted.
+/// Async work (prompt and variable look-ups, the model stream, run-store writes) comes back as messages.
+/// </summary>
+public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
+{
+    public const string PersistenceIdPrefix = "execution-instance-";
+
+    private readonly string _instanceId;
+    private readonly InstanceDependencies _deps;
+    private readonly InstanceSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private InstanceState _state = new();
+    private Prompt? _prompt;
+
+    // The running model call: not persisted chunk by chunk, only its outcome.
+    private CancellationTokenSource? _cts;
+    private ModelEntry? _model;
+    private IReadOnlyList<ChatMessage>? _request;
+    private readonly StringBuilder _text = new();
+    private List<string> _chunks = new();
+    private long _startedAt;
+    private long? _firstTokenAt;
+    private readonly List<IActorRef> _subscribers = new();
+    private readonly List<IActorRef> _nextTaskSubscribers = new();
+    private readonly List<IActorRef> _cancelWaiters = new();
+
+    // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
+    private (string TaskId, List<string> Chunks)? _lastChunks;
+
+    // The outbox: run-store writes in flight and their retry counts.
+    private readonly HashSet<string> _syncInFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _syncAttempts = new(StringComparer.Ordinal);
+
+    private IActorRef? _persistReplyTo;
+    private long _contextRequest;
+    private Action<ExecContext>? _contextThen;
+    private IActorRef? _contextReplyTo;
+    private bool _reapedAndDeleting;
+
+    public ExecutionInstanceActor(string instanceId, InstanceDependencies deps)
+    {
+        _instanceId = instanceId;
+        _deps = deps;
+        _settings = deps.Settings;
+        if (_settings.JournalPluginId is { } j)
+            JournalPluginId = j;
+        if (_settings.SnapshotPluginId is { } s)
+            SnapshotPluginId = s;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is InstanceSnapshot snapshot)
+                _state = InstanceState.FromSnapshot(snapshot);
+        });
+        Recover<IInstanceEvent>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Active();
+    }
+
+    public static Props Props(string instanceId, InstanceDependencies deps) =>
+        Akka.Actor.Props.Create(() => new ExecutionInstanceActor(instanceId, deps));
+
+    public override string PersistenceId => PersistenceIdPrefix + _instanceId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private TimeProvider Time => _deps.Time;
+
+    // ---------------------------------------------------------------- behaviours
+
+    private void Active()
+    {
+        Command<StartInstance>(OnStart);
+        Command<ExecuteMessage>(OnExecute);
+        Command<UpdateVariables>(OnUpdateVariables);
+        Command<GetInstance>(cmd =>
+        {
+            if (Guard())
+                ReplyView(Sender);
+        });
+        Command<CancelExecution>(OnCancel);
+        Command<CleanupInstance>(OnCleanup);
+        Command<SubscribeReply>(OnSubscribe);
+        Command<ReapInstance>(OnReap);
+
+        Command<ModelChunk>(OnChunk);
+        Command<ModelFinished>(OnModelFinished);
+        Command<SyncResult>(OnSyncResult);
+        Command<RetrySync>(r =>
+        {
+            if (_state.Unsynced.TryGetValue(r.TaskId, out var record))
+                Sync(record);
+        });
+
+        Command<Terminated>(t =>
+        {
+            _subscribers.Remove(t.ActorRef);
+            _nextTaskSubscribers.Remove(t.ActorRef);
+        });
+        Command<ReceiveTimeout>(_ =>
+        {
+            if (!_state.IsExecuting && _state.Unsynced.Count == 0 && _nextTaskSubscribers.Count == 0)
+                Passivate();
+        });
+        Command<StopInstance>(_ => Context.Stop(Self));
+
+        Command<SaveSnapshotSuccess>(s =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed: {1}", _instanceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting snapshots of {0} failed: {1}", _instanceId, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ =>
+        {
+            if (_reapedAndDeleting)
+                Passivate();
+        });
+        Command<DeleteMessagesFailure>(f =>
+        {
+            _log.Warning("Deleting the journal of reaped instance {0} failed: {1}", _instanceId, f.Cause.Message);
+            if (_reapedAndDeleting)
+                Passivate();
+        });
+        Command<ContextLoaded>(_ => { }); // a late answer to a request that already timed out
+    }
+
+    /// <summary>While waiting for the prompt and the scoped variables, every other message waits too (one writer, in order).</summary>
+    private void AwaitingContext()
+    {
+        Command<ContextLoaded>(loaded =>
+        {
+            if (loaded.Request != _contextRequest)
+                return;
+            var then = _contextThen!;
+            var replyTo = _contextReplyTo!;
+            _contextThen = null;
+            _contextReplyTo = null;
+            Become(Active);
+            Stash.UnstashAll();
+
+            if (loaded.Error is { } error)
+            {
+                replyTo.Tell(error);
+                if (!_state.Started)
+                    Passivate();
+                return;
+            }
+            _prompt = loaded.Context!.Prompt;
+            then(loaded.Context);
+        });
+        CommandAny(_ => Stash.Stash());
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// <summary>Refuses commands for an instance that does not exist (or no longer does). True when the instance is live.</summary>
+    private bool Guard()
+    {
+        if (_state.Expired)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceExpired, $"instance '{_instanceId}' has expired and was cleaned up"));
+            if (!_reapedAndDeleting)
+                Passivate();
+            return false;
+        }
+        if (!_state.Started)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceNotFound, $"instance '{_instanceId}' does not exist"));
+            Passivate();
+            return false;
+        }
+        return true;
+    }
+
+    private void OnStart(StartInstance cmd)
+    {
+        if (_state.Expired)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceExpired, $"instance '{_instanceId}' has expired and was cleaned up"));
+            return;
+        }
+        if (_state.Started)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceExists, $"instance '{_instanceId}' already exists"));
+            return;
+        }
+        var errors = InstanceInput.CheckStart(cmd, _settings);
+        if (errors.Count > 0)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.ValidationFailed, string.Join("; ", errors)));
+            Passivate();
+            return;
+        }
+
+        var replyTo = Sender;
+        var config = cmd.ExecutionConfig ?? ExecutionConfig.Default;
+        LoadContext(cmd.PromptId, cmd.PromptVersion, cmd.Scope, replyTo, ctx =>
+        {
+            var prompt = ctx.Prompt;
+            if (!TryModel(prompt, out var model, out var rejected))
+            {
+                replyTo.Tell(rejected);
+                Passivate();
+                return;
+            }
+            var userValues = cmd.Variables is null
+                ? new Dictionary<string, string>(StringComparer.Ordinal)
+                : new Dictionary<string, string>(cmd.Variables, StringComparer.Ordinal);
+
+            // With autoRun the first message is part of the start: refuse the start if it cannot run.
+            string? taskId = null, runId = null;
+            BuiltMessages? built = null;
+            if (config.AutoRun)
+            {
+                taskId = NewId();
+                runId = config.TrackInRuns ? NewId() : null;
+                built = Build(prompt, ctx.Scoped, userValues, [], null, runId, config.ApplyVariables);
+                if (!built.Ok)
+                {
+                    replyTo.Tell(MissingRejection(built.Missing));
+                    Passivate();
+                    return;
+                }
+            }
+
+            var started = new InstanceStarted(_instanceId, prompt.Id, prompt.Version, cmd.Scope, userValues, config,
+                cmd.Source ?? new RunSource("prompt", prompt.Id), cmd.RunName, cmd.Retain, prompt.Settings, Time.GetUtcNow());
+            _persistReplyTo = replyTo;
+            Persist(started, e =>
+            {
+                _persistReplyTo = null;
+                _state.Apply(e);
+                _log.Info("Instance {0} started from prompt {1} v{2}", _instanceId, prompt.Id, prompt.Version);
+                if (built is not null)
+                    Submit(taskId!, runId, null, built.Messages, model, replyTo, replyWithView: true, ctx);
+                else
+                {
+                    replyTo.Tell(BuildView(ctx));
+                    MaybeSnapshot();
+                }
+            });
+        });
+    }
+
+    private void OnExecute(ExecuteMessage cmd)
+    {
+        if (!Guard())
+            return;
+        if (_state.IsExecuting)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceBusy, $"instance '{_instanceId}' is executing task '{_state.Current!.TaskId}'"));
+            return;
+        }
+        if (_state.HasCompletedTurn && !_state.Config.AllowChat)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.ChatNotAllowed, "this instance does not allow follow-up messages (allowChat is off)"));
+            return;
+        }
+        if (InstanceInput.CheckUserInput(cmd.UserInput, required: _state.HasCompletedTurn, _settings) is { } inputError)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.ValidationFailed, inputError));
+            return;
+        }
+
+        var replyTo = Sender;
+        var start = _state.Start!;
+        LoadContext(start.PromptId, start.PromptVersion, start.Scope, replyTo, ctx =>
+        {
+            if (!TryModel(ctx.Prompt, out var model, out var rejected))
+            {
+                replyTo.Tell(rejected);
+                return;
+            }
+            var taskId = NewId();
+            var runId = _state.RunId ?? (_state.Config.TrackInRuns ? NewId() : null);
+            var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, cmd.UserInput, runId,
+                _state.Config.ApplyVariables);
+            if (!built.Ok)
+            {
+                replyTo.Tell(MissingRejection(built.Missing));
+                return;
+            }
+            Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx);
+        });
+    }
+
+    private void OnUpdateVariables(UpdateVariables cmd)
+    {
+        if (!Guard())
+            return;
+        var set = cmd.Set ?? new Dictionary<string, string>();
+        var removed = cmd.Remove ?? Array.Empty<string>();
+        var errors = InstanceInput.CheckVariables(set, removed, _settings);
+        var resulting = _state.UserValues.Keys.Except(removed).Union(set.Keys).Count();
+        if (resulting > _settings.MaxVariables)
+            errors.Add($"at most {_settings.MaxVariables} variables may be set");
+        if (errors.Count > 0)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.ValidationFailed, string.Join("; ", errors)));
+            return;
+        }
+        var replyTo = Sender;
+        _persistReplyTo = replyTo;
+        Persist(new VariablesUpdated(new Dictionary<string, string>(set, StringComparer.Ordinal), removed.ToArray(), Time.GetUtcNow()), e =>
+        {
+            _persistReplyTo = null;
+            _state.Apply(e);
+            MaybeSnapshot();
+            ReplyView(replyTo);
+        });
+    }
+
+    private void OnCancel(CancelExecution cmd)
+    {
+        if (!Guard())
+            return;
+        if (!_state.IsExecuting || _cts is null)
+        {
+            Sender.Tell(new CancelResult(_instanceId, null, false));
+            return;
+        }
+        _cancelWaiters.Add(Sender);
+        _cts.Cancel();
+    }
+
+    private void OnCleanup(CleanupInstance cmd)
+    {
+        if (!Guard())
+            return;
+        if (_state.IsExecuting)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceBusy, "cancel the running task before cleaning up the instance"));
+            return;
+        }
+        if (_state.Unsynced.Count > 0)
+        {
+            SyncAll();
+            Sender.Tell(new Rejected(ErrorCodes.StoreUnavailable, "the run store has not yet recorded every task of this instance; try again shortly"));
+            return;
+        }
+        Tombstone(Sender);
+    }
+
+    private void OnReap(ReapInstance cmd)
+    {
+        if (_state.Expired || !_state.Started)
+        {
+            if (!_reapedAndDeleting)
+                Passivate();
+            return;
+        }
+        // Only a still-completed instance is reaped; one that moved on since the reaper looked is left alone.
+        if (_state.Status != InstanceStatus.Completed || _state.CompletedAt != cmd.CompletedAt || _state.IsExecuting
+            || _state.Unsynced.Count > 0)
+            return;
+        if (_state.Start!.Retain)
+        {
+            _log.Debug("Passivating retained instance {0}", _instanceId);
+            Passivate();
+            return;
+        }
+        Tombstone(null);
+    }
+
+    private void OnSubscribe(SubscribeReply cmd)
+    {
+        var subscriber = cmd.Subscriber;
+        if (_state.Expired || !_state.Started)
+        {
+            var rejectTo = subscriber;
+            if (_state.Expired)
+                rejectTo.Tell(new Rejected(ErrorCodes.InstanceExpired, $"instance '{_instanceId}' has expired and was cleaned up"));
+            else
+                rejectTo.Tell(new Rejected(ErrorCodes.InstanceNotFound, $"instance '{_instanceId}' does not exist"));
+            if (!_reapedAndDeleting)
+                Passivate();
+            return;
+        }
+        var from = Math.Max(0, cmd.FromIndex);
+        if (_state.Current is { } current)
+        {
+            subscriber.Tell(new ReplySubscribed(_instanceId, current.TaskId));
+            for (var i = (int)Math.Min(from, _chunks.Count); i < _chunks.Count; i++)
+                subscriber.Tell(new ReplyChunk(current.TaskId, i, _chunks[i]));
+            Context.Watch(subscriber);
+            _subscribers.Add(subscriber);
+            return;
+        }
+        if (_state.LastTask is { } last)
+        {
+            subscriber.Tell(new ReplySubscribed(_instanceId, last.TaskId));
+            if (_lastChunks is { } kept && kept.TaskId == last.TaskId)
+            {
+                for (var i = (int)Math.Min(from, kept.Chunks.Count); i < kept.Chunks.Count; i++)
+                    subscriber.Tell(new ReplyChunk(last.TaskId, i, kept.Chunks[i]));
+            }
+            else if (from == 0 && last.Text.Length > 0)
+            {
+                // After a restart the chunk boundaries are gone; the text is replayed as one chunk.
+                subscriber.Tell(new ReplyChunk(last.TaskId, 0, last.Text));
+            }
+            subscriber.Tell(Terminal(last));
+            return;
+        }
+        subscriber.Tell(new ReplySubscribed(_instanceId, null));
+        Context.Watch(subscriber);
+        _nextTaskSubscribers.Add(subscriber);
+    }
+
+    // ---------------------------------------------------------------- execution
+
+    private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
+        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx)
+    {
+        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow());
+        _persistReplyTo = replyTo;
+        Persist(submitted, e =>
+        {
+            _persistReplyTo = null;
+            _state.Apply(e);
+            _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
+            StartModel(taskId, messages, model);
+            if (replyWithView)
+                replyTo.Tell(BuildView(ctx));
+            else
+                replyTo.Tell(new MessageAccepted(_instanceId, taskId, _state.RunId));
+            WriteProgress(RunTaskStatus.Pending);
+            MaybeSnapshot();
+        });
+    }
+
+    private void StartModel(string taskId, IReadOnlyList<ChatMessage> messages, ModelEntry model)
+    {
+        _cts = new CancellationTokenSource();
+        _model = model;
+        _request = messages;
+        _text.Clear();
+        _chunks = new List<string>();
+        _firstTokenAt = null;
+        _startedAt = Time.GetTimestamp();
+
+        foreach (var s in _nextTaskSubscribers)
+        {
+            s.Tell(new ReplySubscribed(_instanceId, taskId));
+            _subscribers.Add(s);
+        }
+        _nextTaskSubscribers.Clear();
+
+        var options = ChatOptionsMapper.ToChatOptions(_state.Start!.Settings, model.Id);
+        var self = Self;
+        var token = _cts.Token;
+        var time = Time;
+        _ = Task.Run(() => StreamModelAsync(self, taskId, model.Client, messages, options, time, token), CancellationToken.None);
+    }
+
+    private static async Task StreamModelAsync(IActorRef self, string taskId, IChatClient client, IReadOnlyList<ChatMessage> messages,
+        ChatOptions options, TimeProvider time, CancellationToken token)
+    {
+        TokenUsage? usage = null;
+        try
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(messages, options, token).WithCancellation(token))
+            {
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent u)
+                        usage = new TokenUsage(u.Details.InputTokenCount ?? 0, u.Details.OutputTokenCount ?? 0,
+                            u.Details.CachedInputTokenCount ?? 0);
+                }
+                var text = update.Text;
+                if (!string.IsNullOrEmpty(text))
+                    self.Tell(new ModelChunk(taskId, text, time.GetTimestamp()));
+            }
+            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: false, time.GetTimestamp()));
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: true, time.GetTimestamp()));
+        }
+        catch (Exception ex)
+        {
+            self.Tell(new ModelFinished(taskId, usage, ex.GetBaseException().Message, Cancelled: false, time.GetTimestamp()));
+        }
+    }
+
+    private void OnChunk(ModelChunk chunk)
+    {
+        if (_state.Current?.TaskId != chunk.TaskId)
+            return;
+        if (_firstTokenAt is null)
+        {
+            _firstTokenAt = chunk.Timestamp;
+            _state.MarkStreaming();
+            WriteProgress(RunTaskStatus.Streaming);
+        }
+        _text.Append(chunk.Text);
+        _chunks.Add(chunk.Text);
+        var message = new ReplyChunk(chunk.TaskId, _chunks.Count - 1, chunk.Text);
+        foreach (var s in _subscribers)
+            s.Tell(message);
+    }
+
+    private void OnModelFinished(ModelFinished done)
+    {
+        if (_state.Current?.TaskId != done.TaskId)
+            return;
+        var text = _text.ToString();
+        var ttft = _firstTokenAt is { } first ? Time.GetElapsedTime(_startedAt, first).TotalMilliseconds : (double?)null;
+        var total = Time.GetElapsedTime(_startedAt, done.Timestamp).TotalMilliseconds;
+        var usage = done.Usage ?? EstimateUsage(text);
+        var cost = CostCalculator.Compute(usage, _model?.Pricing ?? ModelPricing.Free);
+        var now = Time.GetUtcNow();
+
+        IInstanceEvent outcome = done switch
+        {
+            { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now),
+            { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now),
+            _ => new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
+        };
+        if (done.Error is { } err)
+            _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
+
+        Persist(outcome, e =>
+        {
+            _state.Apply(e);
+            _lastChunks = (done.TaskId, _chunks);
+            var terminal = Terminal(_state.LastTask!);
+            foreach (var s in _subscribers)
+            {
+                s.Tell(terminal);
+                Context.Unwatch(s);
+            }
+            _subscribers.Clear();
+            foreach (var w in _cancelWaiters)
+                w.Tell(new CancelResult(_instanceId, done.TaskId, e is ExecutionCancelled));
+            _cancelWaiters.Clear();
+            _cts?.Dispose();
+            _cts = null;
+            _request = null;
+            SyncAll();
+            RegisterWithReaperIfDone();
+            MaybeSnapshot();
+        });
+    }
+
+    private TokenUsage EstimateUsage(string output)
+    {
+        long input = 0;
+        if (_request is not null)
+        {
+            foreach (var m in _request)
+                input += TokenCounter.Count(m.Text);
+        }
+        return new TokenUsage(input, TokenCounter.Count(output), 0, Estimated: true);
+    }
+
+    private static ReplyEvent Terminal(FinishedTask task) => task.Outcome == TaskOutcome.Completed
+        ? new ReplyCompleted(task.TaskId, task.Text, task.Stats)
+        : new ReplyFailed(task.TaskId, task.ErrorCode ?? ErrorCodes.ProviderError, task.ErrorDetail ?? "", task.Text);
+
+    // ---------------------------------------------------------------- recovery, reaping, outbox
+
+    private void OnRecovered()
+    {
+        SetReceiveTimeout(_settings.IdlePassivation);
+        if (_state.Expired || !_state.Started)
+            return;
+        if (_state.Current is { } interrupted)
+        {
+            // The node stopped while this task ran: its outcome is unknown, so it is marked failed and the caller may retry.
+            var failed = new ExecutionFailed(interrupted.TaskId, ErrorCodes.Interrupted,
+                "the task was interrupted (the instance stopped while it was running); send the message again to retry",
+                "", TokenUsage.None, 0m, null, (Time.GetUtcNow() - interrupted.SubmittedAt).TotalMilliseconds, Time.GetUtcNow());
+            _log.Warning("Instance {0} recovered with unfinished task {1}; marking it interrupted", _instanceId, interrupted.TaskId);
+            Persist(failed, e =>
+            {
+                _state.Apply(e);
+                SyncAll();
+                MaybeSnapshot();
+            });
+            return;
+        }
+        SyncAll();
+        RegisterWithReaperIfDone();
+    }
+
+    private void RegisterWithReaperIfDone()
+    {
+        if (_state.Status == InstanceStatus.Completed && _state.Unsynced.Count == 0 && _state.CompletedAt is { } at)
+            _deps.Reaper.Tell(new InstanceCompletedNotice(_instanceId, at, _state.Start!.Retain));
+    }
+
+    private void Tombstone(IActorRef? replyTo)
+    {
+        _persistReplyTo = replyTo;
+        Persist(new InstanceReaped(Time.GetUtcNow()), e =>
+        {
+            _persistReplyTo = null;
+            _state.Apply(e);
+            _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
+            replyTo?.Tell(new InstanceCleanedUp(_instanceId));
+            _log.Info("Instance {0} reaped", _instanceId);
+            if (_settings.DeleteJournalOnReap)
+            {
+                _reapedAndDeleting = true;
+                DeleteSnapshots(new SnapshotSelectionCriteria(LastSequenceNr));
+                DeleteMessages(LastSequenceNr - 1);
+            }
+            else
+                Passivate();
+        });
+    }
+
+    private void SyncAll()
+    {
+        foreach (var record in _state.Unsynced.Values.ToArray())
+            Sync(record);
+    }
+
+    private void Sync(RunTaskRecord record)
+    {
+        if (!_syncInFlight.Add(record.TaskId))
+            return;
+        var taskId = record.TaskId;
+        _deps.RunStore.UpsertTaskAsync(record).ContinueWith(
+            t => new SyncResult(taskId, t.IsCompletedSuccessfully ? null : t.Exception?.GetBaseException().Message ?? "cancelled"),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+    }
+
+    private void OnSyncResult(SyncResult result)
+    {
+        _syncInFlight.Remove(result.TaskId);
+        if (!_state.Unsynced.ContainsKey(result.TaskId))
+            return;
+        if (result.Error is { } error)
+        {
+            var attempt = _syncAttempts.TryGetValue(result.TaskId, out var a) ? a + 1 : 1;
+            _syncAttempts[result.TaskId] = attempt;
+            var delay = Backoff(attempt);
+            _log.Warning("Recording task {0} in the run store failed (attempt {1}), retrying in {2}: {3}",
+                result.TaskId, attempt, delay, error);
+            Timers.StartSingleTimer("sync-" + result.TaskId, new RetrySync(result.TaskId), delay);
+            return;
+        }
+        _syncAttempts.Remove(result.TaskId);
+        Persist(new TaskSynced(result.TaskId), e =>
+        {
+            _state.Apply(e);
+            RegisterWithReaperIfDone();
+            MaybeSnapshot();
+        });
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var ms = _settings.SyncRetryMin.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
+        ms = Math.Min(ms, _settings.SyncRetryMax.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(ms * (0.8 + Random.Shared.NextDouble() * 0.4));
+    }
+
+    /// <summary>Best-effort progress rows (pending, streaming); the final row goes through the outbox.</summary>
+    private void WriteProgress(RunTaskStatus status)
+    {
+        if (!_state.Config.TrackInRuns || _state.RunId is null || _state.Current is not { } current)
+            return;
+        var now = Time.GetUtcNow();
+        var record = new RunTaskRecord(_state.RunInfo(_state.Start!), current.TaskId, current.Provider, current.Model,
+            current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null);
+        var log = _log;
+        _deps.RunStore.UpsertTaskAsync(record).ContinueWith(t =>
+        {
+            if (!t.IsCompletedSuccessfully)
+                log.Warning("Recording progress of task {0} failed: {1}", record.TaskId, t.Exception?.GetBaseException().Message);
+        }, TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void LoadContext(string promptId, int? version, Scope scope, IActorRef replyTo, Action<ExecContext> then)
+    {
+        var request = ++_contextRequest;
+        var timeout = _settings.AskTimeout;
+        Task<object> promptTask = _prompt is { } cached && cached.Id == promptId && (version is null ? false : cached.Version == version)
+            ? Task.FromResult<object>(new PromptFound(cached))
+            : _deps.PromptCache.Ask<object>(new GetPrompt(promptId, version), timeout);
+        var scopedTask = _deps.ScopedVariables.Ask<object>(new GetScopedVariables(scope), timeout);
+
+        Task.WhenAll(promptTask, scopedTask).ContinueWith(_ => ContextLoaded.From(request, promptId, version, promptTask, scopedTask),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        _contextThen = then;
+        _contextReplyTo = replyTo;
+        Become(AwaitingContext);
+    }
+
+    private bool TryModel(Prompt prompt, out ModelEntry model, out Rejected rejected)
+    {
+        var modelId = prompt.Settings.Model ?? _deps.Models.DefaultModelId;
+        if (_deps.Models.TryGet(modelId, out model))
+        {
+            rejected = null!;
+            return true;
+        }
+        rejected = new Rejected(ErrorCodes.ValidationFailed,
+            $"prompt '{prompt.Id}' v{prompt.Version} uses model '{modelId}', which is not configured (known: {string.Join(", ", _deps.Models.ModelIds)})");
+        return false;
+    }
+
+    private BuiltMessages Build(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
+        IReadOnlyList<ConversationMessage> conversation, string? userInput, string? runId, bool apply)
+    {
+        var merged = Merge(prompt, scoped, userValues, conversation.Count, runId);
+        return MessageBuilder.Build(prompt, conversation, userInput, merged, apply);
+    }
+
+    private MergedVariables Merge(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
+        int messageCount, string? runId) =>
+        MergedVariables.Merge(prompt.DefaultValues(), scoped.User, scoped.Org, scoped.Project, userValues,
+            ComputedVariables.Create(Time, _instanceId, prompt.Id, runId, messageCount));
+
+    private static Rejected MissingRejection(IReadOnlyList<string> missing) =>
+        new(ErrorCodes.MissingVariables, "variables without a value: " + string.Join(", ", missing), missing);
+
+    private void ReplyView(IActorRef replyTo)
+    {
+        if (!_state.Config.ShowVariables)
+        {
+            replyTo.Tell(BuildView(null));
+            return;
+        }
+        var start = _state.Start!;
+        LoadContext(start.PromptId, start.PromptVersion, start.Scope, replyTo, ctx => replyTo.Tell(BuildView(ctx)));
+    }
+
+    private InstanceView BuildView(ExecContext? ctx)
+    {
+        var start = _state.Start!;
+        VariablesView? variables = null;
+        if (start.Config.ShowVariables && ctx is not null)
+        {
+            var merged = Merge(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation.Count, _state.RunId);
+            variables = new VariablesView(
+                merged.Values.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal),
+                merged.Values.ToDictionary(kv => kv.Key, kv => kv.Value.Source, StringComparer.Ordinal),
+                new Dictionary<string, string>(_state.UserValues, StringComparer.Ordinal));
+        }
+        return new InstanceView(
+            _instanceId, start.PromptId, start.PromptVersion, _state.Status, start.Scope, start.Config, start.Retain,
+            _state.Conversation.ToArray(), variables,
+            new ExecutionView(_state.Current?.TaskId, _state.LastTask?.TaskId, _state.LastStats, _state.LastError),
+            new RunTrackingView(_state.RunId, start.Source.Type, start.Source.Id, start.RunName, _state.TotalTokens,
+                _state.TotalCost, _state.TaskCount),
+            _state.IsExecuting ? _text.ToString() : null,
+            start.At, _state.UpdatedAt);
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_settings.SnapshotEvery > 0 && LastSequenceNr % _settings.SnapshotEvery == 0)
+            SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void Passivate() => Context.Parent.Tell(new Passivate(StopInstance.Instance));
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Instance {0} could not persist {1}; the command is refused", _instanceId, @event.GetType().Name);
+        _persistReplyTo?.Tell(new Rejected(ErrorCodes.StoreUnavailable, "the journal is unavailable; nothing was changed"));
+        _persistReplyTo = null;
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "The journal rejected {0} of instance {1}", @event.GetType().Name, _instanceId);
+        _persistReplyTo?.Tell(new Rejected(ErrorCodes.StoreUnavailable, "the journal rejected the change; nothing was changed"));
+        _persistReplyTo = null;
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Instance {0} could not recover from the journal", _instanceId);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    protected override void PostStop()
+    {
+        // Stopping (passivation, hand-off, shutdown) must also stop the provider call.
+        _cts?.Cancel();
+        _cts?.Dispose();
+        foreach (var s in _subscribers)
+            s.Tell(new ReplyFailed(_state.Current?.TaskId ?? "", ErrorCodes.Interrupted, "the instance stopped while the task was running", _text.ToString()));
+        base.PostStop();
+    }
+
+    // ---------------------------------------------------------------- internal messages (never leave the node)
+
+    private sealed record ModelChunk(string TaskId, string Text, long Timestamp) : INoSerializationVerificationNeeded;
+
+    private sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp)
+        : INoSerializationVerificationNeeded;
+
+    private sealed record SyncResult(string TaskId, string? Error) : INoSerializationVerificationNeeded;
+
+    private sealed record RetrySync(string TaskId) : INoSerializationVerificationNeeded;
+
+    private sealed record ExecContext(Prompt Prompt, ScopedVariableValues Scoped);
+
+    private sealed record ContextLoaded(long Request, ExecContext? Context, Rejected? Error) : INoSerializationVerificationNeeded
+    {
+        public static ContextLoaded From(long request, string promptId, int? version, Task<object> prompt, Task<object> scoped)
+        {
+            if (!prompt.IsCompletedSuccessfully)
+                return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading prompt '{promptId}' timed out"));
+            if (!scoped.IsCompletedSuccessfully)
+                return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, "loading scoped variables timed out"));
+            switch (prompt.Result)
+            {
+                case PromptNotFound:
+                    return new(request, null, new Rejected(ErrorCodes.PromptNotFound,
+                        version is null ? $"prompt '{promptId}' does not exist" : $"prompt '{promptId}' has no version {version}"));
+                case PromptLoadFailed f:
+                    return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading prompt '{promptId}' failed: {f.Reason}"));
+            }
+            if (scoped.Result is ScopedVariablesUnavailable u)
+                return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading scoped variables failed: {u.Reason}"));
+            return new(request, new ExecContext(((PromptFound)prompt.Result).Prompt, (ScopedVariableValues)scoped.Result), null);
+        }
+    }
+}
+
+/// <summary>The stop message of passivation and shard hand-off (PoisonPill is unsafe for persistent actors).</summary>
+public sealed class StopInstance : IPromptActorsMessage
+{
+    public static readonly StopInstance Instance = new();
+}

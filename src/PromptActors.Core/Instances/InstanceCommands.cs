@@ -1,0 +1,51 @@
+using Akka.Actor;
+using PromptActors.Variables;
+using Scope = PromptActors.Variables.Scope;
+
+namespace PromptActors.Instances;
+
+/// <summary>Every message addressed to one execution instance; routed by Cluster Sharding on <see cref="InstanceId"/>.</summary>
+public interface IInstanceCommand : IPromptActorsMessage
+{
+    string InstanceId { get; }
+}
+
+/// <summary>Creates the instance. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
+public sealed record StartInstance(
+    string InstanceId,
+    string PromptId,
+    Scope Scope,
+    IReadOnlyDictionary<string, string>? Variables = null,
+    ExecutionConfig? ExecutionConfig = null,
+    RunSource? Source = null,
+    string? RunName = null,
+    bool Retain = false,
+    int? PromptVersion = null) : IInstanceCommand;
+
+/// <summary>Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or <see cref="Rejected"/>.</summary>
+public sealed record ExecuteMessage(string InstanceId, string? UserInput = null) : IInstanceCommand;
+
+/// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
+public sealed record UpdateVariables(
+    string InstanceId,
+    IReadOnlyDictionary<string, string>? Set = null,
+    IReadOnlyList<string>? Remove = null) : IInstanceCommand;
+
+/// <summary>Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
+public sealed record GetInstance(string InstanceId) : IInstanceCommand;
+
+/// <summary>Cancels the running task, if any. Replies <see cref="CancelResult"/> once the outcome is persisted.</summary>
+public sealed record CancelExecution(string InstanceId) : IInstanceCommand;
+
+/// <summary>Removes the instance for good (tombstone); its run rows stay. Replies <see cref="InstanceCleanedUp"/> or <see cref="Rejected"/>.</summary>
+public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
+
+/// <summary>
+/// Subscribes <see cref="Subscriber"/> to the reply stream: the running task (from chunk <see cref="FromIndex"/>), else a
+/// replay of the last task, else the next task. The subscriber gets <see cref="ReplySubscribed"/>, then
+/// <see cref="ReplyChunk"/>s, then <see cref="ReplyCompleted"/> or <see cref="ReplyFailed"/>.
+/// </summary>
+public sealed record SubscribeReply(string InstanceId, IActorRef Subscriber, long FromIndex = 0) : IInstanceCommand;
+
+/// <summary>From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>.</summary>
+public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt) : IInstanceCommand;

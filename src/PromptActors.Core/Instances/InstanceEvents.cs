@@ -1,0 +1,70 @@
+using PromptActors.Models;
+using PromptActors.Variables;
+
+namespace PromptActors.Instances;
+
+/// <summary>Persisted events of an execution instance. Manifests are stable; see the golden fixtures in the tests.</summary>
+public interface IInstanceEvent : IPromptActorsMessage;
+
+public sealed record InstanceStarted(
+    string InstanceId,
+    string PromptId,
+    int PromptVersion,
+    Scope Scope,
+    IReadOnlyDictionary<string, string> UserValues,
+    ExecutionConfig Config,
+    RunSource Source,
+    string? RunName,
+    bool Retain,
+    Prompts.PromptSettings Settings,
+    DateTimeOffset At) : IInstanceEvent;
+
+public sealed record VariablesUpdated(
+    IReadOnlyDictionary<string, string> Set,
+    IReadOnlyList<string> Removed,
+    DateTimeOffset At) : IInstanceEvent;
+
+/// <summary>A task was created. <see cref="NewRunId"/> is set on the first tracked message (the run is created with it).</summary>
+public sealed record MessageSubmitted(
+    string TaskId,
+    string? NewRunId,
+    string? UserMessage,
+    string Model,
+    string Provider,
+    DateTimeOffset At) : IInstanceEvent;
+
+public sealed record ExecutionCompleted(
+    string TaskId,
+    string Text,
+    TokenUsage Usage,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double TotalTimeMs,
+    DateTimeOffset At) : IInstanceEvent;
+
+/// <summary>The task failed; <see cref="Code"/> is <c>provider_error</c> or <c>interrupted</c> (found unfinished on recovery).</summary>
+public sealed record ExecutionFailed(
+    string TaskId,
+    string Code,
+    string Detail,
+    string PartialText,
+    TokenUsage Usage,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double TotalTimeMs,
+    DateTimeOffset At) : IInstanceEvent;
+
+public sealed record ExecutionCancelled(
+    string TaskId,
+    string PartialText,
+    TokenUsage Usage,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double TotalTimeMs,
+    DateTimeOffset At) : IInstanceEvent;
+
+/// <summary>The task's final row is in the run store; the outbox stops retrying it.</summary>
+public sealed record TaskSynced(string TaskId) : IInstanceEvent;
+
+/// <summary>Tombstone: later commands get <c>instance_expired</c>.</summary>
+public sealed record InstanceReaped(DateTimeOffset At) : IInstanceEvent;

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using PromptActors.Models;
+using PromptActors.Runs;
+
+namespace PromptActors.Instances;
+
+/// <summary>Tunables of execution instances (bound from <c>PromptActors</c> options).</summary>
+public sealed record InstanceSettings
+{
+    /// <summary>Largest user input or variable value, in UTF-8 bytes (default 256 KiB).</summary>
+    public int MaxInputBytes { get; init; } = 256 * 1024;
+
+    /// <summary>Most user-provided variables an instance may hold.</summary>
+    public int MaxVariables { get; init; } = 256;
+
+    /// <summary>A snapshot is saved every this many events.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>Timeout of the instance's own asks (prompt cache, scoped variables).</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An instance that receives nothing this long (and runs nothing) is passivated; it rehydrates on demand.</summary>
+    public TimeSpan IdlePassivation { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>First and last delay between retries of an unsynced run-store write.</summary>
+    public TimeSpan SyncRetryMin { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan SyncRetryMax { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Delete the journal up to the tombstone when an instance is reaped.</summary>
+    public bool DeleteJournalOnReap { get; init; } = true;
+
+    public string? JournalPluginId { get; init; }
+    public string? SnapshotPluginId { get; init; }
+}
+
+/// <summary>What every instance on a node shares.</summary>
+public sealed record InstanceDependencies(
+    IActorRef PromptCache,
+    IActorRef ScopedVariables,
+    IActorRef Reaper,
+    IModelRegistry Models,
+    IRunStore RunStore,
+    TimeProvider Time,
+    InstanceSettings Settings);

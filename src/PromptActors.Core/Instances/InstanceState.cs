@@ -1,0 +1,191 @@
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+
+namespace PromptActors.Instances;
+
+/// <summary>The task being executed.</summary>
+public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt);
+
+/// <summary>The last finished task, kept so a late subscriber can replay it.</summary>
+public sealed record FinishedTask(string TaskId, TaskOutcome Outcome, string Text, string? ErrorCode, string? ErrorDetail, ExecutionStats Stats);
+
+/// <summary>Snapshot of an instance (every N events).</summary>
+public sealed record InstanceSnapshot(
+    InstanceStarted? Start,
+    IReadOnlyDictionary<string, string> UserValues,
+    IReadOnlyList<ConversationMessage> Conversation,
+    InstanceStatus Status,
+    CurrentTask? Current,
+    FinishedTask? LastTask,
+    ExecutionStats? LastStats,
+    TaskError? LastError,
+    string? RunId,
+    DateTimeOffset? RunCreatedAt,
+    long TotalTokens,
+    decimal TotalCost,
+    int TaskCount,
+    DateTimeOffset? CompletedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<RunTaskRecord> Unsynced,
+    bool Expired) : IPromptActorsMessage;
+
+/// <summary>
+/// The state of one instance, changed only by applying events (so recovery and live handling agree).
+/// Business rules about what may happen live in the actor's command handlers; this class only folds events.
+/// </summary>
+public sealed class InstanceState
+{
+    public InstanceStarted? Start { get; private set; }
+    public Dictionary<string, string> UserValues { get; private set; } = new(StringComparer.Ordinal);
+    public List<ConversationMessage> Conversation { get; private set; } = new();
+    public InstanceStatus Status { get; private set; } = InstanceStatus.Idle;
+    public CurrentTask? Current { get; private set; }
+    public FinishedTask? LastTask { get; private set; }
+    public ExecutionStats? LastStats { get; private set; }
+    public TaskError? LastError { get; private set; }
+    public string? RunId { get; private set; }
+    public DateTimeOffset? RunCreatedAt { get; private set; }
+    public long TotalTokens { get; private set; }
+    public decimal TotalCost { get; private set; }
+    public int TaskCount { get; private set; }
+    public DateTimeOffset? CompletedAt { get; private set; }
+    public DateTimeOffset UpdatedAt { get; private set; }
+    public Dictionary<string, RunTaskRecord> Unsynced { get; private set; } = new(StringComparer.Ordinal);
+    public bool Expired { get; private set; }
+
+    public bool Started => Start is not null;
+    public bool IsExecuting => Current is not null;
+    public bool HasCompletedTurn => Conversation.Exists(m => m.Role == MessageRole.Assistant);
+    public ExecutionConfig Config => Start?.Config ?? ExecutionConfig.Default;
+
+    public void Apply(IInstanceEvent e)
+    {
+        switch (e)
+        {
+            case InstanceStarted s:
+                Start = s;
+                UserValues = new Dictionary<string, string>(s.UserValues, StringComparer.Ordinal);
+                Status = InstanceStatus.Ready;
+                UpdatedAt = s.At;
+                break;
+            case VariablesUpdated v:
+                foreach (var name in v.Removed)
+                    UserValues.Remove(name);
+                foreach (var (k, val) in v.Set)
+                    UserValues[k] = val;
+                UpdatedAt = v.At;
+                break;
+            case MessageSubmitted m:
+                if (m.NewRunId is not null)
+                {
+                    RunId = m.NewRunId;
+                    RunCreatedAt = m.At;
+                }
+                Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At);
+                if (m.UserMessage is not null)
+                    Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
+                Status = InstanceStatus.Executing;
+                CompletedAt = null;
+                TaskCount++;
+                UpdatedAt = m.At;
+                break;
+            case ExecutionCompleted c:
+                Conversation.Add(new ConversationMessage(MessageRole.Assistant, c.Text, c.TaskId, c.At));
+                Finish(c.TaskId, TaskOutcome.Completed, c.Text, null, null, c.Usage, c.Cost, c.TimeToFirstTokenMs, c.TotalTimeMs, c.At);
+                Status = InstanceStatus.Completed;
+                CompletedAt = c.At;
+                LastError = null;
+                break;
+            case ExecutionFailed f:
+                DropTurn(f.TaskId);
+                Finish(f.TaskId, TaskOutcome.Failed, f.PartialText, f.Code, f.Detail, f.Usage, f.Cost, f.TimeToFirstTokenMs, f.TotalTimeMs, f.At);
+                // An interrupted task (found unfinished on recovery) leaves the instance usable; a provider error shows as error.
+                Status = f.Code == ErrorCodes.Interrupted ? InstanceStatus.Ready : InstanceStatus.Error;
+                LastError = new TaskError(f.TaskId, f.Code, f.Detail);
+                break;
+            case ExecutionCancelled x:
+                DropTurn(x.TaskId);
+                Finish(x.TaskId, TaskOutcome.Cancelled, x.PartialText, ErrorCodes.Cancelled, "cancelled by request", x.Usage, x.Cost, x.TimeToFirstTokenMs, x.TotalTimeMs, x.At);
+                Status = InstanceStatus.Ready;
+                LastError = new TaskError(x.TaskId, ErrorCodes.Cancelled, "cancelled by request");
+                break;
+            case TaskSynced t:
+                Unsynced.Remove(t.TaskId);
+                break;
+            case InstanceReaped r:
+                Expired = true;
+                Status = InstanceStatus.Expired;
+                UpdatedAt = r.At;
+                break;
+        }
+    }
+
+    /// <summary>Marks the in-memory status as streaming (first token seen); not an event, chunks are not persisted.</summary>
+    public void MarkStreaming()
+    {
+        if (Status == InstanceStatus.Executing)
+            Status = InstanceStatus.Streaming;
+    }
+
+    // A turn that did not complete leaves no trace in the conversation: the caller may send it again.
+    private void DropTurn(string taskId) => Conversation.RemoveAll(m => m.TaskId == taskId);
+
+    private void Finish(string taskId, TaskOutcome outcome, string text, string? code, string? detail, TokenUsage usage,
+        decimal cost, double? ttft, double total, DateTimeOffset at)
+    {
+        var stats = ExecutionStats.From(usage, cost, ttft, total);
+        var current = Current;
+        Current = null;
+        LastTask = new FinishedTask(taskId, outcome, text, code, detail, stats);
+        LastStats = stats;
+        TotalTokens += usage.TotalTokens;
+        TotalCost += cost;
+        UpdatedAt = at;
+        if (Start is { Config.TrackInRuns: true } start && RunId is not null && current is not null && current.TaskId == taskId)
+        {
+            var status = outcome switch
+            {
+                TaskOutcome.Completed => RunTaskStatus.Completed,
+                TaskOutcome.Cancelled => RunTaskStatus.Cancelled,
+                _ => RunTaskStatus.Failed,
+            };
+            Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
+                status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
+                current.SubmittedAt, at, at);
+        }
+    }
+
+    /// <summary>The run row this instance writes to (requires a run id).</summary>
+    public RunInfo RunInfo(InstanceStarted start) => new(
+        RunId!, start.Scope.UserId, start.Scope.OrgId, start.Scope.ProjectId, start.Source.Type, start.Source.Id,
+        start.RunName, start.PromptId, start.PromptVersion, start.Settings,
+        new Dictionary<string, string>(UserValues, StringComparer.Ordinal), RunCreatedAt ?? start.At);
+
+    public InstanceSnapshot ToSnapshot() => new(
+        Start, new Dictionary<string, string>(UserValues, StringComparer.Ordinal), Conversation.ToArray(), Status, Current,
+        LastTask, LastStats, LastError, RunId, RunCreatedAt, TotalTokens, TotalCost, TaskCount, CompletedAt, UpdatedAt,
+        Unsynced.Values.ToArray(), Expired);
+
+    public static InstanceState FromSnapshot(InstanceSnapshot s) => new()
+    {
+        Start = s.Start,
+        UserValues = new Dictionary<string, string>(s.UserValues, StringComparer.Ordinal),
+        Conversation = s.Conversation.ToList(),
+        Status = s.Status,
+        Current = s.Current,
+        LastTask = s.LastTask,
+        LastStats = s.LastStats,
+        LastError = s.LastError,
+        RunId = s.RunId,
+        RunCreatedAt = s.RunCreatedAt,
+        TotalTokens = s.TotalTokens,
+        TotalCost = s.TotalCost,
+        TaskCount = s.TaskCount,
+        CompletedAt = s.CompletedAt,
+        UpdatedAt = s.UpdatedAt,
+        Unsynced = s.Unsynced.ToDictionary(t => t.TaskId, StringComparer.Ordinal),
+        Expired = s.Expired,
+    };
+}

@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace PromptActors.Models;
+
+/// <summary>Options of the built-in <c>local</c> model.</summary>
+public sealed record LocalModelOptions
+{
+    /// <summary>Pause before each word; zero streams as fast as the consumer reads.</summary>
+    public TimeSpan WordDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>When set, every reply has exactly this many words (the input's words repeated); otherwise the reply echoes the input.</summary>
+    public int? ReplyWords { get; init; }
+}
+
+/// <summary>
+/// The built-in model: no network, deterministic. It replies with the words of the last user message (or of the last
+/// message when there is no user message), streamed word by word, and reports usage counted with the o200k tokenizer.
+/// </summary>
+public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvider? time = null) : IChatClient
+{
+    public const string ModelId = "local";
+    private const string Fallback = "Hello from the local model.";
+
+    private readonly LocalModelOptions _options = options ?? new LocalModelOptions();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>The reply the model gives to these messages (what streaming yields, joined).</summary>
+    public string ReplyFor(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null) =>
+        string.Join(' ', ReplyWords(messages.ToList(), chatOptions));
+
+    private IReadOnlyList<string> ReplyWords(IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions)
+    {
+        var source = messages.LastOrDefault(m => m.Role == ChatRole.User) ?? messages.LastOrDefault();
+        var words = (source?.Text ?? string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0)
+            words = Fallback.Split(' ');
+        var count = _options.ReplyWords ?? words.Length;
+        if (chatOptions?.MaxOutputTokens is { } max)
+            count = Math.Min(count, max);
+        var reply = new string[count];
+        for (var i = 0; i < count; i++)
+            reply[i] = words[i % words.Length];
+        return reply;
+    }
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
+        var words = ReplyWords(list, options);
+        var responseId = Guid.NewGuid().ToString("N");
+        for (var i = 0; i < words.Count; i++)
+        {
+            if (_options.WordDelay > TimeSpan.Zero)
+                await Task.Delay(_options.WordDelay, _time, cancellationToken);
+            else if ((i & 63) == 63)
+                await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
+            var text = i == 0 ? words[i] : " " + words[i];
+            yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ResponseId = responseId, ModelId = ModelId };
+        }
+
+        var outputTokens = TokenCounter.Count(string.Join(' ', words));
+        var input = 0;
+        foreach (var m in list)
+            input += TokenCounter.Count(m.Text);
+        yield return new ChatResponseUpdate
+        {
+            Role = ChatRole.Assistant,
+            ResponseId = responseId,
+            ModelId = ModelId,
+            FinishReason = ChatFinishReason.Stop,
+            Contents = [new UsageContent(new UsageDetails
+            {
+                InputTokenCount = input,
+                OutputTokenCount = outputTokens,
+                TotalTokenCount = input + outputTokens,
+            })],
+        };
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+}

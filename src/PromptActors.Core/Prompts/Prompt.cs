@@ -1,0 +1,64 @@
+using PromptActors.Variables;
+
+namespace PromptActors.Prompts;
+
+/// <summary>Chat roles a prompt or conversation message may have.</summary>
+public enum MessageRole
+{
+    System,
+    User,
+    Assistant,
+}
+
+/// <summary>One template message; <see cref="Content"/> may hold <c>{{placeholders}}</c>.</summary>
+public sealed record PromptMessage(MessageRole Role, string Content);
+
+/// <summary>Default value of a variable declared by the prompt.</summary>
+public sealed record VariableDefault(string Name, string? DefaultValue = null, bool Required = false);
+
+/// <summary>Model settings of a prompt, passed to the model as ChatOptions.</summary>
+public sealed record PromptSettings(
+    string? Model = null,
+    double? Temperature = null,
+    double? TopP = null,
+    int? MaxTokens = null,
+    IReadOnlyList<string>? Stop = null)
+{
+    public static readonly PromptSettings Default = new();
+}
+
+/// <summary>What a caller saves; the store assigns the version.</summary>
+public sealed record PromptDefinition(
+    string Id,
+    string Name,
+    IReadOnlyList<PromptMessage> Messages,
+    string? Description = null,
+    IReadOnlyList<VariableDefault>? VariableDefaults = null,
+    PromptSettings? Settings = null,
+    MissingVariablePolicy MissingVariables = MissingVariablePolicy.Error);
+
+/// <summary>A stored prompt at one version. Versions start at 1 and grow by one on every save.</summary>
+public sealed record Prompt(
+    string Id,
+    int Version,
+    string Name,
+    string? Description,
+    IReadOnlyList<PromptMessage> Messages,
+    IReadOnlyList<VariableDefault> VariableDefaults,
+    PromptSettings Settings,
+    MissingVariablePolicy MissingVariables,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt) : IPromptActorsMessage
+{
+    /// <summary>The defaults layer for the resolver: declared variables with a default value.</summary>
+    public IReadOnlyDictionary<string, string> DefaultValues()
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var d in VariableDefaults)
+        {
+            if (d.DefaultValue is not null)
+                map[d.Name] = d.DefaultValue;
+        }
+        return map;
+    }
+}

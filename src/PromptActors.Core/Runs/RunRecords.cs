@@ -1,0 +1,72 @@
+using PromptActors.Prompts;
+
+namespace PromptActors.Runs;
+
+/// <summary>Status of one task row (ai_tasks.status).</summary>
+public enum RunTaskStatus
+{
+    Pending,
+    Streaming,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>The run a task belongs to (one ai_runs row): who, from where, which prompt.</summary>
+public sealed record RunInfo(
+    string RunId,
+    string UserId,
+    string? OrgId,
+    string? ProjectId,
+    string SourceType,
+    string SourceId,
+    string? Name,
+    string PromptId,
+    int PromptVersion,
+    PromptSettings Settings,
+    IReadOnlyDictionary<string, string> VariableValues,
+    DateTimeOffset CreatedAt) : IPromptActorsMessage;
+
+/// <summary>
+/// One ai_tasks row as the engine writes it. Writes are idempotent upserts keyed by <see cref="TaskId"/>, and a row in a
+/// terminal status (completed, failed, cancelled) is never moved back to pending or streaming.
+/// </summary>
+public sealed record RunTaskRecord(
+    RunInfo Run,
+    string TaskId,
+    string Provider,
+    string Model,
+    string? UserMessage,
+    RunTaskStatus Status,
+    string? ResponseText,
+    string? ErrorCode,
+    string? ErrorDetail,
+    long TokensInput,
+    long TokensOutput,
+    long TokensTotal,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double? TotalTimeMs,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? CompletedAt) : IPromptActorsMessage
+{
+    public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
+}
+
+/// <summary>One message of a run's transcript (ai_runs.messages), derived from its completed task rows.</summary>
+public sealed record RunMessage(string Role, string Content, string TaskId, DateTimeOffset Timestamp);
+
+/// <summary>A run with totals derived from its task rows, so a replay can never double count.</summary>
+public sealed record RunRecord(
+    RunInfo Info,
+    string Status,
+    long TotalTokens,
+    decimal TotalCost,
+    int MessageCount,
+    int TaskCount,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? LastMessageAt,
+    IReadOnlyList<RunMessage> Messages,
+    IReadOnlyList<RunTaskRecord> Tasks);

@@ -1,0 +1,126 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using PromptActors.Instances;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+
+namespace PromptActors.Serialization;
+
+/// <summary>
+/// The one serializer for every <see cref="IPromptActorsMessage"/>: System.Text.Json with a stable, explicit manifest per
+/// type. A manifest is never renamed or reused once released; persisted events are checked by golden fixtures in the tests.
+/// </summary>
+public sealed class PromptActorsSerializer : SerializerWithStringManifest
+{
+    public const int Id = 4_711;
+
+    /// <summary>Manifest → type. Add new types at the end; never change an existing manifest.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> Manifests = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        // persisted events and snapshots
+        ["ev.started.v1"] = typeof(InstanceStarted),
+        ["ev.vars.v1"] = typeof(VariablesUpdated),
+        ["ev.submitted.v1"] = typeof(MessageSubmitted),
+        ["ev.completed.v1"] = typeof(ExecutionCompleted),
+        ["ev.failed.v1"] = typeof(ExecutionFailed),
+        ["ev.cancelled.v1"] = typeof(ExecutionCancelled),
+        ["ev.synced.v1"] = typeof(TaskSynced),
+        ["ev.reaped.v1"] = typeof(InstanceReaped),
+        ["snap.instance.v1"] = typeof(InstanceSnapshot),
+        // instance commands
+        ["cmd.start.v1"] = typeof(StartInstance),
+        ["cmd.execute.v1"] = typeof(ExecuteMessage),
+        ["cmd.vars.v1"] = typeof(UpdateVariables),
+        ["cmd.get.v1"] = typeof(GetInstance),
+        ["cmd.cancel.v1"] = typeof(CancelExecution),
+        ["cmd.cleanup.v1"] = typeof(CleanupInstance),
+        ["cmd.subscribe.v1"] = typeof(SubscribeReply),
+        ["cmd.reap.v1"] = typeof(ReapInstance),
+        ["cmd.stop.v1"] = typeof(StopInstance),
+        // replies
+        ["re.rejected.v1"] = typeof(Rejected),
+        ["re.view.v1"] = typeof(InstanceView),
+        ["re.accepted.v1"] = typeof(MessageAccepted),
+        ["re.cancel.v1"] = typeof(CancelResult),
+        ["re.cleaned.v1"] = typeof(InstanceCleanedUp),
+        ["re.subscribed.v1"] = typeof(ReplySubscribed),
+        ["re.chunk.v1"] = typeof(ReplyChunk),
+        ["re.completed.v1"] = typeof(ReplyCompleted),
+        ["re.failed.v1"] = typeof(ReplyFailed),
+        // prompt cache
+        ["pc.get.v1"] = typeof(GetPrompt),
+        ["pc.found.v1"] = typeof(PromptFound),
+        ["pc.notfound.v1"] = typeof(PromptNotFound),
+        ["pc.failed.v1"] = typeof(PromptLoadFailed),
+        ["pc.invalidate.v1"] = typeof(InvalidatePrompt),
+        ["pc.prompt.v1"] = typeof(Prompt),
+        // scoped variables
+        ["sv.get.v1"] = typeof(GetScopedVariables),
+        ["sv.values.v1"] = typeof(ScopedVariableValues),
+        ["sv.unavailable.v1"] = typeof(ScopedVariablesUnavailable),
+        ["sv.invalidate.v1"] = typeof(InvalidateScopedVariables),
+        // reaper
+        ["rp.completed.v1"] = typeof(InstanceCompletedNotice),
+        ["rp.active.v1"] = typeof(InstanceActiveNotice),
+        ["rp.get.v1"] = typeof(GetReaperState),
+        ["rp.state.v1"] = typeof(ReaperState),
+        // runs
+        ["run.info.v1"] = typeof(RunInfo),
+        ["run.task.v1"] = typeof(RunTaskRecord),
+    };
+
+    private static readonly Dictionary<Type, string> ManifestByType = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);
+
+    private readonly JsonSerializerOptions _options;
+
+    public PromptActorsSerializer(ExtendedActorSystem system) : base(system)
+    {
+        _options = CreateOptions(system);
+    }
+
+    public override int Identifier => Id;
+
+    /// <summary>The JSON options used on the wire and in the journal (camelCase, enums as strings).</summary>
+    public static JsonSerializerOptions CreateOptions(ExtendedActorSystem? system)
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        if (system is not null)
+            options.Converters.Add(new ActorRefConverter(system));
+        return options;
+    }
+
+    public override string Manifest(object o) =>
+        ManifestByType.TryGetValue(o.GetType(), out var m)
+            ? m
+            : throw new ArgumentException($"{o.GetType()} has no manifest in {nameof(PromptActorsSerializer)}; add one.");
+
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!Manifests.TryGetValue(manifest, out var type))
+            throw new SerializationException($"Unknown manifest '{manifest}' for {nameof(PromptActorsSerializer)}.");
+        return JsonSerializer.Deserialize(bytes, type, _options)
+               ?? throw new SerializationException($"Manifest '{manifest}' deserialized to null.");
+    }
+
+    private sealed class ActorRefConverter(ExtendedActorSystem system) : JsonConverter<IActorRef>
+    {
+        public override IActorRef Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var path = reader.GetString();
+            return string.IsNullOrEmpty(path) ? ActorRefs.Nobody : system.Provider.ResolveActorRef(path);
+        }
+
+        public override void Write(Utf8JsonWriter writer, IActorRef value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Akka.Serialization.Serialization.SerializedActorPath(value));
+    }
+}

@@ -1,0 +1,57 @@
+using PromptActors.Prompts;
+
+namespace PromptActors.Testing;
+
+/// <summary>A thread-safe in-memory <see cref="IPromptStore"/> for tests and demos. Counts loads so tests can assert caching.</summary>
+public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, List<Prompt>> _prompts = new(StringComparer.Ordinal);
+    private int _loads;
+
+    /// <summary>How many times <see cref="GetAsync"/> was called.</summary>
+    public int LoadCount => Volatile.Read(ref _loads);
+
+    /// <summary>When set, each load awaits this (to hold many callers in flight) before answering.</summary>
+    public Func<Task>? BeforeLoad { get; set; }
+
+    /// <summary>When set, each load throws this exception once it starts.</summary>
+    public Exception? FailLoadsWith { get; set; }
+
+    public async Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _loads);
+        if (BeforeLoad is { } before)
+            await before();
+        else
+            await Task.Yield();
+        if (FailLoadsWith is { } failure)
+            throw failure;
+        lock (_gate)
+        {
+            if (!_prompts.TryGetValue(id, out var versions) || versions.Count == 0)
+                return null;
+            return version is null ? versions[^1] : versions.FirstOrDefault(p => p.Version == version);
+        }
+    }
+
+    public Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var errors = PromptValidation.Validate(definition);
+        if (errors.Count > 0)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (!_prompts.TryGetValue(definition.Id, out var versions))
+                _prompts[definition.Id] = versions = new List<Prompt>();
+            var created = versions.Count > 0 ? versions[0].CreatedAt : now;
+            var prompt = new Prompt(definition.Id, versions.Count + 1, definition.Name, definition.Description,
+                definition.Messages.ToArray(), (definition.VariableDefaults ?? []).ToArray(),
+                definition.Settings ?? PromptSettings.Default, definition.MissingVariables, created, now);
+            versions.Add(prompt);
+            return Task.FromResult(prompt);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using PromptActors.Runs;
+
+namespace PromptActors.Testing;
+
+/// <summary>A thread-safe in-memory <see cref="IRunStore"/> with the same idempotency rules as the SQL store.</summary>
+public sealed class InMemoryRunStore : IRunStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, RunInfo> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RunTaskRecord> _tasks = new(StringComparer.Ordinal);
+    private int _writes;
+
+    /// <summary>When set, every write throws it (simulates an outage); clear it to let the outbox catch up.</summary>
+    public Exception? FailWritesWith { get; set; }
+
+    /// <summary>Number of successful upserts.</summary>
+    public int WriteCount => Volatile.Read(ref _writes);
+
+    public IReadOnlyList<RunTaskRecord> Tasks
+    {
+        get
+        {
+            lock (_gate)
+                return _tasks.Values.ToArray();
+        }
+    }
+
+    public Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    {
+        if (FailWritesWith is { } failure)
+            return Task.FromException(failure);
+        lock (_gate)
+        {
+            _runs.TryAdd(task.Run.RunId, task.Run);
+            // A terminal row is final: retries of it and late progress writes leave it as it is.
+            if (!_tasks.TryGetValue(task.TaskId, out var existing) || !existing.IsTerminal)
+                _tasks[task.TaskId] = task;
+            Interlocked.Increment(ref _writes);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (!_runs.TryGetValue(runId, out var info))
+                return Task.FromResult<RunRecord?>(null);
+            return Task.FromResult<RunRecord?>(RunTotals.Build(info, _tasks.Values.Where(t => t.Run.RunId == runId)));
+        }
+    }
+
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<RunRecord> runs = _runs.Values
+                .Where(r => r.UserId == userId)
+                .OrderByDescending(r => r.CreatedAt)
+                .Take(limit)
+                .Select(r => RunTotals.Build(r, _tasks.Values.Where(t => t.Run.RunId == r.RunId)))
+                .ToArray();
+            return Task.FromResult(runs);
+        }
+    }
+}

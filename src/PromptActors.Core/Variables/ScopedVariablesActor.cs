@@ -1,0 +1,143 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace PromptActors.Variables;
+
+/// <summary>
+/// One per node. Caches user/org/project variable maps, each loaded once however many callers ask at once,
+/// kept for a TTL (default 5 minutes) measured with the injected <see cref="TimeProvider"/>, and dropped on invalidation.
+/// </summary>
+public sealed class ScopedVariablesActor : ReceiveActor
+{
+    private static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
+
+    private readonly IScopedVariableStore _store;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _ttl;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<ScopeKey, (IReadOnlyDictionary<string, string> Values, DateTimeOffset LoadedAt)> _cache = new();
+    private readonly Dictionary<ScopeKey, long> _generation = new();
+    private readonly Dictionary<ScopeKey, (long Generation, List<Request> Requests)> _loading = new();
+
+    private sealed class Request(IActorRef replyTo, Scope scope)
+    {
+        public IActorRef ReplyTo { get; } = replyTo;
+        public Scope Scope { get; } = scope;
+        public Dictionary<ScopeKey, IReadOnlyDictionary<string, string>> Values { get; } = new();
+        public int Outstanding { get; set; }
+        public bool Done { get; set; }
+    }
+
+    private sealed record Loaded(ScopeKey Key, IReadOnlyDictionary<string, string>? Values, string? Error)
+        : INoSerializationVerificationNeeded;
+
+    public ScopedVariablesActor(IScopedVariableStore store, TimeProvider time, TimeSpan ttl)
+    {
+        _store = store;
+        _time = time;
+        _ttl = ttl;
+
+        Receive<GetScopedVariables>(Handle);
+        Receive<Loaded>(OnLoaded);
+        Receive<InvalidateScopedVariables>(msg =>
+        {
+            var key = new ScopeKey(msg.Kind, msg.ScopeId);
+            _cache.Remove(key);
+            _generation[key] = Gen(key) + 1;
+        });
+    }
+
+    public static Props Props(IScopedVariableStore store, TimeProvider time, TimeSpan ttl) =>
+        Akka.Actor.Props.Create(() => new ScopedVariablesActor(store, time, ttl));
+
+    private long Gen(ScopeKey key) => _generation.TryGetValue(key, out var g) ? g : 0;
+
+    private static IEnumerable<ScopeKey> KeysOf(Scope scope)
+    {
+        yield return new ScopeKey(ScopeKind.User, scope.UserId);
+        if (scope.OrgId is not null)
+            yield return new ScopeKey(ScopeKind.Org, scope.OrgId);
+        if (scope.ProjectId is not null)
+            yield return new ScopeKey(ScopeKind.Project, scope.ProjectId);
+    }
+
+    private bool TryFresh(ScopeKey key, out IReadOnlyDictionary<string, string> values)
+    {
+        if (_cache.TryGetValue(key, out var entry) && _time.GetUtcNow() - entry.LoadedAt < _ttl)
+        {
+            values = entry.Values;
+            return true;
+        }
+        values = None;
+        return false;
+    }
+
+    private void Handle(GetScopedVariables msg)
+    {
+        var request = new Request(Sender, msg.Scope);
+        foreach (var key in KeysOf(msg.Scope))
+        {
+            if (TryFresh(key, out var fresh))
+            {
+                request.Values[key] = fresh;
+                continue;
+            }
+            request.Outstanding++;
+            if (_loading.TryGetValue(key, out var loading))
+            {
+                loading.Requests.Add(request);
+                continue;
+            }
+            _loading[key] = (Gen(key), new List<Request> { request });
+            var self = Self;
+            var k = key;
+            _store.GetAsync(key.Kind, key.ScopeId).ContinueWith(
+                t => t.IsCompletedSuccessfully
+                    ? new Loaded(k, t.Result, null)
+                    : new Loaded(k, null, t.Exception?.GetBaseException().Message ?? "load cancelled"),
+                TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+        }
+        if (request.Outstanding == 0)
+            Complete(request);
+    }
+
+    private void OnLoaded(Loaded loaded)
+    {
+        if (!_loading.Remove(loaded.Key, out var loading))
+            return;
+        if (loaded.Error is not null)
+        {
+            _log.Warning("Loading {0} variables of {1} failed: {2}", loaded.Key.Kind, loaded.Key.ScopeId, loaded.Error);
+            foreach (var r in loading.Requests.Where(r => !r.Done))
+            {
+                r.Done = true;
+                r.ReplyTo.Tell(new ScopedVariablesUnavailable(loaded.Error));
+            }
+            return;
+        }
+
+        var values = loaded.Values ?? None;
+        // An invalidation during the load means the value may be stale: serve it to the waiters, don't keep it.
+        if (loading.Generation == Gen(loaded.Key))
+            _cache[loaded.Key] = (values, _time.GetUtcNow());
+        foreach (var r in loading.Requests)
+        {
+            if (r.Done)
+                continue;
+            r.Values[loaded.Key] = values;
+            r.Outstanding--;
+            if (r.Outstanding == 0)
+                Complete(r);
+        }
+    }
+
+    private static void Complete(Request request)
+    {
+        request.Done = true;
+        IReadOnlyDictionary<string, string> Get(ScopeKind kind, string? id) =>
+            id is not null && request.Values.TryGetValue(new ScopeKey(kind, id), out var v) ? v : None;
+        var s = request.Scope;
+        request.ReplyTo.Tell(new ScopedVariableValues(
+            Get(ScopeKind.User, s.UserId), Get(ScopeKind.Org, s.OrgId), Get(ScopeKind.Project, s.ProjectId)));
+    }
+}

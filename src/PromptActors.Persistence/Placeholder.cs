@@ -1,0 +1,1 @@
+namespace PromptActors.Persistence; internal static class Placeholder { }
