@@ -8,7 +8,7 @@ namespace PromptActors.Engine;
 /// <summary>What a caller asks for when starting an instance (the original design's <c>startPromptInstance</c>).</summary>
 public sealed record StartInstanceRequest(
     string PromptId,
-    Scope Scope,
+    InstanceScope Scope,
     IReadOnlyDictionary<string, string>? Variables = null,
     ExecutionConfig? ExecutionConfig = null,
     RunSource? Source = null,

@@ -37,6 +37,8 @@ public sealed class PromptActorsOptions
         public int SnapshotEvery { get; set; } = 100;
         public TimeSpan IdlePassivation { get; set; } = TimeSpan.FromMinutes(30);
         public bool DeleteJournalOnReap { get; set; } = true;
+        public TimeSpan SyncRetryMin { get; set; } = TimeSpan.FromSeconds(1);
+        public TimeSpan SyncRetryMax { get; set; } = TimeSpan.FromMinutes(1);
         public string? JournalPluginId { get; set; }
         public string? SnapshotPluginId { get; set; }
     }
@@ -65,6 +67,9 @@ public sealed class PromptActorsOptions
         if (Instances.SnapshotEvery < 0)
             errors.Add($"{Section}:Instances:SnapshotEvery must be 0 (off) or more (was {Instances.SnapshotEvery})");
         Positive(Instances.IdlePassivation, "Instances:IdlePassivation");
+        Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
+        if (Instances.SyncRetryMax < Instances.SyncRetryMin)
+            errors.Add($"{Section}:Instances:SyncRetryMax must not be shorter than SyncRetryMin");
         return errors;
     }
 
@@ -75,6 +80,8 @@ public sealed class PromptActorsOptions
         SnapshotEvery = Instances.SnapshotEvery,
         IdlePassivation = Instances.IdlePassivation,
         DeleteJournalOnReap = Instances.DeleteJournalOnReap,
+        SyncRetryMin = Instances.SyncRetryMin,
+        SyncRetryMax = Instances.SyncRetryMax,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,
         AskTimeout = AskTimeout < TimeSpan.FromSeconds(10) ? AskTimeout : TimeSpan.FromSeconds(10),

@@ -69,8 +69,9 @@ public sealed class PromptActorsRuntime
             StopInstance.Instance);
 
         var mediator = DistributedPubSub.Get(system).Mediator;
-        mediator.Tell(new Subscribe(PromptActorsConfig.InvalidationTopic, system.ActorOf(
-            Props.Create(() => new InvalidationRelay(runtime.PromptCache, runtime.ScopedVariables)), "invalidation-relay")));
+        var relay = system.ActorOf(Props.Create(() => new InvalidationRelay(runtime.PromptCache, runtime.ScopedVariables)),
+            "invalidation-relay");
+        mediator.Tell(new Subscribe(PromptActorsConfig.InvalidationTopic, relay), relay);
 
         if (options.JoinSelf)
         {

@@ -8,7 +8,6 @@ using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
-using Scope = PromptActors.Variables.Scope;
 
 namespace PromptActors.Instances;
 
@@ -683,7 +682,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         var now = Time.GetUtcNow();
         var record = new RunTaskRecord(_state.RunInfo(_state.Start!), current.TaskId, current.Provider, current.Model,
-            current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null);
+            current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null, current.Sequence);
         var log = _log;
         _deps.RunStore.UpsertTaskAsync(record).ContinueWith(t =>
         {
@@ -694,7 +693,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- helpers
 
-    private void LoadContext(string promptId, int? version, Scope scope, IActorRef replyTo, Action<ExecContext> then)
+    private void LoadContext(string promptId, int? version, InstanceScope scope, IActorRef replyTo, Action<ExecContext> then)
     {
         var request = ++_contextRequest;
         var timeout = _settings.AskTimeout;

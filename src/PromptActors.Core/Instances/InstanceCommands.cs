@@ -1,6 +1,5 @@
 using Akka.Actor;
 using PromptActors.Variables;
-using Scope = PromptActors.Variables.Scope;
 
 namespace PromptActors.Instances;
 
@@ -14,7 +13,7 @@ public interface IInstanceCommand : IPromptActorsMessage
 public sealed record StartInstance(
     string InstanceId,
     string PromptId,
-    Scope Scope,
+    InstanceScope Scope,
     IReadOnlyDictionary<string, string>? Variables = null,
     ExecutionConfig? ExecutionConfig = null,
     RunSource? Source = null,

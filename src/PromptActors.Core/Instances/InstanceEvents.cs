@@ -10,7 +10,7 @@ public sealed record InstanceStarted(
     string InstanceId,
     string PromptId,
     int PromptVersion,
-    Scope Scope,
+    InstanceScope Scope,
     IReadOnlyDictionary<string, string> UserValues,
     ExecutionConfig Config,
     RunSource Source,

@@ -51,7 +51,7 @@ public sealed record InstanceView(
     string PromptId,
     int PromptVersion,
     InstanceStatus Status,
-    Scope Scope,
+    InstanceScope Scope,
     ExecutionConfig ExecutionConfig,
     bool Retain,
     IReadOnlyList<ConversationMessage> Conversation,
@@ -66,7 +66,7 @@ public sealed record InstanceView(
 public sealed record MessageAccepted(string InstanceId, string TaskId, string? RunId) : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="CancelExecution"/>.</summary>
-public sealed record CancelResult(string InstanceId, string? TaskId, bool WasRunning) : IPromptActorsMessage;
+public sealed record CancelResult(string InstanceId, string? TaskId, bool Cancelled) : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="CleanupInstance"/>.</summary>
 public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage;

@@ -6,7 +6,7 @@ using PromptActors.Variables;
 namespace PromptActors.Instances;
 
 /// <summary>The task being executed.</summary>
-public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt);
+public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0);
 
 /// <summary>The last finished task, kept so a late subscriber can replay it.</summary>
 public sealed record FinishedTask(string TaskId, TaskOutcome Outcome, string Text, string? ErrorCode, string? ErrorDetail, ExecutionStats Stats);
@@ -83,12 +83,12 @@ public sealed class InstanceState
                     RunId = m.NewRunId;
                     RunCreatedAt = m.At;
                 }
-                Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At);
+                TaskCount++;
+                Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount);
                 if (m.UserMessage is not null)
                     Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
                 Status = InstanceStatus.Executing;
                 CompletedAt = null;
-                TaskCount++;
                 UpdatedAt = m.At;
                 break;
             case ExecutionCompleted c:
@@ -153,7 +153,7 @@ public sealed class InstanceState
             };
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
-                current.SubmittedAt, at, at);
+                current.SubmittedAt, at, at, current.Sequence);
         }
     }
 

@@ -29,7 +29,8 @@ public sealed record RunInfo(
 
 /// <summary>
 /// One ai_tasks row as the engine writes it. Writes are idempotent upserts keyed by <see cref="TaskId"/>, and a row in a
-/// terminal status (completed, failed, cancelled) is never moved back to pending or streaming.
+/// terminal status (completed, failed, cancelled) is never moved back to pending or streaming. <see cref="Sequence"/> numbers
+/// the tasks of one instance 1, 2, 3… and orders the run's transcript (timestamps can tie).
 /// </summary>
 public sealed record RunTaskRecord(
     RunInfo Run,
@@ -49,7 +50,8 @@ public sealed record RunTaskRecord(
     double? TotalTimeMs,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? CompletedAt) : IPromptActorsMessage
+    DateTimeOffset? CompletedAt,
+    int Sequence = 0) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
 }

@@ -5,7 +5,7 @@ public static class RunTotals
 {
     public static RunRecord Build(RunInfo info, IEnumerable<RunTaskRecord> taskRows)
     {
-        var tasks = taskRows.OrderBy(t => t.CreatedAt).ThenBy(t => t.TaskId, StringComparer.Ordinal).ToList();
+        var tasks = taskRows.OrderBy(t => t.Sequence).ThenBy(t => t.CreatedAt).ThenBy(t => t.TaskId, StringComparer.Ordinal).ToList();
         var messages = new List<RunMessage>();
         long tokens = 0;
         decimal cost = 0;

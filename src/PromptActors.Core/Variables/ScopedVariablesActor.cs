@@ -19,10 +19,10 @@ public sealed class ScopedVariablesActor : ReceiveActor
     private readonly Dictionary<ScopeKey, long> _generation = new();
     private readonly Dictionary<ScopeKey, (long Generation, List<Request> Requests)> _loading = new();
 
-    private sealed class Request(IActorRef replyTo, Scope scope)
+    private sealed class Request(IActorRef replyTo, InstanceScope scope)
     {
         public IActorRef ReplyTo { get; } = replyTo;
-        public Scope Scope { get; } = scope;
+        public InstanceScope Scope { get; } = scope;
         public Dictionary<ScopeKey, IReadOnlyDictionary<string, string>> Values { get; } = new();
         public int Outstanding { get; set; }
         public bool Done { get; set; }
@@ -52,7 +52,7 @@ public sealed class ScopedVariablesActor : ReceiveActor
 
     private long Gen(ScopeKey key) => _generation.TryGetValue(key, out var g) ? g : 0;
 
-    private static IEnumerable<ScopeKey> KeysOf(Scope scope)
+    private static IEnumerable<ScopeKey> KeysOf(InstanceScope scope)
     {
         yield return new ScopeKey(ScopeKind.User, scope.UserId);
         if (scope.OrgId is not null)

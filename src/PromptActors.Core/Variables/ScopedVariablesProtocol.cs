@@ -1,7 +1,7 @@
 namespace PromptActors.Variables;
 
 /// <summary>Ask the node's scoped-variable cache for the user, org and project maps of a scope.</summary>
-public sealed record GetScopedVariables(Scope Scope) : IPromptActorsMessage;
+public sealed record GetScopedVariables(InstanceScope Scope) : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="GetScopedVariables"/>. Maps are empty for absent scope levels.</summary>
 public sealed record ScopedVariableValues(

@@ -11,7 +11,7 @@ public sealed class ExecutionBasicsTests(ITestOutputHelper output) : EngineTestK
     public async Task Instance_runs_a_prompt_and_records_the_reply()
     {
         await SavePromptAsync("greeter", "You greet {{name}}.", "Say hello to {{name}}.");
-        Model.Enqueue(ScriptedReply.Text("Hello", ", ", "Ada") with { Usage = new Models.TokenUsage(100, 3) });
+        Model.Enqueue(ScriptedReply.Text("Hello", ", ", "Ada") with { Usage = new PromptActors.Models.TokenUsage(100, 3) });
 
         var view = await StartAsync("greeter", variables: new Dictionary<string, string> { ["name"] = "Ada" });
         Assert.Equal(InstanceStatus.Ready, view.Status);

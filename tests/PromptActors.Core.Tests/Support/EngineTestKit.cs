@@ -40,6 +40,8 @@ public abstract class EngineTestKit : Akka.TestKit.Xunit2.TestKit
         ]);
         var options = new PromptActorsOptions();
         options.Reaper.SweepInterval = TimeSpan.FromMinutes(1);
+        options.Instances.SyncRetryMin = TimeSpan.FromMilliseconds(100);
+        options.Instances.SyncRetryMax = TimeSpan.FromMilliseconds(500);
         configure?.Invoke(options);
         Runtime = PromptActorsRuntime.Start(Sys, options,
             new PromptActorsServices(Prompts, Variables, Runs, models, Clock));
@@ -55,7 +57,7 @@ public abstract class EngineTestKit : Akka.TestKit.Xunit2.TestKit
     protected PromptActorsRuntime Runtime { get; }
     protected IPromptExecutionEngine Engine { get; }
 
-    protected static readonly PromptActors.Variables.Scope U1 = new("u1", "o1", "p1");
+    protected static readonly PromptActors.Variables.InstanceScope U1 = new("u1", "o1", "p1");
 
     /// <summary>Saves a prompt that uses the scripted model.</summary>
     protected Task<Prompt> SavePromptAsync(string id, string system, string? user = null,

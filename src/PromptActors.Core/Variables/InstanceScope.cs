@@ -9,7 +9,7 @@ public enum ScopeKind
 }
 
 /// <summary>Who an instance belongs to: a user, optionally within an org and a project.</summary>
-public sealed record Scope(string UserId, string? OrgId = null, string? ProjectId = null)
+public sealed record InstanceScope(string UserId, string? OrgId = null, string? ProjectId = null)
 {
     /// <summary>Scope ids share the prompt id rules (they appear in URLs and keys).</summary>
     public IReadOnlyList<string> Validate()

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using PromptActors.Engine;
+using PromptActors.Hosting;
+using PromptActors.Instances;
+using PromptActors.Prompts;
+using PromptActors.Variables;
+
+namespace PromptActors.Tests.Engine;
+
+public sealed class HostingTests
+{
+    [Fact]
+    public async Task AddPromptActors_runs_the_engine_in_a_generic_host_with_the_local_model()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPromptActors();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var engine = host.Services.GetRequiredService<IPromptExecutionEngine>();
+            await engine.SavePromptAsync(new PromptDefinition("echo", "Echo",
+                [new(MessageRole.System, "Repeat."), new(MessageRole.User, "hello from {{who}}")],
+                VariableDefaults: [new("who", "the host")]));
+            var view = await engine.StartInstanceAsync(new StartInstanceRequest("echo", new InstanceScope("u1"),
+                ExecutionConfig: new ExecutionConfig(AutoRun: true)));
+            var reply = Assert.IsType<ReplyCompleted>(await engine.WaitForReplyAsync(view.InstanceId));
+
+            Assert.Equal("hello from the host", reply.Text);
+            Assert.True(reply.Stats.InputTokens > 0);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public void Invalid_options_stop_the_host_with_a_message_naming_the_key()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPromptActors(o => o.Reaper.MaxCompletedPerNode = -1);
+        using var host = builder.Build();
+        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<PromptActorsOptions>>().Value);
+        Assert.Contains("PromptActors:Reaper:MaxCompletedPerNode", error.Message);
+    }
+}

@@ -1,0 +1,95 @@
+using PromptActors.Instances;
+using PromptActors.Runs;
+using PromptActors.Testing;
+using PromptActors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PromptActors.Tests.Instances;
+
+public sealed class RecoveryTests(ITestOutputHelper output)
+    : EngineTestKit(output, o => o.Instances.SnapshotEvery = 5)
+{
+    [Fact]
+    public async Task Instance_stopped_and_recreated_has_the_same_conversation_variables_and_totals()
+    {
+        await SavePromptAsync("chat", "You chat about {{topic}}.", "Hi");
+        var view = await StartAsync("chat", variables: new Dictionary<string, string> { ["topic"] = "cats" });
+        Model.Enqueue(ScriptedReply.Text("one") with { Usage = new(10, 1) });
+        Model.Enqueue(ScriptedReply.Text("two") with { Usage = new(20, 2) });
+        Model.Enqueue(ScriptedReply.Text("three") with { Usage = new(30, 3) });
+        await SendAsync(view.InstanceId);
+        await Engine.UpdateVariablesAsync(view.InstanceId, new Dictionary<string, string> { ["topic"] = "dogs", ["extra"] = "x" });
+        await SendAsync(view.InstanceId, "more");
+        await SendAsync(view.InstanceId, "and more"); // crosses the snapshot interval (every 5 events)
+        var before = await Engine.GetInstanceAsync(view.InstanceId);
+
+        await StopEntityAsync(view.InstanceId);
+        var after = await Engine.GetInstanceAsync(view.InstanceId);
+
+        Assert.Equal(before.Conversation.Select(m => (m.Role, m.Content, m.TaskId)), after.Conversation.Select(m => (m.Role, m.Content, m.TaskId)));
+        Assert.Equal(before.Variables!.UserValues, after.Variables!.UserValues);
+        Assert.Equal(before.RunTracking, after.RunTracking);
+        Assert.Equal(66, after.RunTracking.TotalTokens);
+        Assert.Equal(before.Execution.LastMessageStats, after.Execution.LastMessageStats);
+        Assert.Equal(InstanceStatus.Completed, after.Status);
+
+        // and it carries on where it left off
+        Model.Enqueue(ScriptedReply.Text("four"));
+        await SendAsync(view.InstanceId, "last");
+        Assert.EndsWith("assistant: three\nuser: last", Text(Model.Requests[^1]));
+    }
+
+    [Fact]
+    public async Task Task_running_when_the_instance_stopped_is_marked_interrupted_and_the_caller_may_retry()
+    {
+        await SavePromptAsync("chat", "You chat.", "Hi");
+        var view = await StartAsync("chat");
+        Model.Enqueue(ScriptedReply.Text("never") with { Gate = new TaskCompletionSource().Task });
+        var accepted = await Engine.ExecuteMessageAsync(view.InstanceId);
+
+        await StopEntityAsync(view.InstanceId);
+        var after = await Engine.GetInstanceAsync(view.InstanceId);
+
+        Assert.Equal(InstanceStatus.Ready, after.Status);
+        Assert.Null(after.Execution.CurrentTaskId);
+        Assert.Equal(ErrorCodes.Interrupted, after.Execution.LastError!.Code);
+        Assert.Equal(accepted.TaskId, after.Execution.LastError.TaskId);
+        await AwaitAssertAsync(() =>
+        {
+            var row = Assert.Single(Runs.Tasks);
+            Assert.Equal(RunTaskStatus.Failed, row.Status);
+            Assert.Equal(ErrorCodes.Interrupted, row.ErrorCode);
+            return Task.CompletedTask;
+        });
+
+        Model.Enqueue(ScriptedReply.Text("retried"));
+        Assert.Equal("retried", Assert.IsType<ReplyCompleted>(await SendAsync(view.InstanceId)).Text);
+    }
+
+    [Fact]
+    public async Task Run_store_outage_is_caught_up_by_the_outbox_with_exactly_one_row_per_task()
+    {
+        await SavePromptAsync("chat", "You chat.", "Hi");
+        var view = await StartAsync("chat");
+        Runs.FailWritesWith = new InvalidOperationException("database down");
+        Model.Enqueue(ScriptedReply.Text("one") with { Usage = new(10, 1) }, ScriptedReply.Text("two") with { Usage = new(20, 2) });
+        var first = await Engine.ExecuteMessageAsync(view.InstanceId);
+        await Engine.WaitForReplyAsync(view.InstanceId);
+        await SendAsync(view.InstanceId, "again");
+        Assert.Empty(Runs.Tasks);
+
+        // the instance passivates and comes back while the store is still down: the unsynced rows survive in its journal
+        await StopEntityAsync(view.InstanceId);
+        Assert.Equal(2, (await Engine.GetInstanceAsync(view.InstanceId)).RunTracking.TaskCount);
+        Runs.FailWritesWith = null;
+
+        await AwaitAssertAsync(async () =>
+        {
+            var run = await Engine.GetRunAsync(first.RunId!);
+            Assert.NotNull(run);
+            Assert.Equal(2, run!.Tasks.Count);
+            Assert.All(run.Tasks, t => Assert.Equal(RunTaskStatus.Completed, t.Status));
+            Assert.Equal(33, run.TotalTokens);
+        }, TimeSpan.FromSeconds(15));
+    }
+}

@@ -1,0 +1,92 @@
+using PromptActors.Instances;
+using PromptActors.Testing;
+using PromptActors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PromptActors.Tests.Instances;
+
+public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(output)
+{
+    private static async Task<List<ReplyEvent>> Collect(IAsyncEnumerable<ReplyEvent> stream)
+    {
+        var events = new List<ReplyEvent>();
+        await foreach (var e in stream)
+            events.Add(e);
+        return events;
+    }
+
+    [Fact]
+    public async Task Subscribers_get_every_chunk_in_order_then_the_completed_event()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        var gate = new TaskCompletionSource();
+        Model.Enqueue(ScriptedReply.Text("The ", "quick ", "fox") with { Gate = gate.Task });
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+
+        var early = Collect(Engine.StreamAsync(view.InstanceId));
+        var alsoEarly = Collect(Engine.StreamAsync(view.InstanceId));
+        gate.SetResult();
+        var events = await early;
+        var late = await Collect(Engine.StreamAsync(view.InstanceId)); // after the end: a replay
+        var resumed = await Collect(Engine.StreamAsync(view.InstanceId, fromIndex: 2));
+
+        Assert.Equal(new[] { "The ", "quick ", "fox" }, events.OfType<ReplyChunk>().Select(c => c.Text));
+        Assert.Equal(new long[] { 0, 1, 2 }, events.OfType<ReplyChunk>().Select(c => c.Index));
+        Assert.Equal("The quick fox", Assert.IsType<ReplyCompleted>(events[^1]).Text);
+        Assert.Equal(events, await alsoEarly);
+        Assert.Equal(events, late);
+        Assert.Equal(new[] { "fox" }, resumed.OfType<ReplyChunk>().Select(c => c.Text));
+        Assert.IsType<ReplyCompleted>(resumed[^1]);
+    }
+
+    [Fact]
+    public async Task Subscriber_of_an_idle_instance_receives_the_next_task()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("a", "b"));
+
+        var stream = Collect(Engine.StreamAsync(view.InstanceId));
+        await AwaitAssertAsync(() => Assert.False(stream.IsCompleted));
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+
+        var events = await stream.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("ab", Assert.IsType<ReplyCompleted>(events[^1]).Text);
+    }
+
+    [Fact]
+    public async Task Failed_task_ends_the_stream_with_an_error_event()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("a") with { FailBeforeFirstChunk = new InvalidOperationException("model refused") });
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+
+        var events = await Collect(Engine.StreamAsync(view.InstanceId));
+        var failed = Assert.IsType<ReplyFailed>(Assert.Single(events));
+        Assert.Equal(ErrorCodes.ProviderError, failed.Code);
+        Assert.Contains("model refused", failed.Detail);
+    }
+
+    [Fact]
+    public async Task Time_to_first_token_and_total_time_are_measured_with_the_injected_clock()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("a", "b", "c") with { ChunkDelay = TimeSpan.FromMilliseconds(100) });
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+        var events = Collect(Engine.StreamAsync(view.InstanceId));
+        for (var i = 0; i < 3; i++)
+        {
+            await AwaitAssertAsync(async () => Assert.Equal(i, ((await Engine.GetInstanceAsync(view.InstanceId)).StreamingText ?? "").Length));
+            Clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+        var completed = Assert.IsType<ReplyCompleted>((await events)[^1]);
+
+        Assert.Equal(100, completed.Stats.TimeToFirstTokenMs);
+        Assert.Equal(300, completed.Stats.TotalTimeMs);
+        var after = await Engine.GetInstanceAsync(view.InstanceId);
+        Assert.Equal(completed.Stats, after.Execution.LastMessageStats);
+    }
+}

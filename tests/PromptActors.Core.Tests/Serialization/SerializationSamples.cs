@@ -1,0 +1,94 @@
+using Akka.Actor;
+using PromptActors.Instances;
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+
+namespace PromptActors.Tests.Serialization;
+
+/// <summary>One fully populated sample of every message type, with fixed values (the golden fixtures are built from these).</summary>
+internal static class SerializationSamples
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 23, 9, 30, 15, TimeSpan.Zero);
+    private static readonly InstanceScope Scope = new("u1", "o1", "p1");
+    private static readonly ExecutionConfig Config = new(true, false, true, false, true);
+    private static readonly PromptSettings Settings = new("local", 0.7, 0.9, 512, ["END"]);
+    private static readonly TokenUsage Usage = new(120, 40, 20);
+    private static readonly ExecutionStats Stats = new(12.5, 340.25, 120, 40, 160, 0.00056m, false);
+
+    private static readonly Prompt Prompt = new("travel-advisor", 2, "Travel Advisor", "Advises",
+        [new PromptMessage(MessageRole.System, "You advise on {{city}}."), new PromptMessage(MessageRole.User, "Tell me about {{what}}.")],
+        [new VariableDefault("city", "Las Vegas"), new VariableDefault("what", null, true)], Settings, MissingVariablePolicy.Keep, At, At);
+
+    private static readonly RunInfo Run = new("run-1", "u1", "o1", "p1", "prompt", "travel-advisor", "demo", "travel-advisor", 2,
+        Settings, new Dictionary<string, string> { ["city"] = "Paris" }, At);
+
+    private static readonly RunTaskRecord Task = new(Run, "task-1", "local", "local", "And museums?", RunTaskStatus.Completed,
+        "Louvre.", null, null, 120, 40, 160, 0.00056m, 12.5, 340.25, At, At, At);
+
+    private static readonly InstanceStarted Started = new("i-1", "travel-advisor", 2, Scope,
+        new Dictionary<string, string> { ["city"] = "Paris" }, Config, new RunSource("prompt", "travel-advisor"), "demo", true, Settings, At);
+
+    /// <summary>Persisted events and snapshots: changing how these serialize breaks stored journals.</summary>
+    public static IReadOnlyDictionary<string, object> Persisted { get; } = new Dictionary<string, object>
+    {
+        ["ev.started.v1"] = Started,
+        ["ev.vars.v1"] = new VariablesUpdated(new Dictionary<string, string> { ["city"] = "Rome" }, ["old"], At),
+        ["ev.submitted.v1"] = new MessageSubmitted("task-1", "run-1", "And museums?", "local", "local", At),
+        ["ev.completed.v1"] = new ExecutionCompleted("task-1", "Louvre.", Usage, 0.00056m, 12.5, 340.25, At),
+        ["ev.failed.v1"] = new ExecutionFailed("task-2", ErrorCodes.ProviderError, "HTTP 500", "Lou", Usage, 0.0001m, 10, 20, At),
+        ["ev.cancelled.v1"] = new ExecutionCancelled("task-3", "Lo", Usage with { Estimated = true }, 0.00002m, null, 5, At),
+        ["ev.synced.v1"] = new TaskSynced("task-1"),
+        ["ev.reaped.v1"] = new InstanceReaped(At),
+        ["snap.instance.v1"] = new InstanceSnapshot(Started, new Dictionary<string, string> { ["city"] = "Paris" },
+            [new ConversationMessage(MessageRole.User, "And museums?", "task-1", At), new ConversationMessage(MessageRole.Assistant, "Louvre.", "task-1", At)],
+            InstanceStatus.Completed, new CurrentTask("task-9", "hi", "local", "local", At),
+            new FinishedTask("task-1", TaskOutcome.Completed, "Louvre.", null, null, Stats), Stats,
+            new TaskError("task-0", ErrorCodes.Interrupted, "interrupted"), "run-1", At, 160, 0.00056m, 1, At, At, [Task], false),
+    };
+
+    public static IEnumerable<object> All(IActorRef someActor) => Persisted.Values.Concat(new object[]
+    {
+        new StartInstance("i-1", "travel-advisor", Scope, new Dictionary<string, string> { ["city"] = "Paris" }, Config,
+            new RunSource("prompt", "x"), "demo", true, 2),
+        new ExecuteMessage("i-1", "hi"),
+        new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
+        new GetInstance("i-1"),
+        new CancelExecution("i-1"),
+        new CleanupInstance("i-1"),
+        new SubscribeReply("i-1", someActor, 3),
+        new ReapInstance("i-1", At),
+        StopInstance.Instance,
+        new Rejected(ErrorCodes.MissingVariables, "missing", ["a", "b"]),
+        new InstanceView("i-1", "travel-advisor", 2, InstanceStatus.Streaming, Scope, Config, false,
+            [new ConversationMessage(MessageRole.User, "hi", "task-1", At)],
+            new VariablesView(new Dictionary<string, string> { ["a"] = "1" }, new Dictionary<string, VariableSource> { ["a"] = VariableSource.OrgScope },
+                new Dictionary<string, string>()),
+            new ExecutionView("task-1", "task-0", Stats, new TaskError("task-0", "cancelled", "x")),
+            new RunTrackingView("run-1", "prompt", "x", "demo", 10, 0.1m, 2), "partial", At, At),
+        new MessageAccepted("i-1", "task-1", "run-1"),
+        new CancelResult("i-1", "task-1", true),
+        new InstanceCleanedUp("i-1"),
+        new ReplySubscribed("i-1", "task-1"),
+        new ReplyChunk("task-1", 7, "word "),
+        new ReplyCompleted("task-1", "text", Stats),
+        new ReplyFailed("task-1", ErrorCodes.Interrupted, "gone", "par"),
+        new GetPrompt("travel-advisor", 2),
+        new PromptFound(Prompt),
+        new PromptNotFound("x", null),
+        new PromptLoadFailed("x", 1, "timeout"),
+        new InvalidatePrompt("x"),
+        Prompt,
+        new GetScopedVariables(Scope),
+        new ScopedVariableValues(new Dictionary<string, string> { ["u"] = "1" }, new Dictionary<string, string>(), new Dictionary<string, string> { ["p"] = "2" }),
+        new ScopedVariablesUnavailable("down"),
+        new InvalidateScopedVariables(ScopeKind.Project, "p1"),
+        new InstanceCompletedNotice("i-1", At, true),
+        new InstanceActiveNotice("i-1"),
+        GetReaperState.Instance,
+        new ReaperState(["i-1", "i-2"]),
+        Run,
+        Task,
+    });
+}
