@@ -1,1 +1,0 @@
-namespace PromptActors.Persistence; internal static class Placeholder { }

@@ -1,0 +1,270 @@
+using System.Data.Common;
+using PromptActors.Persistence.Sql;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+
+namespace PromptActors.Persistence.Runs;
+
+/// <summary>
+/// <c>ai_runs</c> and <c>ai_tasks</c>. One write = one transaction: create the run row if missing, upsert the task row
+/// keyed by task_id (the database refuses to move a terminal row back), then recompute the run's totals from its task
+/// rows. Every write is constant-size, however long the conversation: the transcript is never stored, it is derived
+/// from the task rows on read (and by the <c>ai_run_messages</c> view).
+/// </summary>
+internal sealed class SqlRunStore : IRunStore
+{
+    public const string Service = "prompt-actors";
+    public const string TaskName = "execute_message";
+
+    private const string Terminal = "'completed', 'failed', 'cancelled'";
+
+    private const string RunColumns =
+        "id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version, settings, variable_values, created_at";
+
+    private const string TaskColumns =
+        "task_id, run_id, provider, model, request_data, created_at, status, response_text, response_errors, " +
+        "tokens_input, tokens_output, tokens_total, cost, time_to_first_token, total_time, completed_at, updated_at, seq";
+
+    private const string InsertRunSql = """
+        INSERT INTO ai_runs (id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version,
+                             settings, variable_values, created_at, status, updated_at)
+        VALUES (@run_id, @user_id, @org_id, @project_id, @source_type, @source_id, @name, @prompt_id, @prompt_version,
+                @settings, @variable_values, @run_created_at, 'running', @run_created_at)
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    private const string TaskValues = """
+        provider = @provider,
+        model = @model,
+        request_data = @request_data,
+        created_at = @created_at,
+        status = @status,
+        response_text = @response_text,
+        response_errors = @response_errors,
+        tokens_input = @tokens_input,
+        tokens_output = @tokens_output,
+        tokens_total = @tokens_total,
+        cost = @cost,
+        time_to_first_token = @time_to_first_token,
+        total_time = @total_time,
+        completed_at = @completed_at,
+        updated_at = @updated_at
+        """;
+
+    // Both statements carry the "never move a terminal row back" rule in their WHERE clause: the database enforces it.
+    // A plain UPDATE serves the common case (the row exists); unlike ON CONFLICT DO UPDATE it writes no row-lock record.
+    private const string UpdateTaskSql = $"""
+        UPDATE ai_tasks SET
+        {TaskValues}
+        WHERE task_id = @task_id AND status NOT IN ({Terminal})
+        """;
+
+    private const string UpsertTaskSql = $"""
+        INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
+                              status, response_text, response_errors, tokens_input, tokens_output, tokens_total, cost,
+                              time_to_first_token, total_time, completed_at, updated_at)
+        VALUES (@task_id, @run_id, @user_id, @service, @task_name, @provider, @model, @request_data, @created_at, @seq,
+                @status, @response_text, @response_errors, @tokens_input, @tokens_output, @tokens_total, @cost,
+                @time_to_first_token, @total_time, @completed_at, @updated_at)
+        ON CONFLICT (task_id) DO UPDATE SET
+        {TaskValues}
+        WHERE ai_tasks.status NOT IN ({Terminal})
+        """;
+
+    private readonly SqlDialect _dialect;
+    private readonly string _refreshTotalsSql;
+
+    public SqlRunStore(SqlDialect dialect)
+    {
+        _dialect = dialect;
+        var userMessage = dialect.JsonText("request_data", "userMessage");
+        // Same rules as RunTotals.Build: every task counts tokens and cost; a completed task adds its user message
+        // (when it had one) and the assistant reply to the transcript.
+        _refreshTotalsSql = $"""
+            UPDATE ai_runs SET
+                status = CASE WHEN a.open_tasks > 0 THEN 'running' ELSE 'idle' END,
+                total_tokens = a.tokens,
+                total_cost = a.cost,
+                message_count = a.messages,
+                task_count = a.tasks,
+                last_message_at = a.last_message_at,
+                updated_at = CASE WHEN a.last_update > ai_runs.created_at THEN a.last_update ELSE ai_runs.created_at END
+            FROM (
+                SELECT COUNT(*) AS tasks,
+                       COALESCE(SUM(tokens_total), 0) AS tokens,
+                       COALESCE(SUM(cost), 0) AS cost,
+                       COALESCE(SUM(CASE WHEN status = 'completed'
+                                         THEN CASE WHEN {userMessage} IS NULL THEN 1 ELSE 2 END
+                                         ELSE 0 END), 0) AS messages,
+                       MAX(CASE WHEN status = 'completed' THEN COALESCE(completed_at, updated_at) END) AS last_message_at,
+                       COALESCE(SUM(CASE WHEN status IN ('pending', 'streaming') THEN 1 ELSE 0 END), 0) AS open_tasks,
+                       MAX(updated_at) AS last_update
+                FROM ai_tasks
+                WHERE run_id = @run_id
+            ) AS a
+            WHERE ai_runs.id = @run_id
+            """;
+    }
+
+    public async Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    {
+        var run = task.Run;
+        await using var session = await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
+        if (_dialect.SerializeRunWritersSql is { } serialize)
+            await session.Sql(serialize).Text("run_id", run.RunId).ExecuteAsync(cancellationToken);
+
+        var runCreated = await session.Sql(InsertRunSql)
+            .Text("run_id", run.RunId)
+            .Text("user_id", run.UserId)
+            .Text("org_id", run.OrgId)
+            .Text("project_id", run.ProjectId)
+            .Text("source_type", run.SourceType)
+            .Text("source_id", run.SourceId)
+            .Text("name", run.Name)
+            .Text("prompt_id", run.PromptId)
+            .Int32("prompt_version", run.PromptVersion)
+            .Json("settings", StorageJson.Serialize(run.Settings))
+            .Json("variable_values", StorageJson.Serialize(run.VariableValues))
+            .Timestamp("run_created_at", run.CreatedAt)
+            .ExecuteAsync(cancellationToken);
+
+        // A first (pending) write inserts; later writes update the existing row, and fall back to the upsert when there
+        // is no row to update (the first write was lost) or the row is final (the upsert's WHERE then leaves it alone).
+        var taskChanged = 0;
+        if (task.Status != RunTaskStatus.Pending)
+            taskChanged = await BindTask(session.Sql(UpdateTaskSql), task).ExecuteAsync(cancellationToken);
+        if (taskChanged == 0)
+            taskChanged = await BindTask(session.Sql(UpsertTaskSql), task).ExecuteAsync(cancellationToken);
+
+        // A retry of a row that is already final changes nothing, so the totals need no refresh.
+        if (runCreated > 0 || taskChanged > 0)
+            await session.Sql(_refreshTotalsSql).Text("run_id", run.RunId).ExecuteAsync(cancellationToken);
+        await session.CommitAsync(cancellationToken);
+    }
+
+    private static SqlStatement BindTask(SqlStatement statement, RunTaskRecord task)
+    {
+        var errors = task.ErrorCode is null && task.ErrorDetail is null
+            ? null
+            : StorageJson.Serialize(new TaskErrors(task.ErrorCode, task.ErrorDetail));
+        return statement
+            .Text("task_id", task.TaskId)
+            .Text("run_id", task.Run.RunId)
+            .Text("user_id", task.Run.UserId)
+            .Text("service", Service)
+            .Text("task_name", TaskName)
+            .Text("provider", task.Provider)
+            .Text("model", task.Model)
+            .Json("request_data", StorageJson.Serialize(new TaskRequest(task.UserMessage)))
+            .Timestamp("created_at", task.CreatedAt)
+            .Int32("seq", task.Sequence)
+            .Text("status", StatusName(task.Status))
+            .Text("response_text", task.ResponseText)
+            .Json("response_errors", errors)
+            .Int64("tokens_input", task.TokensInput)
+            .Int64("tokens_output", task.TokensOutput)
+            .Int64("tokens_total", task.TokensTotal)
+            .Money("cost", task.Cost)
+            .Double("time_to_first_token", task.TimeToFirstTokenMs)
+            .Double("total_time", task.TotalTimeMs)
+            .Timestamp("completed_at", task.CompletedAt)
+            .Timestamp("updated_at", task.UpdatedAt);
+    }
+
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
+        var runs = await session.Sql($"SELECT {RunColumns} FROM ai_runs WHERE id = @run_id")
+            .Text("run_id", runId).QueryAsync(ReadRun, cancellationToken);
+        if (runs.Count == 0)
+            return null;
+        var info = runs[0];
+        var tasks = await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id = @run_id")
+            .Text("run_id", runId).QueryAsync(r => ReadTask(r, info), cancellationToken);
+        return RunTotals.Build(info, tasks);
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+            return [];
+        const string newest = "FROM ai_runs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit";
+        await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
+        var runs = await session.Sql($"SELECT {RunColumns} {newest}")
+            .Text("user_id", userId).Int32("limit", limit).QueryAsync(ReadRun, cancellationToken);
+        if (runs.Count == 0)
+            return [];
+        var byId = runs.ToDictionary(r => r.RunId, StringComparer.Ordinal);
+        var tasks = await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id IN (SELECT id {newest})")
+            .Text("user_id", userId).Int32("limit", limit)
+            .QueryAsync(r => byId.TryGetValue(r.GetString(1), out var info) ? ReadTask(r, info) : null, cancellationToken);
+        var tasksByRun = tasks.OfType<RunTaskRecord>().ToLookup(t => t.Run.RunId, StringComparer.Ordinal);
+        return runs.Select(info => RunTotals.Build(info, tasksByRun[info.RunId])).ToArray();
+    }
+
+    private RunInfo ReadRun(DbDataReader r) => new(
+        r.GetString(0),
+        r.GetString(1),
+        r.GetStringOrNull(2),
+        r.GetStringOrNull(3),
+        r.GetString(4),
+        r.GetString(5),
+        r.GetStringOrNull(6),
+        r.GetString(7),
+        r.GetInt32(8),
+        StorageJson.Deserialize<PromptSettings>(r.GetString(9)),
+        StorageJson.Deserialize<Dictionary<string, string>>(r.GetString(10)),
+        _dialect.ReadTimestamp(r, 11));
+
+    private RunTaskRecord ReadTask(DbDataReader r, RunInfo info)
+    {
+        var request = StorageJson.Deserialize<TaskRequest>(r.GetString(4));
+        var errors = r.IsDBNull(8) ? null : StorageJson.Deserialize<TaskErrors>(r.GetString(8));
+        return new RunTaskRecord(
+            info,
+            r.GetString(0),
+            r.GetString(2),
+            r.GetString(3),
+            request.UserMessage,
+            ParseStatus(r.GetString(6)),
+            r.GetStringOrNull(7),
+            errors?.Code,
+            errors?.Detail,
+            r.GetInt64(9),
+            r.GetInt64(10),
+            r.GetInt64(11),
+            _dialect.ReadMoney(r, 12),
+            r.GetDoubleOrNull(13),
+            r.GetDoubleOrNull(14),
+            _dialect.ReadTimestamp(r, 5),
+            _dialect.ReadTimestamp(r, 16),
+            r.IsDBNull(15) ? null : _dialect.ReadTimestamp(r, 15),
+            r.GetInt32(17));
+    }
+
+    internal static string StatusName(RunTaskStatus status) => status switch
+    {
+        RunTaskStatus.Pending => "pending",
+        RunTaskStatus.Streaming => "streaming",
+        RunTaskStatus.Completed => "completed",
+        RunTaskStatus.Failed => "failed",
+        RunTaskStatus.Cancelled => "cancelled",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+
+    private static RunTaskStatus ParseStatus(string name) => name switch
+    {
+        "pending" => RunTaskStatus.Pending,
+        "streaming" => RunTaskStatus.Streaming,
+        "completed" => RunTaskStatus.Completed,
+        "failed" => RunTaskStatus.Failed,
+        "cancelled" => RunTaskStatus.Cancelled,
+        _ => throw new InvalidOperationException($"ai_tasks.status '{name}' is not a known status"),
+    };
+
+    /// <summary>ai_tasks.request_data: what the caller sent for this task.</summary>
+    private sealed record TaskRequest(string? UserMessage);
+
+    /// <summary>ai_tasks.response_errors: why the task did not complete.</summary>
+    private sealed record TaskErrors(string? Code, string? Detail);
+}

@@ -1,0 +1,115 @@
+using System.Data;
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace PromptActors.Persistence.Sql;
+
+/// <summary>PostgreSQL (Npgsql): timestamptz, numeric(10,6) money, jsonb, advisory locks.</summary>
+internal sealed class PostgresDialect : SqlDialect
+{
+    // Advisory lock keys. The one-bigint and two-int key spaces never overlap, so run locks cannot collide with this one.
+    private const long MigrationLockKey = 0x5041_4D49_4752; // "PAMIGR"
+    private const int RunLockClass = 4711;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresDialect(string connectionString, NpgsqlConnectionStringBuilder parsed)
+    {
+        ConnectionString = connectionString;
+        Target = $"Host={parsed.Host};Port={parsed.Port};Database={parsed.Database};Username={parsed.Username}";
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    public static PostgresDialect Create(string connectionString)
+    {
+        NpgsqlConnectionStringBuilder parsed;
+        try
+        {
+            parsed = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
+        {
+            throw new StorageStartupException(
+                $"{StorageOptions.ConnectionStringKey} is not a valid PostgreSQL connection string: {ex.Message}", ex);
+        }
+        if (string.IsNullOrWhiteSpace(parsed.Host))
+            throw new StorageStartupException($"{StorageOptions.ConnectionStringKey} must name the PostgreSQL server (Host=...)");
+        return new PostgresDialect(connectionString, parsed);
+    }
+
+    public override string Provider => StorageOptions.Postgres;
+    public override string DisplayName => "PostgreSQL";
+    public override string Target { get; }
+    public override string ConnectionString { get; }
+    public override string HoconResource => "persistence-postgres.hocon";
+    public override string MigrationFolder => "postgres";
+
+    public override string CreateMigrationsTableSql => """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version integer PRIMARY KEY,
+            name text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )
+        """;
+
+    public override string JsonText(string column, string member) => $"({column} ->> '{member}')";
+
+    public override string? SerializeRunWritersSql => $"SELECT pg_advisory_xact_lock({RunLockClass}, hashtext(@run_id))";
+
+    public override string? MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
+
+    public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken);
+
+    public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    public override void Bind(DbParameter parameter, object? value, SqlType type)
+    {
+        var p = (NpgsqlParameter)parameter;
+        switch (type)
+        {
+            case SqlType.Json:
+                p.NpgsqlDbType = NpgsqlDbType.Jsonb;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.Timestamp:
+                p.NpgsqlDbType = NpgsqlDbType.TimestampTz;
+                p.Value = value is DateTimeOffset at ? at.ToUniversalTime() : DBNull.Value;
+                break;
+            case SqlType.Money:
+                p.NpgsqlDbType = NpgsqlDbType.Numeric;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.Text:
+                p.NpgsqlDbType = NpgsqlDbType.Text;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.Int32:
+                p.NpgsqlDbType = NpgsqlDbType.Integer;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.Int64:
+                p.NpgsqlDbType = NpgsqlDbType.Bigint;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.Double:
+                p.NpgsqlDbType = NpgsqlDbType.Double;
+                p.Value = value ?? DBNull.Value;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+    }
+
+    public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
+        reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    public override decimal ReadMoney(DbDataReader reader, int ordinal) => reader.GetDecimal(ordinal);
+
+    public override bool IsUniqueViolation(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,85 @@
+using System.Data.Common;
+
+namespace PromptActors.Persistence.Sql;
+
+/// <summary>How a value is stored; each dialect maps these to its own column types.</summary>
+internal enum SqlType
+{
+    Text,
+    Int32,
+    Int64,
+    Double,
+    Json,
+    Timestamp,
+    Money,
+}
+
+/// <summary>
+/// The few things PostgreSQL and SQLite do differently: opening connections, write transactions, the representation of
+/// timestamps, money and JSON, one JSON accessor, per-run write serialization, and the migration lock.
+/// Every statement of the stores is shared; only fragments that differ come from here.
+/// </summary>
+internal abstract class SqlDialect : IAsyncDisposable
+{
+    /// <summary>The <c>PromptActors:Storage:Provider</c> value (<c>sqlite</c> or <c>postgres</c>).</summary>
+    public abstract string Provider { get; }
+
+    /// <summary>Human-readable database kind for messages.</summary>
+    public abstract string DisplayName { get; }
+
+    /// <summary>Where the data lives, without credentials (safe to log).</summary>
+    public abstract string Target { get; }
+
+    /// <summary>The connection string as given (holds credentials: never log it).</summary>
+    public abstract string ConnectionString { get; }
+
+    /// <summary>The embedded HOCON resource for the journal and snapshot store.</summary>
+    public abstract string HoconResource { get; }
+
+    /// <summary>Folder of the dialect's migration scripts (embedded resources).</summary>
+    public abstract string MigrationFolder { get; }
+
+    /// <summary>Creates the schema_migrations table when it is missing.</summary>
+    public abstract string CreateMigrationsTableSql { get; }
+
+    /// <summary>SQL fragment reading a top-level string member of a JSON column (null when absent).</summary>
+    public abstract string JsonText(string column, string member);
+
+    /// <summary>
+    /// A statement run first in a run-store write transaction so that writers of the same run take turns (totals are
+    /// computed after every earlier writer committed); null when write transactions are serialized anyway.
+    /// </summary>
+    public abstract string? SerializeRunWritersSql { get; }
+
+    /// <summary>A statement run first in the migration transaction so that nodes starting together migrate one at a time.</summary>
+    public abstract string? MigrationLockSql { get; }
+
+    /// <summary>Work before the first connection (e.g. creating the SQLite file's folder).</summary>
+    public virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Sets a parameter's value (and type) for one of our <see cref="SqlType"/>s.</summary>
+    public abstract void Bind(DbParameter parameter, object? value, SqlType type);
+
+    public abstract DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal);
+
+    public abstract decimal ReadMoney(DbDataReader reader, int ordinal);
+
+    public abstract bool IsUniqueViolation(Exception exception);
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Checks the options and builds the dialect; a bad setting fails here with a message naming its key.</summary>
+    public static SqlDialect Create(StorageOptions options)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new StorageStartupException("Invalid storage configuration: " + string.Join("; ", errors));
+        return options.NormalizedProvider == StorageOptions.Postgres
+            ? PostgresDialect.Create(options.EffectiveConnectionString)
+            : SqliteDialect.Create(options.EffectiveConnectionString);
+    }
+}

@@ -1,0 +1,64 @@
+namespace PromptActors.Persistence;
+
+/// <summary>Where the engine keeps its journal, snapshots, prompts, variables and runs (<c>PromptActors:Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "PromptActors:Storage";
+    public const string ProviderKey = Section + ":Provider";
+    public const string ConnectionStringKey = Section + ":ConnectionString";
+
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+
+    /// <summary>The embedded default: a SQLite file under the working directory (its folder is created).</summary>
+    public const string DefaultSqliteConnectionString = "Data Source=data/promptactors.db";
+
+    /// <summary><c>sqlite</c> (default, one node) or <c>postgres</c> (cluster).</summary>
+    public string Provider { get; set; } = Sqlite;
+
+    /// <summary>ADO.NET connection string; optional for SQLite (<see cref="DefaultSqliteConnectionString"/>), required for PostgreSQL.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The provider in canonical form, or null when it is not one we know.</summary>
+    internal string? NormalizedProvider => Provider?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "sqlite" => Sqlite,
+        "postgres" or "postgresql" or "npgsql" => Postgres,
+        _ => null,
+    };
+
+    /// <summary>The connection string in effect (the SQLite default when none is set).</summary>
+    internal string EffectiveConnectionString =>
+        string.IsNullOrWhiteSpace(ConnectionString) && NormalizedProvider == Sqlite
+            ? DefaultSqliteConnectionString
+            : ConnectionString ?? string.Empty;
+
+    public static StorageOptions ForSqlite(string? connectionString = null) =>
+        new() { Provider = Sqlite, ConnectionString = connectionString };
+
+    public static StorageOptions ForPostgres(string connectionString) =>
+        new() { Provider = Postgres, ConnectionString = connectionString };
+
+    /// <summary>Every problem that can be seen without touching the database, each naming its configuration key.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        switch (NormalizedProvider)
+        {
+            case null:
+                errors.Add($"{ProviderKey} must be '{Sqlite}' or '{Postgres}' (was '{Provider}')");
+                break;
+            case Postgres when string.IsNullOrWhiteSpace(ConnectionString):
+                errors.Add($"{ConnectionStringKey} is required when {ProviderKey} is '{Postgres}' " +
+                           "(for example Host=db;Port=5432;Database=prompt_actors;Username=app;Password=...)");
+                break;
+        }
+        return errors;
+    }
+}
+
+/// <summary>The storage cannot be used: a bad setting, an unreachable database, or a schema this build does not know.</summary>
+public sealed class StorageStartupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What a migration run did: the schema version found, the version reached and the versions applied.</summary>
+public sealed record MigrationResult(int FromVersion, int ToVersion, IReadOnlyList<int> Applied);

@@ -1,0 +1,100 @@
+using PromptActors.Persistence.Sql;
+using PromptActors.Persistence.Tests.Support;
+using PromptActors.Prompts;
+
+namespace PromptActors.Persistence.Tests.Migrations;
+
+/// <summary>Versioned migrations at start-up, on both databases.</summary>
+public abstract class MigrationTests(ITestDatabases databases) : IAsyncLifetime
+{
+    private readonly List<PromptActorsStorage> _opened = new();
+    private StorageOptions _options = null!;
+
+    public async Task InitializeAsync() => _options = await databases.CreateDatabaseAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var storage in _opened)
+            await storage.DisposeAsync();
+    }
+
+    private PromptActorsStorage Open()
+    {
+        var storage = PromptActorsStorage.Create(_options);
+        _opened.Add(storage);
+        return storage;
+    }
+
+    private static async Task<List<int>> RecordedVersionsAsync(PromptActorsStorage storage)
+    {
+        await using var session = await SqlSession.OpenAsync(storage.Dialect, default);
+        return await session.Sql("SELECT version FROM schema_migrations ORDER BY version").QueryAsync(r => r.GetInt32(0), default);
+    }
+
+    [Fact]
+    public async Task Fresh_database_is_migrated_to_the_latest_version_and_a_second_start_is_a_no_op()
+    {
+        var latest = PromptActorsStorage.SchemaVersion;
+        Assert.True(latest >= 3);
+
+        var first = await Open().InitializeAsync();
+        var second = await Open().InitializeAsync();
+
+        Assert.Equal(0, first.FromVersion);
+        Assert.Equal(latest, first.ToVersion);
+        Assert.Equal(Enumerable.Range(1, latest), first.Applied);
+        Assert.Equal(latest, second.FromVersion);
+        Assert.Equal(latest, second.ToVersion);
+        Assert.Empty(second.Applied);
+        Assert.Equal(Enumerable.Range(1, latest), await RecordedVersionsAsync(Open()));
+    }
+
+    [Fact]
+    public async Task Database_at_an_older_version_is_upgraded_and_keeps_its_data()
+    {
+        var storage = Open();
+        await storage.CheckAsync();
+        var partial = await storage.MigrateAsync(targetVersion: 1, default);
+        Assert.Equal([1], partial.Applied);
+        await storage.Prompts.SaveAsync(new PromptDefinition("kept", "Kept", [new PromptMessage(MessageRole.System, "Still here.")]));
+
+        var upgrade = await Open().InitializeAsync();
+
+        Assert.Equal(1, upgrade.FromVersion);
+        Assert.Equal(Enumerable.Range(2, PromptActorsStorage.SchemaVersion - 1), upgrade.Applied);
+        Assert.Equal("Still here.", (await storage.Prompts.GetAsync("kept", null))!.Messages[0].Content);
+    }
+
+    [Fact]
+    public async Task Database_with_a_newer_schema_refuses_to_start_with_a_clear_message()
+    {
+        var storage = Open();
+        await storage.InitializeAsync();
+        var future = PromptActorsStorage.SchemaVersion + 5;
+        await using (var session = await SqlSession.OpenAsync(storage.Dialect, default))
+            await session.Sql("INSERT INTO schema_migrations (version, name) VALUES (@v, 'from the future')").Int32("v", future)
+                .ExecuteAsync(default);
+
+        var refused = await Assert.ThrowsAsync<StorageStartupException>(() => Open().InitializeAsync());
+
+        Assert.Contains($"schema version {future}", refused.Message);
+        Assert.Contains($"knows versions up to {PromptActorsStorage.SchemaVersion}", refused.Message);
+        Assert.Contains(StorageOptions.ConnectionStringKey, refused.Message);
+        Assert.Equal(future, (await RecordedVersionsAsync(storage))[^1]);
+    }
+
+    [Fact]
+    public async Task Nodes_starting_together_apply_each_migration_once()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Open().InitializeAsync())));
+
+        Assert.Equal(Enumerable.Range(1, PromptActorsStorage.SchemaVersion), results.SelectMany(r => r.Applied).Order());
+        Assert.All(results, r => Assert.Equal(PromptActorsStorage.SchemaVersion, r.ToVersion));
+        Assert.Equal(Enumerable.Range(1, PromptActorsStorage.SchemaVersion), await RecordedVersionsAsync(Open()));
+    }
+}
+
+public sealed class SqliteMigrationTests(SqliteFiles files) : MigrationTests(files), IClassFixture<SqliteFiles>;
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresMigrationTests(PostgresFixture postgres) : MigrationTests(postgres);
