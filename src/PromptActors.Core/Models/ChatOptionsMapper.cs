@@ -3,7 +3,14 @@ using PromptActors.Prompts;
 
 namespace PromptActors.Models;
 
-/// <summary>Maps a prompt's settings onto <see cref="ChatOptions"/>.</summary>
+/// <summary>
+/// Maps a prompt's settings onto <see cref="ChatOptions"/>: temperature, top_p, max tokens and stop sequences; unset
+/// settings stay null so the provider's defaults apply. Through the OpenAI-compatible pipeline these become
+/// <c>temperature</c>, <c>top_p</c>, <c>max_completion_tokens</c> and <c>stop</c>, and the OpenAI .NET client adds
+/// <c>stream_options.include_usage = true</c> to every streaming request by itself (asserted against the fake server
+/// in PromptActors.Models.Tests). <see cref="ChatOptions.ModelId"/> carries the registry id; the registry's pipeline
+/// replaces it with the provider's model name.
+/// </summary>
 public static class ChatOptionsMapper
 {
     public static ChatOptions ToChatOptions(PromptSettings settings, string modelId) => new()

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.AI;
+using PromptActors.Prompts;
+
+namespace PromptActors.Models.Tests;
+
+public sealed class UsageAndMappingTests
+{
+    [Fact]
+    public void Reported_usage_wins_and_an_estimate_is_flagged()
+    {
+        var input = new[] { new ChatMessage(ChatRole.User, "How many tokens is this?") };
+        var reported = new TokenUsage(7, 3, 2);
+
+        Assert.Same(reported, UsageEstimator.Resolve(reported, input, "ignored"));
+        var estimate = UsageEstimator.Resolve(null, input, "Seven.");
+        Assert.True(estimate.Estimated);
+        Assert.Equal(TokenCounter.Count("How many tokens is this?"), estimate.InputTokens);
+        Assert.Equal(TokenCounter.Count("Seven."), estimate.OutputTokens);
+        Assert.Equal(0, estimate.CachedInputTokens);
+    }
+
+    [Fact]
+    public void The_last_reported_usage_is_taken_from_the_updates()
+    {
+        ChatResponseUpdate[] updates =
+        [
+            new(ChatRole.Assistant, "a"),
+            new() { Contents = [new UsageContent(new UsageDetails { InputTokenCount = 1, OutputTokenCount = 1 })] },
+            new() { Contents = [new UsageContent(new UsageDetails { InputTokenCount = 9, OutputTokenCount = 4, CachedInputTokenCount = 5 })] },
+        ];
+
+        Assert.Equal(new TokenUsage(9, 4, 5), UsageEstimator.Reported(updates));
+        Assert.Null(UsageEstimator.Reported([new ChatResponseUpdate(ChatRole.Assistant, "a")]));
+    }
+
+    [Fact]
+    public void Cost_comes_from_the_price_table()
+    {
+        var pricing = new ModelPricing(InputPerMillion: 3m, OutputPerMillion: 15m, CachedInputPerMillion: 0.3m);
+
+        // 1 000 uncached × 3 + 1 000 cached × 0.3 + 800 out × 15, per million.
+        Assert.Equal(0.0153m, CostCalculator.Compute(new TokenUsage(2_000, 800, 1_000), pricing));
+        Assert.Equal(0m, CostCalculator.Compute(new TokenUsage(2_000, 800), ModelPricing.Free));
+    }
+
+    [Fact]
+    public void Prompt_settings_map_onto_chat_options()
+    {
+        var options = ChatOptionsMapper.ToChatOptions(new PromptSettings("gpt", 0.7, 0.95, 256, ["\n\n"]), "gpt");
+
+        Assert.Equal("gpt", options.ModelId);
+        Assert.Equal(0.7f, options.Temperature);
+        Assert.Equal(0.95f, options.TopP);
+        Assert.Equal(256, options.MaxOutputTokens);
+        Assert.Equal(["\n\n"], options.StopSequences!);
+
+        var empty = ChatOptionsMapper.ToChatOptions(PromptSettings.Default, "local");
+        Assert.Null(empty.Temperature);
+        Assert.Null(empty.TopP);
+        Assert.Null(empty.MaxOutputTokens);
+        Assert.Null(empty.StopSequences);
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("2m", 120_000)]
+    [InlineData("00:00:30", 30_000)]
+    [InlineData("0.5s", 500)]
+    public void Durations_read_from_configuration(string text, double milliseconds)
+    {
+        Assert.True(ModelRegistryFactory.TryDuration(text, out var value));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+    }
+}
