@@ -15,7 +15,8 @@ public sealed record StartInstanceRequest(
     string? RunName = null,
     bool Retain = false,
     int? PromptVersion = null,
-    string? InstanceId = null);
+    string? InstanceId = null,
+    string? Model = null);
 
 /// <summary>
 /// The embedding API: the original design's verbs over the actor system. Every refusal is a

@@ -29,7 +29,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = new StartInstance(request.InstanceId ?? Guid.NewGuid().ToString("N"), request.PromptId, request.Scope,
-            request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion);
+            request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model);
         // Checked here too so a bad request never creates an entity.
         var errors = InstanceInput.CheckStart(command, _settings);
         if (errors.Count > 0)

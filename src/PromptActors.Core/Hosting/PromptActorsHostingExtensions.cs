@@ -51,7 +51,7 @@ public static class PromptActorsHostingExtensions
         services.TryAddSingleton<IRunStore, InMemoryRunStore>();
         services.TryAddSingleton<IModelRegistry>(sp => ModelRegistry.LocalOnly(time: sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<PromptActorsRuntimeHolder>();
-        services.TryAddSingleton<IPromptExecutionEngine>(sp => sp.GetRequiredService<PromptActorsRuntimeHolder>().Runtime.Engine);
+        services.TryAddSingleton<IPromptExecutionEngine, DeferredPromptExecutionEngine>();
 
         services.AddAkka(actorSystemName, (builder, sp) =>
         {

@@ -49,6 +49,10 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, int> _syncAttempts = new(StringComparer.Ordinal);
 
     private IActorRef? _persistReplyTo;
+
+    // Commands delivered to this incarnation but not handled yet (waiting behind a journal write or a look-up). If the
+    // actor stops first (a journal failure stops a persistent actor), their callers are told instead of timing out.
+    private readonly List<(IInstanceCommand Command, IActorRef Sender)> _unhandled = new();
     private long _contextRequest;
     private Action<ExecContext>? _contextThen;
     private IActorRef? _contextReplyTo;
@@ -93,6 +97,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Command<UpdateVariables>(OnUpdateVariables);
         Command<GetInstance>(cmd =>
         {
+            Handling(cmd);
             if (Guard())
                 ReplyView(Sender);
         });
@@ -170,6 +175,15 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- commands
 
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is IInstanceCommand command and not ReapInstance && !_unhandled.Exists(u => ReferenceEquals(u.Command, command)))
+            _unhandled.Add((command, Sender));
+        return base.AroundReceive(receive, message);
+    }
+
+    private void Handling(IInstanceCommand command) => _unhandled.RemoveAll(u => ReferenceEquals(u.Command, command));
+
     /// <summary>Refuses commands for an instance that does not exist (or no longer does). True when the instance is live.</summary>
     private bool Guard()
     {
@@ -191,6 +205,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnStart(StartInstance cmd)
     {
+        Handling(cmd);
         if (_state.Expired)
         {
             Sender.Tell(new Rejected(ErrorCodes.InstanceExpired, $"instance '{_instanceId}' has expired and was cleaned up"));
@@ -214,7 +229,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         LoadContext(cmd.PromptId, cmd.PromptVersion, cmd.Scope, replyTo, ctx =>
         {
             var prompt = ctx.Prompt;
-            if (!TryModel(prompt, out var model, out var rejected))
+            var settings = cmd.Model is null ? prompt.Settings : prompt.Settings with { Model = cmd.Model };
+            if (!TryModel(prompt, settings, out var model, out var rejected))
             {
                 replyTo.Tell(rejected);
                 Passivate();
@@ -241,7 +257,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             }
 
             var started = new InstanceStarted(_instanceId, prompt.Id, prompt.Version, cmd.Scope, userValues, config,
-                cmd.Source ?? new RunSource("prompt", prompt.Id), cmd.RunName, cmd.Retain, prompt.Settings, Time.GetUtcNow());
+                cmd.Source ?? new RunSource("prompt", prompt.Id), cmd.RunName, cmd.Retain, settings, Time.GetUtcNow());
             _persistReplyTo = replyTo;
             Persist(started, e =>
             {
@@ -261,6 +277,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnExecute(ExecuteMessage cmd)
     {
+        Handling(cmd);
         if (!Guard())
             return;
         if (_state.IsExecuting)
@@ -283,7 +300,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         var start = _state.Start!;
         LoadContext(start.PromptId, start.PromptVersion, start.Scope, replyTo, ctx =>
         {
-            if (!TryModel(ctx.Prompt, out var model, out var rejected))
+            if (!TryModel(ctx.Prompt, _state.Start!.Settings, out var model, out var rejected))
             {
                 replyTo.Tell(rejected);
                 return;
@@ -303,6 +320,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnUpdateVariables(UpdateVariables cmd)
     {
+        Handling(cmd);
         if (!Guard())
             return;
         var set = cmd.Set ?? new Dictionary<string, string>();
@@ -329,6 +347,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnCancel(CancelExecution cmd)
     {
+        Handling(cmd);
         if (!Guard())
             return;
         if (!_state.IsExecuting || _cts is null)
@@ -342,6 +361,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnCleanup(CleanupInstance cmd)
     {
+        Handling(cmd);
         if (!Guard())
             return;
         if (_state.IsExecuting)
@@ -381,6 +401,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void OnSubscribe(SubscribeReply cmd)
     {
+        Handling(cmd);
         var subscriber = cmd.Subscriber;
         if (_state.Expired || !_state.Started)
         {
@@ -709,16 +730,16 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Become(AwaitingContext);
     }
 
-    private bool TryModel(Prompt prompt, out ModelEntry model, out Rejected rejected)
+    private bool TryModel(Prompt prompt, PromptSettings settings, out ModelEntry model, out Rejected rejected)
     {
-        var modelId = prompt.Settings.Model ?? _deps.Models.DefaultModelId;
+        var modelId = settings.Model ?? _deps.Models.DefaultModelId;
         if (_deps.Models.TryGet(modelId, out model))
         {
             rejected = null!;
             return true;
         }
         rejected = new Rejected(ErrorCodes.ValidationFailed,
-            $"prompt '{prompt.Id}' v{prompt.Version} uses model '{modelId}', which is not configured (known: {string.Join(", ", _deps.Models.ModelIds)})");
+            $"prompt '{prompt.Id}' v{prompt.Version} runs on model '{modelId}', which is not configured (known: {string.Join(", ", _deps.Models.ModelIds)})");
         return false;
     }
 
@@ -809,6 +830,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         _cts?.Dispose();
         foreach (var s in _subscribers)
             s.Tell(new ReplyFailed(_state.Current?.TaskId ?? "", ErrorCodes.Interrupted, "the instance stopped while the task was running", _text.ToString()));
+        var refusal = new Rejected(ErrorCodes.StoreUnavailable,
+            "the instance stopped before it could handle this command (the journal failed); nothing was changed, retry");
+        foreach (var (command, sender) in _unhandled)
+            (command is SubscribeReply subscribe ? subscribe.Subscriber : sender).Tell(refusal);
+        _unhandled.Clear();
         base.PostStop();
     }
 

@@ -9,7 +9,7 @@ public interface IInstanceCommand : IPromptActorsMessage
     string InstanceId { get; }
 }
 
-/// <summary>Creates the instance. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
+/// <summary>Creates the instance (<see cref="Model"/> overrides the prompt's model for this instance). Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record StartInstance(
     string InstanceId,
     string PromptId,
@@ -19,7 +19,8 @@ public sealed record StartInstance(
     RunSource? Source = null,
     string? RunName = null,
     bool Retain = false,
-    int? PromptVersion = null) : IInstanceCommand;
+    int? PromptVersion = null,
+    string? Model = null) : IInstanceCommand;
 
 /// <summary>Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or <see cref="Rejected"/>.</summary>
 public sealed record ExecuteMessage(string InstanceId, string? UserInput = null) : IInstanceCommand;

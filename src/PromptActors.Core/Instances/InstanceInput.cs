@@ -62,6 +62,8 @@ public static class InstanceInput
         else
             errors.AddRange(cmd.Scope.Validate());
         errors.AddRange(CheckVariables(cmd.Variables, null, settings));
+        if (cmd.Model is { } model && (model.Length == 0 || model.Length > MaxNameLength))
+            errors.Add($"model must be 1-{MaxNameLength} characters");
         if (cmd.RunName is { Length: > MaxNameLength })
             errors.Add($"runName is longer than {MaxNameLength} characters");
         if (cmd.Source is { } src && (string.IsNullOrWhiteSpace(src.Type) || src.Type.Length > MaxNameLength

@@ -25,6 +25,12 @@ public sealed record ScriptedReply
 
     public Exception? FailWith { get; init; }
 
+    /// <summary>Awaited before chunk i is streamed (after <see cref="Gate"/>): lets a test release chunks one by one.</summary>
+    public Func<int, CancellationToken, Task>? BeforeChunk { get; init; }
+
+    /// <summary>After this many chunks the stream goes quiet until it is cancelled (a model that stalls mid-reply).</summary>
+    public int? StallAfterChunks { get; init; }
+
     /// <summary>Usage reported in the last update; null reports none (the engine then estimates).</summary>
     public TokenUsage? Usage { get; init; } = new(10, 5);
 
@@ -75,10 +81,14 @@ public sealed class ScriptedChatClient(TimeProvider? time = null) : IChatClient
             throw refuse;
         for (var i = 0; i < reply.Chunks.Count; i++)
         {
+            if (reply.StallAfterChunks == i)
+                await Task.Delay(Timeout.Infinite, cancellationToken);
             if (reply.FailAfterChunks == i)
                 throw reply.FailWith ?? new InvalidOperationException("the scripted stream broke");
             if (reply.ChunkDelay > TimeSpan.Zero)
                 await Task.Delay(reply.ChunkDelay, _time, cancellationToken);
+            if (reply.BeforeChunk is { } before)
+                await before(i, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             yield return new ChatResponseUpdate(ChatRole.Assistant, reply.Chunks[i]);
         }

@@ -29,4 +29,19 @@ public sealed class ExecutionBasicsTests(ITestOutputHelper output) : EngineTestK
         Assert.Equal("Hello, Ada", Assert.Single(after.Conversation).Content);
         Assert.Equal(103, after.RunTracking.TotalTokens);
     }
+
+    [Fact]
+    public async Task Instance_may_run_on_another_model_than_the_prompts()
+    {
+        await SavePromptAsync("echo", "Repeat.", "words from the user", model: "scripted");
+        var view = await Engine.StartInstanceAsync(new PromptActors.Engine.StartInstanceRequest("echo", U1, Model: "local"));
+
+        var reply = Assert.IsType<ReplyCompleted>(await SendAsync(view.InstanceId));
+
+        Assert.Equal("words from the user", reply.Text); // the local model echoes; the scripted one was never called
+        Assert.Empty(Model.Requests);
+        await StopEntityAsync(view.InstanceId);
+        Assert.Equal("again", Assert.IsType<ReplyCompleted>(await SendAsync(view.InstanceId, "again")).Text);
+        await Refused<ValidationFailedException>(() => Engine.StartInstanceAsync(new PromptActors.Engine.StartInstanceRequest("echo", U1, Model: "nope")));
+    }
 }

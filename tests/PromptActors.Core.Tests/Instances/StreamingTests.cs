@@ -74,13 +74,16 @@ public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(out
     {
         await SavePromptAsync("p", "x", "Hi");
         var view = await StartAsync("p");
-        Model.Enqueue(ScriptedReply.Text("a", "b", "c") with { ChunkDelay = TimeSpan.FromMilliseconds(100) });
+        var release = Enumerable.Range(0, 3).Select(_ => new TaskCompletionSource()).ToArray();
+        Model.Enqueue(ScriptedReply.Text("a", "b", "c") with { BeforeChunk = (i, ct) => release[i].Task.WaitAsync(ct) });
         await Engine.ExecuteMessageAsync(view.InstanceId);
         var events = Collect(Engine.StreamAsync(view.InstanceId));
         for (var i = 0; i < 3; i++)
         {
-            await AwaitAssertAsync(async () => Assert.Equal(i, ((await Engine.GetInstanceAsync(view.InstanceId)).StreamingText ?? "").Length));
-            Clock.Advance(TimeSpan.FromMilliseconds(100));
+            Clock.Advance(TimeSpan.FromMilliseconds(100)); // the model "thinks" for 100 ms of fake time per chunk
+            release[i].SetResult();
+            if (i < 2)
+                await AwaitAssertAsync(async () => Assert.Equal(i + 1, ((await Engine.GetInstanceAsync(view.InstanceId)).StreamingText ?? "").Length));
         }
         var completed = Assert.IsType<ReplyCompleted>((await events)[^1]);
 

@@ -51,7 +51,7 @@ internal static class SerializationSamples
     public static IEnumerable<object> All(IActorRef someActor) => Persisted.Values.Concat(new object[]
     {
         new StartInstance("i-1", "travel-advisor", Scope, new Dictionary<string, string> { ["city"] = "Paris" }, Config,
-            new RunSource("prompt", "x"), "demo", true, 2),
+            new RunSource("prompt", "x"), "demo", true, 2, "local"),
         new ExecuteMessage("i-1", "hi"),
         new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
         new GetInstance("i-1"),
