@@ -1,0 +1,198 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PromptActors.Instances;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Variables;
+
+namespace PromptActors.Host.Api;
+
+// Request bodies refuse unknown fields: a misspelt "variabels" must not silently start an instance without variables.
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PromptMessageBody(string? Role, string? Content);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record VariableDefaultBody(string? Name, string? DefaultValue, bool Required = false);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop);
+
+/// <summary>PUT /v1/prompts/{id}</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PromptBody(
+    string? Id,
+    string? Name,
+    string? Description,
+    IReadOnlyList<PromptMessageBody>? Messages,
+    IReadOnlyList<VariableDefaultBody>? VariableDefaults,
+    PromptSettingsBody? Settings,
+    string? MissingVariables)
+{
+    public PromptDefinition ToDefinition(string id, List<string> errors)
+    {
+        if (Id is not null && Id != id)
+            errors.Add($"body id '{Id}' differs from the id in the URL '{id}'");
+        var messages = new List<PromptMessage>();
+        foreach (var (m, i) in (Messages ?? []).Select((m, i) => (m, i)))
+        {
+            if (m is null || !TryRole(m.Role, out var role))
+                errors.Add($"messages[{i}].role must be system, user or assistant");
+            else
+                messages.Add(new PromptMessage(role, m.Content!));
+        }
+        var policy = MissingVariablePolicy.Error;
+        if (MissingVariables is not null && !Enum.TryParse(MissingVariables, ignoreCase: true, out policy))
+            errors.Add("missingVariables must be error, keep or empty");
+        return new PromptDefinition(id, Name!, messages, Description,
+            VariableDefaults?.Select(d => new VariableDefault(d?.Name!, d?.DefaultValue, d?.Required ?? false)).ToArray(),
+            Settings is null ? null : new PromptSettings(Settings.Model, Settings.Temperature, Settings.TopP, Settings.MaxTokens, Settings.Stop),
+            policy);
+    }
+
+    private static bool TryRole(string? role, out MessageRole value)
+    {
+        value = default;
+        return role is "system" or "user" or "assistant" && Enum.TryParse(role, ignoreCase: true, out value);
+    }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ScopeBody(string? UserId, string? OrgId, string? ProjectId);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ExecutionConfigBody(bool? AutoRun, bool? AllowChat, bool? ShowVariables, bool? ApplyVariables, bool? TrackInRuns)
+{
+    public ExecutionConfig ToConfig()
+    {
+        var d = ExecutionConfig.Default;
+        return new ExecutionConfig(AutoRun ?? d.AutoRun, AllowChat ?? d.AllowChat, ShowVariables ?? d.ShowVariables,
+            ApplyVariables ?? d.ApplyVariables, TrackInRuns ?? d.TrackInRuns);
+    }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SourceBody(string? Type, string? Id);
+
+/// <summary>POST /v1/instances</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record StartInstanceBody(
+    string? PromptId,
+    int? PromptVersion,
+    ScopeBody? Scope,
+    Dictionary<string, string>? Variables,
+    ExecutionConfigBody? ExecutionConfig,
+    SourceBody? Source,
+    string? RunName,
+    bool Retain = false,
+    string? InstanceId = null);
+
+/// <summary>POST /v1/instances/{id}/messages</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record MessageBody(string? UserInput);
+
+public sealed record PromptDto(
+    string Id, int Version, string Name, string? Description,
+    IReadOnlyList<object> Messages, IReadOnlyList<object> VariableDefaults, object Settings, string MissingVariables,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static PromptDto From(Prompt p) => new(p.Id, p.Version, p.Name, p.Description,
+        p.Messages.Select(m => (object)new { role = Role(m.Role), content = m.Content }).ToArray(),
+        p.VariableDefaults.Select(d => (object)new { name = d.Name, defaultValue = d.DefaultValue, required = d.Required }).ToArray(),
+        new { model = p.Settings.Model, temperature = p.Settings.Temperature, topP = p.Settings.TopP, maxTokens = p.Settings.MaxTokens, stop = p.Settings.Stop },
+        p.MissingVariables.ToString().ToLowerInvariant(), p.CreatedAt, p.UpdatedAt);
+
+    public static string Role(MessageRole role) => role.ToString().ToLowerInvariant();
+}
+
+public sealed record StatsDto(double? TimeToFirstToken, double TotalTime, long Tokens, long InputTokens, long OutputTokens, decimal Cost, bool UsageEstimated)
+{
+    public static StatsDto? From(ExecutionStats? s) => s is null ? null
+        : new(s.TimeToFirstTokenMs, s.TotalTimeMs, s.TotalTokens, s.InputTokens, s.OutputTokens, s.Cost, s.UsageEstimated);
+}
+
+/// <summary>The instance as DESIGN §8 shows it.</summary>
+public sealed record InstanceDto(
+    string InstanceId, string PromptId, int PromptVersion, string Status, object Scope, object ExecutionConfig, bool Retain,
+    object Conversation, object? Variables, object Execution, object RunTracking, string? StreamingText,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static InstanceDto From(InstanceView v) => new(
+        v.InstanceId, v.PromptId, v.PromptVersion, JsonNamingPolicy.CamelCase.ConvertName(v.Status.ToString()),
+        new { userId = v.Scope.UserId, orgId = v.Scope.OrgId, projectId = v.Scope.ProjectId },
+        v.ExecutionConfig, v.Retain,
+        new { messages = v.Conversation.Select(m => new { role = PromptDto.Role(m.Role), content = m.Content, taskId = m.TaskId, timestamp = m.Timestamp }) },
+        v.Variables is null ? null : new
+        {
+            merged = v.Variables.Merged,
+            provenance = v.Variables.Provenance.ToDictionary(kv => kv.Key, kv => Provenance(kv.Value)),
+            userValues = v.Variables.UserValues,
+        },
+        new
+        {
+            currentTaskId = v.Execution.CurrentTaskId,
+            lastTaskId = v.Execution.LastTaskId,
+            lastMessageStats = StatsDto.From(v.Execution.LastMessageStats),
+            lastError = v.Execution.LastError is { } e ? new { taskId = e.TaskId, code = e.Code, detail = e.Detail } : null,
+        },
+        new
+        {
+            runId = v.RunTracking.RunId, sourceType = v.RunTracking.SourceType, sourceId = v.RunTracking.SourceId,
+            runName = v.RunTracking.RunName, totalTokens = v.RunTracking.TotalTokens, totalCost = v.RunTracking.TotalCost,
+            taskCount = v.RunTracking.TaskCount,
+        },
+        v.StreamingText, v.CreatedAt, v.UpdatedAt);
+
+    public static string Provenance(VariableSource source) => source switch
+    {
+        VariableSource.PromptDefault => "default",
+        VariableSource.UserScope => "userScope",
+        VariableSource.OrgScope => "orgScope",
+        VariableSource.ProjectScope => "projectScope",
+        VariableSource.UserProvided => "user",
+        _ => "computed",
+    };
+}
+
+public static class RunDto
+{
+    public static object From(RunRecord r, bool withTasks) => new
+    {
+        runId = r.Info.RunId,
+        userId = r.Info.UserId,
+        orgId = r.Info.OrgId,
+        projectId = r.Info.ProjectId,
+        sourceType = r.Info.SourceType,
+        sourceId = r.Info.SourceId,
+        name = r.Info.Name,
+        promptId = r.Info.PromptId,
+        promptVersion = r.Info.PromptVersion,
+        status = r.Status,
+        totalTokens = r.TotalTokens,
+        totalCost = r.TotalCost,
+        messageCount = r.MessageCount,
+        taskCount = r.TaskCount,
+        createdAt = r.CreatedAt,
+        updatedAt = r.UpdatedAt,
+        lastMessageAt = r.LastMessageAt,
+        messages = withTasks ? r.Messages.Select(m => new { role = m.Role, content = m.Content, taskId = m.TaskId, timestamp = m.Timestamp }) : null,
+        tasks = withTasks ? r.Tasks.Select(t => new
+        {
+            taskId = t.TaskId,
+            status = t.Status.ToString().ToLowerInvariant(),
+            provider = t.Provider,
+            model = t.Model,
+            userMessage = t.UserMessage,
+            responseText = t.ResponseText,
+            error = t.ErrorCode is null ? null : new { code = t.ErrorCode, detail = t.ErrorDetail },
+            tokensInput = t.TokensInput,
+            tokensOutput = t.TokensOutput,
+            tokensTotal = t.TokensTotal,
+            cost = t.Cost,
+            timeToFirstToken = t.TimeToFirstTokenMs,
+            totalTime = t.TotalTimeMs,
+            createdAt = t.CreatedAt,
+            completedAt = t.CompletedAt,
+        }) : null,
+    };
+}

@@ -1,0 +1,300 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Microsoft.AspNetCore.Mvc;
+using PromptActors.Engine;
+using PromptActors.Host.Auth;
+using PromptActors.Instances;
+using PromptActors.Prompts;
+using PromptActors.Variables;
+
+namespace PromptActors.Host.Api;
+
+/// <summary>The HTTP contract of DESIGN §8.</summary>
+public static class ApiEndpoints
+{
+    public const string CallerKey = "promptactors.caller";
+
+    public static void MapPromptActorsApi(this WebApplication app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "up" })).ExcludeFromDescription();
+        app.MapGet("/readyz", Ready).ExcludeFromDescription();
+        app.MapGet("/metrics", (HostMetrics metrics) => TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription();
+
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(async (ctx, next) =>
+        {
+            try
+            {
+                return await next(ctx);
+            }
+            catch (PromptActorsException e)
+            {
+                return Problems.From(e);
+            }
+        });
+
+        v1.MapPut("/prompts/{id}", SavePrompt);
+        v1.MapGet("/prompts/{id}", GetPrompt);
+        v1.MapPut("/scopes/{kind}/{scopeId}/variables", PutScopeVariables);
+        v1.MapGet("/scopes/{kind}/{scopeId}/variables", GetScopeVariables);
+        v1.MapPost("/instances", StartInstance);
+        v1.MapGet("/instances/{id}", GetInstance);
+        v1.MapPatch("/instances/{id}/variables", PatchVariables);
+        v1.MapPost("/instances/{id}/messages", PostMessage);
+        v1.MapGet("/instances/{id}/stream", Stream);
+        v1.MapPost("/instances/{id}/cancel", Cancel);
+        v1.MapDelete("/instances/{id}", Delete);
+        v1.MapGet("/runs/{runId}", GetRun);
+        v1.MapGet("/runs", ListRuns);
+    }
+
+    private static ApiCaller? Caller(HttpContext http) => http.Items[CallerKey] as ApiCaller;
+
+    private static async Task<IResult> Ready(ActorSystem system, IPromptStore store, CancellationToken ct)
+    {
+        var member = Cluster.Get(system).SelfMember;
+        if (member.Status != MemberStatus.Up)
+            return Problems.Of(ErrorCodes.StoreUnavailable, $"cluster member is {member.Status}, not Up");
+        try
+        {
+            await store.GetAsync("readyz-probe", null, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Problems.Of(ErrorCodes.StoreUnavailable, "the database is not reachable");
+        }
+        return TypedResults.Ok(new { status = "ready", member = member.Status.ToString() });
+    }
+
+    // ------------------------------------------------------------- prompts
+
+    private static async Task<IResult> SavePrompt(string id, [FromBody] PromptBody body, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        var errors = new List<string>();
+        var definition = body.ToDefinition(id, errors);
+        errors.AddRange(PromptValidation.Validate(definition));
+        if (errors.Count > 0)
+            return Problems.Of(ErrorCodes.ValidationFailed, string.Join("; ", errors.Distinct()));
+        var saved = await engine.SavePromptAsync(definition, ct);
+        return TypedResults.Ok(PromptDto.From(saved));
+    }
+
+    private static async Task<IResult> GetPrompt(string id, int? version, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        if (version is < 1)
+            return Problems.Of(ErrorCodes.ValidationFailed, "version must be 1 or more");
+        var prompt = await engine.GetPromptAsync(id, version, ct);
+        return prompt is null
+            ? Problems.Of(ErrorCodes.PromptNotFound, version is null ? $"prompt '{id}' does not exist" : $"prompt '{id}' has no version {version}")
+            : TypedResults.Ok(PromptDto.From(prompt));
+    }
+
+    // ------------------------------------------------------------- scope variables
+
+    private static bool TryScope(string kind, string scopeId, ApiCaller? caller, out ScopeKind scopeKind, out IResult? problem)
+    {
+        problem = null;
+        scopeKind = default;
+        if (!Enum.TryParse(kind, ignoreCase: true, out scopeKind) || !Enum.IsDefined(scopeKind) || kind.Any(char.IsDigit))
+        {
+            problem = Problems.Of(ErrorCodes.ValidationFailed, "scope kind must be user, org or project");
+            return false;
+        }
+        var own = caller is null || scopeKind switch
+        {
+            ScopeKind.User => caller.UserId == scopeId,
+            ScopeKind.Org => caller.OrgId == scopeId,
+            _ => caller.ProjectId == scopeId,
+        };
+        if (!own)
+        {
+            problem = Problems.Of(Problems.NotFound, $"{kind} scope '{scopeId}' was not found");
+            return false;
+        }
+        return true;
+    }
+
+    private static async Task<IResult> PutScopeVariables(string kind, string scopeId, [FromBody] Dictionary<string, string?> values,
+        HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        if (!TryScope(kind, scopeId, Caller(http), out var scopeKind, out var problem))
+            return problem!;
+        if (values.Any(kv => kv.Value is null))
+            return Problems.Of(ErrorCodes.ValidationFailed, "variable values must be strings");
+        var map = values.ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
+        await engine.SetScopeVariablesAsync(scopeKind, scopeId, map, ct);
+        return TypedResults.Ok(map);
+    }
+
+    private static async Task<IResult> GetScopeVariables(string kind, string scopeId, HttpContext http, IPromptExecutionEngine engine,
+        CancellationToken ct)
+    {
+        if (!TryScope(kind, scopeId, Caller(http), out var scopeKind, out var problem))
+            return problem!;
+        return TypedResults.Ok(await engine.GetScopeVariablesAsync(scopeKind, scopeId, ct));
+    }
+
+    // ------------------------------------------------------------- instances
+
+    private static async Task<IResult> StartInstance([FromBody] StartInstanceBody body, HttpContext http, IPromptExecutionEngine engine,
+        HostMetrics metrics, CancellationToken ct)
+    {
+        var caller = Caller(http);
+        InstanceScope scope;
+        if (caller is null)
+        {
+            if (body.Scope?.UserId is null)
+                return Problems.Of(ErrorCodes.ValidationFailed, "scope.userId is required");
+            scope = new InstanceScope(body.Scope.UserId, body.Scope.OrgId, body.Scope.ProjectId);
+        }
+        else
+        {
+            // A key acts in its own scope: omitted parts are filled from the key, other values are refused.
+            var s = body.Scope;
+            if ((s?.UserId is { } u && u != caller.UserId) || (s?.OrgId is { } o && o != caller.OrgId)
+                || (s?.ProjectId is { } p && p != caller.ProjectId))
+                return Problems.Of(Problems.Forbidden, "this API key may only start instances in its own scope");
+            scope = new InstanceScope(caller.UserId, s?.OrgId ?? caller.OrgId, s?.ProjectId ?? caller.ProjectId);
+        }
+        if (string.IsNullOrEmpty(body.PromptId))
+            return Problems.Of(ErrorCodes.ValidationFailed, "promptId is required");
+        var source = body.Source is null ? null : new RunSource(body.Source.Type!, body.Source.Id!);
+        var view = await engine.StartInstanceAsync(new StartInstanceRequest(body.PromptId, scope, body.Variables,
+            body.ExecutionConfig?.ToConfig(), source, body.RunName, body.Retain, body.PromptVersion, body.InstanceId), ct);
+        metrics.InstanceStarted();
+        return TypedResults.Created($"/v1/instances/{view.InstanceId}", InstanceDto.From(view));
+    }
+
+    /// <summary>The instance, if the caller may see it; another tenant's instance is "not found" so ids do not leak.</summary>
+    private static async Task<InstanceView> OwnedInstance(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        var view = await engine.GetInstanceAsync(id, ct);
+        if (Caller(http) is { } caller && view.Scope.UserId != caller.UserId)
+            throw new InstanceNotFoundException($"instance '{id}' does not exist");
+        return view;
+    }
+
+    private static async Task<IResult> GetInstance(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct) =>
+        TypedResults.Ok(InstanceDto.From(await OwnedInstance(id, http, engine, ct)));
+
+    /// <summary>JSON merge patch: a string sets a variable, null removes it.</summary>
+    private static async Task<IResult> PatchVariables(string id, [FromBody] Dictionary<string, JsonElement> patch, HttpContext http,
+        IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        var set = new Dictionary<string, string>(StringComparer.Ordinal);
+        var remove = new List<string>();
+        foreach (var (name, value) in patch)
+        {
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    set[name] = value.GetString()!;
+                    break;
+                case JsonValueKind.Null:
+                    remove.Add(name);
+                    break;
+                default:
+                    return Problems.Of(ErrorCodes.ValidationFailed, $"variable '{name}' must be a string (or null to remove it)");
+            }
+        }
+        await OwnedInstance(id, http, engine, ct);
+        return TypedResults.Ok(InstanceDto.From(await engine.UpdateVariablesAsync(id, set, remove, ct)));
+    }
+
+    private static async Task<IResult> PostMessage(string id, [FromBody] MessageBody? body, bool? stream, HttpContext http,
+        IPromptExecutionEngine engine, HostMetrics metrics, CancellationToken ct)
+    {
+        await OwnedInstance(id, http, engine, ct);
+        var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, ct);
+        metrics.MessageAccepted();
+        if (stream == true)
+            return TypedResults.ServerSentEvents(Sse(engine, id, 0, ct));
+        return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
+    }
+
+    private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        await OwnedInstance(id, http, engine, ct);
+        var start = from ?? 0;
+        if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is { Length: > 0 } last)
+        {
+            if (!long.TryParse(last, out var lastIndex) || lastIndex < 0)
+                return Problems.Of(ErrorCodes.ValidationFailed, "Last-Event-ID must be a chunk index");
+            start = lastIndex + 1;
+        }
+        return TypedResults.ServerSentEvents(Sse(engine, id, start, ct));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> Sse(IPromptExecutionEngine engine, string id, long from,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var events = engine.StreamAsync(id, from, ct).GetAsyncEnumerator(ct);
+        while (true)
+        {
+            SseItem<string> item;
+            bool last;
+            try
+            {
+                if (!await events.MoveNextAsync())
+                    yield break;
+                (item, last) = ToSse(events.Current);
+            }
+            catch (PromptActorsException e)
+            {
+                (item, last) = (new SseItem<string>(Json(new { code = e.Code, detail = e.Message }), "error"), true);
+            }
+            yield return item;
+            if (last)
+                yield break;
+        }
+    }
+
+    private static (SseItem<string> Item, bool Last) ToSse(ReplyEvent e) => e switch
+    {
+        ReplyChunk c => (new SseItem<string>(Json(new { taskId = c.TaskId, index = c.Index, text = c.Text }), "chunk")
+            { EventId = c.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) }, false),
+        ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats) }), "completed"), true),
+        ReplyFailed f => (new SseItem<string>(Json(new { taskId = f.TaskId, code = f.Code, detail = f.Detail, partialText = f.PartialText }), "error"), true),
+        _ => throw new InvalidOperationException("unknown reply event"),
+    };
+
+    private static string Json(object value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
+
+    private static async Task<IResult> Cancel(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        await OwnedInstance(id, http, engine, ct);
+        var result = await engine.CancelAsync(id, ct);
+        return TypedResults.Ok(new { taskId = result.TaskId, cancelled = result.Cancelled });
+    }
+
+    private static async Task<IResult> Delete(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        await OwnedInstance(id, http, engine, ct);
+        await engine.CleanupAsync(id, ct);
+        return TypedResults.NoContent();
+    }
+
+    // ------------------------------------------------------------- runs
+
+    private static async Task<IResult> GetRun(string runId, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        var run = await engine.GetRunAsync(runId, ct);
+        if (run is null || (Caller(http) is { } caller && run.Info.UserId != caller.UserId))
+            return Problems.Of(Problems.RunNotFound, $"run '{runId}' was not found");
+        return TypedResults.Ok(RunDto.From(run, withTasks: true));
+    }
+
+    private static async Task<IResult> ListRuns(string? userId, int? limit, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        var caller = Caller(http);
+        var who = userId ?? caller?.UserId;
+        if (who is null)
+            return Problems.Of(ErrorCodes.ValidationFailed, "userId is required");
+        if (caller is not null && who != caller.UserId)
+            return Problems.Of(Problems.Forbidden, "this API key may only list its own runs");
+        var runs = await engine.ListRunsAsync(who, limit ?? 100, ct);
+        return TypedResults.Ok(new { runs = runs.Select(r => RunDto.From(r, withTasks: false)) });
+    }
+}

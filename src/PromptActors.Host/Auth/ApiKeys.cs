@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace PromptActors.Host.Auth;
+
+/// <summary>One configured API key: only its hash is kept, with the scope it may act in.</summary>
+public sealed class ApiKeyEntry
+{
+    /// <summary><c>sha256:</c> followed by the hex SHA-256 of the key (see the <c>hash-key</c> command).</summary>
+    public string KeyHash { get; set; } = "";
+    public string UserId { get; set; } = "";
+    public string? OrgId { get; set; }
+    public string? ProjectId { get; set; }
+}
+
+/// <summary><c>PromptActors:Auth</c></summary>
+public sealed class AuthOptions
+{
+    public const string Section = "PromptActors:Auth";
+
+    /// <summary>On unless turned off explicitly.</summary>
+    public bool Enabled { get; set; } = true;
+
+    public List<ApiKeyEntry> ApiKeys { get; set; } = new();
+
+    /// <summary>Where the generated development key's hash is kept when no keys are configured.</summary>
+    public string DevKeyFile { get; set; } = "data/dev-api-key.json";
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        for (var i = 0; i < ApiKeys.Count; i++)
+        {
+            var k = ApiKeys[i];
+            if (!ApiKeyHasher.IsHash(k.KeyHash))
+                errors.Add($"{Section}:ApiKeys:{i}:KeyHash must be 'sha256:' followed by 64 hex digits (run 'PromptActors.Host hash-key <key>')");
+            if (!Prompts.PromptValidation.IsValidId(k.UserId))
+                errors.Add($"{Section}:ApiKeys:{i}:UserId is required (1-128 letters, digits, '_', '-' or '.')");
+        }
+        return errors;
+    }
+}
+
+/// <summary>Who is calling: the scope their key is bound to.</summary>
+public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId);
+
+public static class ApiKeyHasher
+{
+    public static string Hash(string key) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    public static bool IsHash(string? value) =>
+        value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(Uri.IsHexDigit);
+
+    public static string NewKey() => "pa_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+}
+
+/// <summary>Resolves a bearer key to its caller by comparing hashes in constant time.</summary>
+public sealed class ApiKeyStore
+{
+    private readonly List<(byte[] Hash, ApiCaller Caller)> _keys = new();
+
+    public ApiKeyStore(IEnumerable<ApiKeyEntry> entries)
+    {
+        foreach (var e in entries)
+            _keys.Add((Convert.FromHexString(e.KeyHash[7..]), new ApiCaller(e.UserId, e.OrgId, e.ProjectId)));
+    }
+
+    public int Count => _keys.Count;
+
+    public ApiCaller? Find(string key)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        ApiCaller? found = null;
+        foreach (var (h, caller) in _keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(h, hash))
+                found = caller;
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// With auth on and no key configured (the embedded default), a development key is generated once for user
+    /// <c>local</c>; only its hash is stored. Returns the plain key when it was just generated, so it can be shown once.
+    /// </summary>
+    public static (ApiKeyStore Store, string? NewDevKey) Load(AuthOptions options)
+    {
+        if (!options.Enabled || options.ApiKeys.Count > 0)
+            return (new ApiKeyStore(options.ApiKeys), null);
+        var path = Path.GetFullPath(options.DevKeyFile);
+        if (File.Exists(path))
+        {
+            var stored = JsonSerializer.Deserialize<ApiKeyEntry>(File.ReadAllText(path), JsonSerializerOptions.Web);
+            if (stored is not null && ApiKeyHasher.IsHash(stored.KeyHash))
+                return (new ApiKeyStore([stored]), null);
+        }
+        var key = ApiKeyHasher.NewKey();
+        var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+        return (new ApiKeyStore([entry]), key);
+    }
+}

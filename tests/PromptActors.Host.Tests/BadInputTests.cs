@@ -1,0 +1,138 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace PromptActors.Host.Tests;
+
+/// <summary>Seeds a prompt, one instance per tenant and one run, for the bad-input table.</summary>
+public sealed class SeededHost : IAsyncLifetime
+{
+    public HostFixture Host { get; } = new();
+    public string RunU1 { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        await Host.InitializeAsync();
+        var u1 = Host.Client(HostFixture.KeyU1);
+        var u2 = Host.Client(HostFixture.KeyU2);
+        Check(await u1.PutJson("/v1/prompts/seed", """{"name":"Seed","messages":[{"role":"system","content":"Hi {{city}}"}],"variableDefaults":[{"name":"city","defaultValue":"Oslo"}],"settings":{"model":"local"}}"""));
+        Check(await u1.PostJson("/v1/instances", """{"promptId":"seed","instanceId":"inst-u1","variables":{"city":"Rome"}}"""));
+        Check(await u2.PostJson("/v1/instances", """{"promptId":"seed","instanceId":"inst-u2"}"""));
+        var accepted = await u1.PostJson("/v1/instances/inst-u1/messages", "{}");
+        Check(accepted);
+        RunU1 = (await accepted.Json()).GetProperty("runId").GetString()!;
+        await u1.GetStringAsync("/v1/instances/inst-u1/stream"); // wait for the reply
+    }
+
+    private static void Check(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"seeding failed: {(int)response.StatusCode} {response.Content.ReadAsStringAsync().Result}");
+    }
+
+    public Task DisposeAsync() => Host.DisposeAsync();
+}
+
+public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
+{
+    private const string U1 = HostFixture.KeyU1;
+    private const string U2 = HostFixture.KeyU2;
+    private const string Json = "application/json";
+
+    // name, method, url, body, content type, key, expected status, expected code
+    public static TheoryData<string, string, string, string?, string, string?, int, string> Cases => new()
+    {
+        { "malformed JSON", "POST", "/v1/instances", """{"promptId":""", Json, U1, 400, "validation_failed" },
+        { "wrong type for promptId", "POST", "/v1/instances", """{"promptId":5}""", Json, U1, 400, "validation_failed" },
+        { "unknown field", "POST", "/v1/instances", """{"promptId":"seed","variabels":{"city":"x"}}""", Json, U1, 400, "validation_failed" },
+        { "missing promptId", "POST", "/v1/instances", "{}", Json, U1, 400, "validation_failed" },
+        { "empty body", "POST", "/v1/instances", "", Json, U1, 400, "validation_failed" },
+        { "unknown prompt", "POST", "/v1/instances", """{"promptId":"nope"}""", Json, U1, 404, "prompt_not_found" },
+        { "unknown prompt version", "POST", "/v1/instances", """{"promptId":"seed","promptVersion":9}""", Json, U1, 404, "prompt_not_found" },
+        { "bad variable name", "POST", "/v1/instances", """{"promptId":"seed","variables":{"1x":"v"}}""", Json, U1, 400, "validation_failed" },
+        { "variable value not a string", "POST", "/v1/instances", """{"promptId":"seed","variables":{"city":3}}""", Json, U1, 400, "validation_failed" },
+        { "config flag not a bool", "POST", "/v1/instances", """{"promptId":"seed","executionConfig":{"autoRun":"yes"}}""", Json, U1, 400, "validation_failed" },
+        { "another tenant's scope", "POST", "/v1/instances", """{"promptId":"seed","scope":{"userId":"u2"}}""", Json, U1, 403, "forbidden" },
+        { "another org", "POST", "/v1/instances", """{"promptId":"seed","scope":{"userId":"u1","orgId":"o2"}}""", Json, U1, 403, "forbidden" },
+        { "existing instance id", "POST", "/v1/instances", """{"promptId":"seed","instanceId":"inst-u1"}""", Json, U1, 409, "instance_exists" },
+        { "invalid instance id", "POST", "/v1/instances", """{"promptId":"seed","instanceId":"a b"}""", Json, U1, 400, "validation_failed" },
+        { "body too large", "POST", "/v1/instances", "{\"promptId\":\"seed\",\"runName\":\"" + new string('x', 70_000) + "\"}", Json, U1, 413, "payload_too_large" },
+        { "not JSON content type", "POST", "/v1/instances", """{"promptId":"seed"}""", "text/plain", U1, 415, "unsupported_media_type" },
+        { "no API key", "POST", "/v1/instances", """{"promptId":"seed"}""", Json, null, 401, "unauthorized" },
+        { "wrong API key", "GET", "/v1/instances/inst-u1", null, Json, "not-a-key", 401, "unauthorized" },
+        { "unknown instance", "GET", "/v1/instances/nope", null, Json, U1, 404, "instance_not_found" },
+        { "another tenant's instance", "GET", "/v1/instances/inst-u2", null, Json, U1, 404, "instance_not_found" },
+        { "invalid instance id in URL", "GET", "/v1/instances/has%20space", null, Json, U1, 400, "validation_failed" },
+        { "patch value not a string", "PATCH", "/v1/instances/inst-u1/variables", """{"city":5}""", Json, U1, 400, "validation_failed" },
+        { "patch bad variable name", "PATCH", "/v1/instances/inst-u1/variables", """{"bad name":"x"}""", Json, U1, 400, "validation_failed" },
+        { "patch malformed JSON", "PATCH", "/v1/instances/inst-u1/variables", "{city", Json, U1, 400, "validation_failed" },
+        { "patch another tenant's instance", "PATCH", "/v1/instances/inst-u2/variables", """{"city":"x"}""", Json, U1, 404, "instance_not_found" },
+        { "empty user input", "POST", "/v1/instances/inst-u1/messages", """{"userInput":""}""", Json, U1, 400, "validation_failed" },
+        { "user input not a string", "POST", "/v1/instances/inst-u1/messages", """{"userInput":5}""", Json, U1, 400, "validation_failed" },
+        { "misspelt message field", "POST", "/v1/instances/inst-u1/messages", """{"input":"hi"}""", Json, U1, 400, "validation_failed" },
+        { "follow-up without text", "POST", "/v1/instances/inst-u1/messages", "{}", Json, U1, 400, "validation_failed" },
+        { "user input over the limit", "POST", "/v1/instances/inst-u1/messages", "{\"userInput\":\"" + new string('y', 2000) + "\"}", Json, U1, 400, "validation_failed" },
+        { "message to another tenant's instance", "POST", "/v1/instances/inst-u2/messages", """{"userInput":"hi"}""", Json, U1, 404, "instance_not_found" },
+        { "message to unknown instance", "POST", "/v1/instances/nope/messages", """{"userInput":"hi"}""", Json, U1, 404, "instance_not_found" },
+        { "cancel another tenant's instance", "POST", "/v1/instances/inst-u2/cancel", null, Json, U1, 404, "instance_not_found" },
+        { "delete another tenant's instance", "DELETE", "/v1/instances/inst-u2", null, Json, U1, 404, "instance_not_found" },
+        { "stream with a bad Last-Event-ID", "GET", "/v1/instances/inst-u1/stream#last=abc", null, Json, U1, 400, "validation_failed" },
+        { "stream another tenant's instance", "GET", "/v1/instances/inst-u2/stream", null, Json, U1, 404, "instance_not_found" },
+        { "another tenant's run", "GET", "/v1/runs/{runU1}", null, Json, U2, 404, "run_not_found" },
+        { "unknown run", "GET", "/v1/runs/nope", null, Json, U1, 404, "run_not_found" },
+        { "another tenant's run list", "GET", "/v1/runs?userId=u2", null, Json, U1, 403, "forbidden" },
+        { "invalid prompt id", "PUT", "/v1/prompts/bad%20id", """{"name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U1, 400, "validation_failed" },
+        { "prompt without messages", "PUT", "/v1/prompts/x", """{"name":"n","messages":[]}""", Json, U1, 400, "validation_failed" },
+        { "prompt with a bad role", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"robot","content":"x"}]}""", Json, U1, 400, "validation_failed" },
+        { "prompt temperature out of range", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"settings":{"temperature":9}}""", Json, U1, 400, "validation_failed" },
+        { "prompt id differs from URL", "PUT", "/v1/prompts/x", """{"id":"y","name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U1, 400, "validation_failed" },
+        { "prompt unknown field", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"temprature":1}""", Json, U1, 400, "validation_failed" },
+        { "unknown prompt", "GET", "/v1/prompts/nope", null, Json, U1, 404, "prompt_not_found" },
+        { "prompt version zero", "GET", "/v1/prompts/seed?version=0", null, Json, U1, 400, "validation_failed" },
+        { "another tenant's org variables", "PUT", "/v1/scopes/org/o2/variables", """{"a":"b"}""", Json, U1, 404, "not_found" },
+        { "another user's variables", "GET", "/v1/scopes/user/u2/variables", null, Json, U1, 404, "not_found" },
+        { "unknown scope kind", "PUT", "/v1/scopes/galaxy/o1/variables", """{"a":"b"}""", Json, U1, 400, "validation_failed" },
+        { "scope value not a string", "PUT", "/v1/scopes/user/u1/variables", """{"a":1}""", Json, U1, 400, "validation_failed" },
+        { "scope bad variable name", "PUT", "/v1/scopes/user/u1/variables", """{"a b":"c"}""", Json, U1, 400, "validation_failed" },
+        { "unknown route", "GET", "/v1/nothing-here", null, Json, U1, 404, "not_found" },
+        { "wrong method", "DELETE", "/v1/prompts/seed", null, Json, U1, 405, "method_not_allowed" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Bad_request_gets_the_right_status_and_code_and_changes_nothing(string name, string method, string url,
+        string? body, string contentType, string? key, int status, string code)
+    {
+        var http = seeded.Host.Client(key);
+        var owner = seeded.Host.Client(U1);
+        var before = await Snapshot(owner);
+
+        var request = new HttpRequestMessage(new HttpMethod(method), url.Replace("{runU1}", seeded.RunU1).Split('#')[0]);
+        if (url.Contains("#last="))
+            request.Headers.Add("Last-Event-ID", url.Split("#last=")[1]);
+        if (body is not null)
+            request.Content = new StringContent(body, Encoding.UTF8, contentType);
+        var response = await http.SendAsync(request);
+
+        Assert.True(status == (int)response.StatusCode, $"{name}: expected {status}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Json();
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.Equal(before, await Snapshot(owner));
+    }
+
+    /// <summary>What a bad request must not change: the seeded instances' conversation, variables and task counts.</summary>
+    private static async Task<string> Snapshot(HttpClient owner)
+    {
+        var view = await (await owner.GetAsync("/v1/instances/inst-u1")).Json();
+        return JsonSerializer.Serialize(new
+        {
+            status = view.GetProperty("status").GetString(),
+            messages = view.GetProperty("conversation").GetProperty("messages").GetArrayLength(),
+            user = view.GetProperty("variables").GetProperty("userValues").ToString(),
+            tasks = view.GetProperty("runTracking").GetProperty("taskCount").GetInt32(),
+            prompt = (await (await owner.GetAsync("/v1/prompts/seed")).Json()).GetProperty("version").GetInt32(),
+        });
+    }
+}
