@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Akka.Hosting;
 using System.Globalization;
 using System.Text.Json;
 using PromptActors.Engine;
@@ -40,10 +41,14 @@ public static class RunCommand
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["PromptActors:Examples:Load"] = "false" });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The terminal shows the reply; only warnings and errors of the engine go to stderr.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter((_, level) => level >= LogLevel.Warning);
         builder.Services.AddSingleton<IModelRegistry>(sp => HostModels.Create(builder.Configuration, sp));
         builder.Services.AddPromptActorsWithStorage(builder.Configuration,
-            o => builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o));
+            o => builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o),
+            (akka, _) => akka.AddHocon("akka { loglevel = WARNING, stdout-loglevel = WARNING }", HoconAddMode.Prepend));
 
         using var host = builder.Build();
         try
