@@ -1,4 +1,8 @@
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
+using Akka.Streams;
 
 namespace PromptActors;
 
@@ -11,7 +15,16 @@ public static class PromptActorsConfig
     /// <summary>Embedded copy of <c>hocon/prompt-actors.hocon</c>.</summary>
     public static string Hocon { get; } = LoadResource("prompt-actors.hocon");
 
-    public static Config Default { get; } = ConfigurationFactory.ParseString(Hocon);
+    /// <summary>
+    /// Our settings over the defaults of the Akka modules the engine uses. Those defaults are loaded here, not when each
+    /// extension first starts, so a node can deserialize sharding, singleton, pub-sub and stream-ref messages from the
+    /// moment it joins.
+    /// </summary>
+    public static Config Default { get; } = ConfigurationFactory.ParseString(Hocon)
+        .WithFallback(ClusterSharding.DefaultConfig())
+        .WithFallback(ClusterSingleton.DefaultConfig())
+        .WithFallback(DistributedPubSub.DefaultConfig())
+        .WithFallback(ActorMaterializer.DefaultConfig());
 
     private static string LoadResource(string name)
     {

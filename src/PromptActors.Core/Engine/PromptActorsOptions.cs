@@ -37,6 +37,7 @@ public sealed class PromptActorsOptions
         public int SnapshotEvery { get; set; } = 100;
         public TimeSpan IdlePassivation { get; set; } = TimeSpan.FromMinutes(30);
         public bool DeleteJournalOnReap { get; set; } = true;
+        public int SubscriberBuffer { get; set; } = 1024;
         public TimeSpan SyncRetryMin { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan SyncRetryMax { get; set; } = TimeSpan.FromMinutes(1);
         public string? JournalPluginId { get; set; }
@@ -68,6 +69,8 @@ public sealed class PromptActorsOptions
             errors.Add($"{Section}:Instances:SnapshotEvery must be 0 (off) or more (was {Instances.SnapshotEvery})");
         Positive(Instances.IdlePassivation, "Instances:IdlePassivation");
         Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
+        if (Instances.SubscriberBuffer is < 1 or > 1_000_000)
+            errors.Add($"{Section}:Instances:SubscriberBuffer must be between 1 and 1000000 (was {Instances.SubscriberBuffer})");
         if (Instances.SyncRetryMax < Instances.SyncRetryMin)
             errors.Add($"{Section}:Instances:SyncRetryMax must not be shorter than SyncRetryMin");
         return errors;
@@ -81,6 +84,7 @@ public sealed class PromptActorsOptions
         IdlePassivation = Instances.IdlePassivation,
         DeleteJournalOnReap = Instances.DeleteJournalOnReap,
         SyncRetryMin = Instances.SyncRetryMin,
+        SubscriberBuffer = Instances.SubscriberBuffer,
         SyncRetryMax = Instances.SyncRetryMax,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Streams;
 using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Prompts;
@@ -36,6 +37,7 @@ public sealed class PromptActorsRuntime
     public IActorRef Reaper { get; private set; } = ActorRefs.Nobody;
     public IActorRef InstanceRegion { get; private set; } = ActorRefs.Nobody;
     public IPromptExecutionEngine Engine { get; private set; } = null!;
+    public Akka.Streams.IMaterializer Materializer { get; private set; } = null!;
 
     /// <summary>
     /// Starts the engine's actors on <paramref name="system"/>, which must use the cluster provider and
@@ -57,8 +59,11 @@ public sealed class PromptActorsRuntime
             new ReaperSettings(options.Reaper.CompletedTtl, options.Reaper.MaxCompletedPerNode, options.Reaper.SweepInterval),
             services.Time, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName)), "instance-reaper");
 
+        // One materializer per node for the reply streams: a stream outlives a stopping instance just long enough to
+        // carry its terminal event, and idle instances carry no materializer of their own.
+        runtime.Materializer = system.Materializer(namePrefix: "reply-streams");
         var deps = new InstanceDependencies(runtime.PromptCache, runtime.ScopedVariables, runtime.Reaper, services.Models,
-            services.Runs, services.Time, runtime.InstanceSettings);
+            services.Runs, services.Time, runtime.InstanceSettings, runtime.Materializer);
         var shardingSettings = ClusterShardingSettings.Create(system);
         runtime.InstanceRegion = sharding.Start(
             PromptActorsConfig.ShardTypeName,

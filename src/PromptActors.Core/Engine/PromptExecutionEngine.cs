@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Streams.Dsl;
 using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
@@ -56,22 +56,27 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     public async IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        CheckId(instanceId);
-        var channel = Channel.CreateUnbounded<ReplyEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var bridge = _system.ActorOf(Props.Create(() => new ReplyBridge(channel.Writer)));
-        try
+        var offer = await AskAsync<ReplyStreamOffer>(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+        var taskId = offer.TaskId ?? "";
+        await using var events = offer.Stream.Source.RunAsAsyncEnumerable(_runtime.Materializer).GetAsyncEnumerator(cancellationToken);
+        while (true)
         {
-            _runtime.InstanceRegion.Tell(new SubscribeReply(instanceId, bridge, fromIndex), bridge);
-            await foreach (var e in channel.Reader.ReadAllAsync(cancellationToken))
+            ReplyEvent e;
+            try
             {
-                yield return e;
-                if (e is ReplyCompleted or ReplyFailed)
+                if (!await events.MoveNextAsync())
                     yield break;
+                e = events.Current;
             }
-        }
-        finally
-        {
-            _system.Stop(bridge);
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The node holding the instance went away (or the stream broke): say so instead of hanging.
+                e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did: " + ex.Message, "");
+            }
+            taskId = e.TaskId;
+            yield return e;
+            if (e is ReplyCompleted or ReplyFailed)
+                yield break;
         }
     }
 
@@ -183,23 +188,5 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             Rejected rejected => throw rejected.ToException(),
             _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
         };
-    }
-
-    /// <summary>Receives a subscription's events and writes them to a channel read by <see cref="StreamAsync"/>.</summary>
-    private sealed class ReplyBridge : ReceiveActor
-    {
-        public ReplyBridge(ChannelWriter<ReplyEvent> writer)
-        {
-            Receive<ReplySubscribed>(_ => Context.Watch(Sender));
-            Receive<ReplyEvent>(e =>
-            {
-                writer.TryWrite(e);
-                if (e is ReplyCompleted or ReplyFailed)
-                    writer.TryComplete();
-            });
-            Receive<Rejected>(r => writer.TryComplete(r.ToException()));
-            Receive<Terminated>(_ => writer.TryComplete(
-                new PromptActorsException(ErrorCodes.Interrupted, "the instance stopped before the reply ended")));
-        }
     }
 }

@@ -3,10 +3,12 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Akka.Streams;
 using Microsoft.Extensions.AI;
 using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
+using PromptActors.Streaming;
 using PromptActors.Variables;
 
 namespace PromptActors.Instances;
@@ -37,8 +39,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private List<string> _chunks = new();
     private long _startedAt;
     private long? _firstTokenAt;
-    private readonly List<IActorRef> _subscribers = new();
-    private readonly List<IActorRef> _nextTaskSubscribers = new();
+    private ReplyFanOut? _fanOut; // created with the first subscriber
     private readonly List<IActorRef> _cancelWaiters = new();
 
     // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
@@ -103,7 +104,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         });
         Command<CancelExecution>(OnCancel);
         Command<CleanupInstance>(OnCleanup);
-        Command<SubscribeReply>(OnSubscribe);
+        Command<SubscribeReplyStream>(OnSubscribe);
         Command<ReapInstance>(OnReap);
 
         Command<ModelChunk>(OnChunk);
@@ -115,14 +116,10 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 Sync(record);
         });
 
-        Command<Terminated>(t =>
-        {
-            _subscribers.Remove(t.ActorRef);
-            _nextTaskSubscribers.Remove(t.ActorRef);
-        });
+        Command<ReplyStreamEnded>(e => _fanOut?.Ended(e.Id));
         Command<ReceiveTimeout>(_ =>
         {
-            if (!_state.IsExecuting && _state.Unsynced.Count == 0 && _nextTaskSubscribers.Count == 0)
+            if (!_state.IsExecuting && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
                 Passivate();
         });
         Command<StopInstance>(_ => Context.Stop(Self));
@@ -399,50 +396,47 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Tombstone(null);
     }
 
-    private void OnSubscribe(SubscribeReply cmd)
+    private void OnSubscribe(SubscribeReplyStream cmd)
     {
         Handling(cmd);
-        var subscriber = cmd.Subscriber;
-        if (_state.Expired || !_state.Started)
-        {
-            var rejectTo = subscriber;
-            if (_state.Expired)
-                rejectTo.Tell(new Rejected(ErrorCodes.InstanceExpired, $"instance '{_instanceId}' has expired and was cleaned up"));
-            else
-                rejectTo.Tell(new Rejected(ErrorCodes.InstanceNotFound, $"instance '{_instanceId}' does not exist"));
-            if (!_reapedAndDeleting)
-                Passivate();
+        if (!Guard())
             return;
-        }
-        var from = Math.Max(0, cmd.FromIndex);
+        var from = (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
+        var fanOut = _fanOut ??= new ReplyFanOut(_deps.Materializer, _settings.SubscriberBuffer, Self);
+        Task<ISourceRef<ReplyEvent>> stream;
+        string? taskId;
         if (_state.Current is { } current)
         {
-            subscriber.Tell(new ReplySubscribed(_instanceId, current.TaskId));
-            for (var i = (int)Math.Min(from, _chunks.Count); i < _chunks.Count; i++)
-                subscriber.Tell(new ReplyChunk(current.TaskId, i, _chunks[i]));
-            Context.Watch(subscriber);
-            _subscribers.Add(subscriber);
-            return;
+            taskId = current.TaskId;
+            stream = fanOut.Subscribe(Chunks(current.TaskId, _chunks, from), SubscriptionMode.Live);
         }
-        if (_state.LastTask is { } last)
+        else if (_state.LastTask is { } last)
         {
-            subscriber.Tell(new ReplySubscribed(_instanceId, last.TaskId));
-            if (_lastChunks is { } kept && kept.TaskId == last.TaskId)
-            {
-                for (var i = (int)Math.Min(from, kept.Chunks.Count); i < kept.Chunks.Count; i++)
-                    subscriber.Tell(new ReplyChunk(last.TaskId, i, kept.Chunks[i]));
-            }
-            else if (from == 0 && last.Text.Length > 0)
-            {
+            taskId = last.TaskId;
+            var replay = _lastChunks is { } kept && kept.TaskId == last.TaskId
+                ? Chunks(last.TaskId, kept.Chunks, from)
                 // After a restart the chunk boundaries are gone; the text is replayed as one chunk.
-                subscriber.Tell(new ReplyChunk(last.TaskId, 0, last.Text));
-            }
-            subscriber.Tell(Terminal(last));
-            return;
+                : from == 0 && last.Text.Length > 0 ? [new ReplyChunk(last.TaskId, 0, last.Text)] : [];
+            stream = fanOut.Subscribe([.. replay, Terminal(last)], SubscriptionMode.Replay);
         }
-        subscriber.Tell(new ReplySubscribed(_instanceId, null));
-        Context.Watch(subscriber);
-        _nextTaskSubscribers.Add(subscriber);
+        else
+        {
+            taskId = null;
+            stream = fanOut.Subscribe([], SubscriptionMode.NextTask);
+        }
+        var instanceId = _instanceId;
+        stream.ContinueWith(t => t.IsCompletedSuccessfully
+                ? new ReplyStreamOffer(instanceId, taskId, t.Result)
+                : (object)new Rejected(ErrorCodes.StoreUnavailable, "the reply stream could not be opened: " + t.Exception?.GetBaseException().Message),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Sender);
+    }
+
+    private static List<ReplyEvent> Chunks(string taskId, List<string> chunks, int from)
+    {
+        var events = new List<ReplyEvent>(Math.Max(0, chunks.Count - from));
+        for (var i = from; i < chunks.Count; i++)
+            events.Add(new ReplyChunk(taskId, i, chunks[i]));
+        return events;
     }
 
     // ---------------------------------------------------------------- execution
@@ -477,12 +471,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         _firstTokenAt = null;
         _startedAt = Time.GetTimestamp();
 
-        foreach (var s in _nextTaskSubscribers)
-        {
-            s.Tell(new ReplySubscribed(_instanceId, taskId));
-            _subscribers.Add(s);
-        }
-        _nextTaskSubscribers.Clear();
+        _fanOut?.TaskStarted();
 
         var options = ChatOptionsMapper.ToChatOptions(_state.Start!.Settings, model.Id);
         var self = Self;
@@ -533,9 +522,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         }
         _text.Append(chunk.Text);
         _chunks.Add(chunk.Text);
-        var message = new ReplyChunk(chunk.TaskId, _chunks.Count - 1, chunk.Text);
-        foreach (var s in _subscribers)
-            s.Tell(message);
+        _fanOut?.Publish(new ReplyChunk(chunk.TaskId, _chunks.Count - 1, chunk.Text));
     }
 
     private void OnModelFinished(ModelFinished done)
@@ -562,13 +549,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         {
             _state.Apply(e);
             _lastChunks = (done.TaskId, _chunks);
-            var terminal = Terminal(_state.LastTask!);
-            foreach (var s in _subscribers)
-            {
-                s.Tell(terminal);
-                Context.Unwatch(s);
-            }
-            _subscribers.Clear();
+            _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)
                 w.Tell(new CancelResult(_instanceId, done.TaskId, e is ExecutionCancelled));
             _cancelWaiters.Clear();
@@ -828,12 +809,12 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         // Stopping (passivation, hand-off, shutdown) must also stop the provider call.
         _cts?.Cancel();
         _cts?.Dispose();
-        foreach (var s in _subscribers)
-            s.Tell(new ReplyFailed(_state.Current?.TaskId ?? "", ErrorCodes.Interrupted, "the instance stopped while the task was running", _text.ToString()));
+        _fanOut?.Interrupt(new ReplyFailed(_state.Current?.TaskId ?? "", ErrorCodes.Interrupted,
+            "the instance stopped while the task was running", _text.ToString()));
         var refusal = new Rejected(ErrorCodes.StoreUnavailable,
             "the instance stopped before it could handle this command (the journal failed); nothing was changed, retry");
         foreach (var (command, sender) in _unhandled)
-            (command is SubscribeReply subscribe ? subscribe.Subscriber : sender).Tell(refusal);
+            sender.Tell(refusal);
         _unhandled.Clear();
         base.PostStop();
     }

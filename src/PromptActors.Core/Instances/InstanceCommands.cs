@@ -1,4 +1,3 @@
-using Akka.Actor;
 using PromptActors.Variables;
 
 namespace PromptActors.Instances;
@@ -41,11 +40,10 @@ public sealed record CancelExecution(string InstanceId) : IInstanceCommand;
 public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
 
 /// <summary>
-/// Subscribes <see cref="Subscriber"/> to the reply stream: the running task (from chunk <see cref="FromIndex"/>), else a
-/// replay of the last task, else the next task. The subscriber gets <see cref="ReplySubscribed"/>, then
-/// <see cref="ReplyChunk"/>s, then <see cref="ReplyCompleted"/> or <see cref="ReplyFailed"/>.
+/// Opens a reply stream: the running task (from chunk <see cref="FromIndex"/>), else a replay of the last task, else the
+/// next task. Replies <see cref="ReplyStreamOffer"/> (a stream readable on any node) or <see cref="Rejected"/>.
 /// </summary>
-public sealed record SubscribeReply(string InstanceId, IActorRef Subscriber, long FromIndex = 0) : IInstanceCommand;
+public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0) : IInstanceCommand;
 
 /// <summary>From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>.</summary>
 public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt) : IInstanceCommand;

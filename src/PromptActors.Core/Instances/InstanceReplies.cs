@@ -74,8 +74,9 @@ public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage
 /// <summary>Events of a reply stream.</summary>
 public abstract record ReplyEvent(string TaskId) : IPromptActorsMessage;
 
-/// <summary>First message to a subscriber: which task it is attached to (null: waiting for the next task).</summary>
-public sealed record ReplySubscribed(string InstanceId, string? TaskId) : IPromptActorsMessage;
+/// <summary>Reply to <see cref="SubscribeReplyStream"/>: the stream of <see cref="ReplyEvent"/>s (chunks, then one terminal
+/// event) of task <see cref="TaskId"/> (null: the next task to start). Materialize it within 30 seconds.</summary>
+public sealed record ReplyStreamOffer(string InstanceId, string? TaskId, Akka.Streams.ISourceRef<ReplyEvent> Stream) : IPromptActorsMessage;
 
 /// <summary>A piece of reply text; <see cref="Index"/> counts from 0 within the task.</summary>
 public sealed record ReplyChunk(string TaskId, long Index, string Text) : ReplyEvent(TaskId);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Streams;
 using PromptActors.Models;
 using PromptActors.Runs;
 
@@ -26,6 +27,9 @@ public sealed record InstanceSettings
     public TimeSpan SyncRetryMin { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan SyncRetryMax { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Events a reply subscriber may fall behind before it is dropped with <c>subscriber_too_slow</c>.</summary>
+    public int SubscriberBuffer { get; init; } = 1024;
+
     /// <summary>Delete the journal up to the tombstone when an instance is reaped.</summary>
     public bool DeleteJournalOnReap { get; init; } = true;
 
@@ -41,4 +45,5 @@ public sealed record InstanceDependencies(
     IModelRegistry Models,
     IRunStore RunStore,
     TimeProvider Time,
-    InstanceSettings Settings);
+    InstanceSettings Settings,
+    IMaterializer Materializer);

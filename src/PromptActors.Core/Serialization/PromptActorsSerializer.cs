@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using Akka.Streams;
 using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
@@ -38,7 +39,7 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["cmd.get.v1"] = typeof(GetInstance),
         ["cmd.cancel.v1"] = typeof(CancelExecution),
         ["cmd.cleanup.v1"] = typeof(CleanupInstance),
-        ["cmd.subscribe.v1"] = typeof(SubscribeReply),
+        ["cmd.stream.v1"] = typeof(SubscribeReplyStream),
         ["cmd.reap.v1"] = typeof(ReapInstance),
         ["cmd.stop.v1"] = typeof(StopInstance),
         // replies
@@ -47,7 +48,7 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["re.accepted.v1"] = typeof(MessageAccepted),
         ["re.cancel.v1"] = typeof(CancelResult),
         ["re.cleaned.v1"] = typeof(InstanceCleanedUp),
-        ["re.subscribed.v1"] = typeof(ReplySubscribed),
+        ["re.stream.v1"] = typeof(ReplyStreamOffer),
         ["re.chunk.v1"] = typeof(ReplyChunk),
         ["re.completed.v1"] = typeof(ReplyCompleted),
         ["re.failed.v1"] = typeof(ReplyFailed),
@@ -93,7 +94,10 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         if (system is not null)
+        {
             options.Converters.Add(new ActorRefConverter(system));
+            options.Converters.Add(new AkkaSerializedConverter<ISourceRef<ReplyEvent>>(system));
+        }
         return options;
     }
 
@@ -110,6 +114,26 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
             throw new SerializationException($"Unknown manifest '{manifest}' for {nameof(PromptActorsSerializer)}.");
         return JsonSerializer.Deserialize(bytes, type, _options)
                ?? throw new SerializationException($"Manifest '{manifest}' deserialized to null.");
+    }
+
+    /// <summary>Carries a value Akka itself knows how to serialize (a stream ref) as {serializer, manifest, payload}.</summary>
+    private sealed class AkkaSerializedConverter<T>(ExtendedActorSystem system) : JsonConverter<T> where T : class
+    {
+        private sealed record Envelope(int Serializer, string Manifest, byte[] Payload);
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var envelope = JsonSerializer.Deserialize<Envelope>(ref reader, options)
+                           ?? throw new SerializationException($"missing {typeof(T).Name}");
+            return (T)system.Serialization.Deserialize(envelope.Payload, envelope.Serializer, envelope.Manifest);
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+        {
+            var serializer = system.Serialization.FindSerializerFor(value);
+            var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, value);
+            JsonSerializer.Serialize(writer, new Envelope(serializer.Identifier, manifest, serializer.ToBinary(value)), options);
+        }
     }
 
     private sealed class ActorRefConverter(ExtendedActorSystem system) : JsonConverter<IActorRef>

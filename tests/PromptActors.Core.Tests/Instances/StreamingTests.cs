@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace PromptActors.Tests.Instances;
 
-public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(output)
+public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(output, o => o.Instances.SubscriberBuffer = 16)
 {
     private static async Task<List<ReplyEvent>> Collect(IAsyncEnumerable<ReplyEvent> stream)
     {
@@ -91,5 +91,38 @@ public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(out
         Assert.Equal(300, completed.Stats.TotalTimeMs);
         var after = await Engine.GetInstanceAsync(view.InstanceId);
         Assert.Equal(completed.Stats, after.Execution.LastMessageStats);
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_does_not_read_is_dropped_at_its_bound_while_the_task_and_the_others_go_on()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        var words = Enumerable.Range(0, 500).Select(i => $"w{i} ").ToArray();
+        // The model streams no faster than the reading subscriber reads, so only the idle one can fall behind.
+        var read = new SemaphoreSlim(0);
+        Model.Enqueue(ScriptedReply.Text(words) with { BeforeChunk = (i, ct) => i == 0 ? Task.CompletedTask : read.WaitAsync(ct) });
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+
+        var idle = Engine.StreamAsync(view.InstanceId).GetAsyncEnumerator();
+        Assert.True(await idle.MoveNextAsync()); // one event, then nothing until the reply is over
+        var reader = new List<ReplyEvent>();
+        await foreach (var e in Engine.StreamAsync(view.InstanceId))
+        {
+            reader.Add(e);
+            read.Release();
+        }
+
+        Assert.Equal(string.Concat(words), Assert.IsType<ReplyCompleted>(reader[^1]).Text);
+        Assert.Equal(string.Concat(words), string.Concat(reader.OfType<ReplyChunk>().Select(c => c.Text)));
+        var seen = new List<ReplyEvent> { idle.Current };
+        while (await idle.MoveNextAsync())
+            seen.Add(idle.Current);
+        var dropped = Assert.IsType<ReplyFailed>(seen[^1]);
+        Assert.True(dropped.Code == "subscriber_too_slow", $"{dropped.Code}: {dropped.Detail}");
+        var got = seen.OfType<ReplyChunk>().ToList();
+        Assert.True(got.Count < words.Length, $"the idle subscriber got {got.Count} chunks");
+        Assert.Equal(Enumerable.Range(0, got.Count).Select(i => (long)i), got.Select(c => c.Index)); // a prefix, in order
+        Assert.Equal(InstanceStatus.Completed, (await Engine.GetInstanceAsync(view.InstanceId)).Status);
     }
 }

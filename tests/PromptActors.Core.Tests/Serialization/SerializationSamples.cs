@@ -1,4 +1,3 @@
-using Akka.Actor;
 using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Prompts;
@@ -48,7 +47,7 @@ internal static class SerializationSamples
             new TaskError("task-0", ErrorCodes.Interrupted, "interrupted"), "run-1", At, 160, 0.00056m, 1, At, At, [Task], false),
     };
 
-    public static IEnumerable<object> All(IActorRef someActor) => Persisted.Values.Concat(new object[]
+    public static IEnumerable<object> All(Akka.Streams.ISourceRef<ReplyEvent> someStream) => Persisted.Values.Concat(new object[]
     {
         new StartInstance("i-1", "travel-advisor", Scope, new Dictionary<string, string> { ["city"] = "Paris" }, Config,
             new RunSource("prompt", "x"), "demo", true, 2, "local"),
@@ -57,7 +56,7 @@ internal static class SerializationSamples
         new GetInstance("i-1"),
         new CancelExecution("i-1"),
         new CleanupInstance("i-1"),
-        new SubscribeReply("i-1", someActor, 3),
+        new SubscribeReplyStream("i-1", 3),
         new ReapInstance("i-1", At),
         StopInstance.Instance,
         new Rejected(ErrorCodes.MissingVariables, "missing", ["a", "b"]),
@@ -70,7 +69,7 @@ internal static class SerializationSamples
         new MessageAccepted("i-1", "task-1", "run-1"),
         new CancelResult("i-1", "task-1", true),
         new InstanceCleanedUp("i-1"),
-        new ReplySubscribed("i-1", "task-1"),
+        new ReplyStreamOffer("i-1", "task-1", someStream),
         new ReplyChunk("task-1", 7, "word "),
         new ReplyCompleted("task-1", "text", Stats),
         new ReplyFailed("task-1", ErrorCodes.Interrupted, "gone", "par"),
