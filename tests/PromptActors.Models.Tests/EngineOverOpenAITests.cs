@@ -216,6 +216,21 @@ public sealed class EngineOverOpenAITests : Akka.TestKit.Xunit2.TestKit, IAsyncL
     }
 
     [Fact]
+    public async Task A_reply_cut_off_without_a_finish_reason_is_not_recorded_as_completed()
+    {
+        _server.Script(new Reply { Chunks = ["a", "b", "c", "d"], EndAfter = 2 }, Reply.Text("next"));
+        var id = await StartAsync();
+        var accepted = await Engine.ExecuteMessageAsync(id, "go");
+
+        var failed = Assert.IsType<ReplyFailed>(await Engine.WaitForReplyAsync(id));
+        Assert.Equal(ErrorCodes.ProviderError, failed.Code);
+        Assert.Contains("without a finish reason", failed.Detail);
+        Assert.Equal("ab", (await TaskRowAsync(accepted.TaskId, RunTaskStatus.Failed)).ResponseText);
+        await Engine.ExecuteMessageAsync(id, "again");
+        Assert.IsType<ReplyCompleted>(await Engine.WaitForReplyAsync(id));
+    }
+
+    [Fact]
     public async Task A_malformed_SSE_line_fails_the_task_instead_of_hanging()
     {
         _server.Script(new Reply { Chunks = ["a", "b", "c"], MalformedAfter = 1 }, Reply.Text("next"));

@@ -23,4 +23,8 @@ public static class ModelChatClientBuilderExtensions
     public static ChatClientBuilder UseModelCallLogging(this ChatClientBuilder builder, ILoggerFactory loggerFactory, string modelId,
         TimeProvider? time = null) =>
         builder.Use(inner => new ModelCallLoggingChatClient(inner, loggerFactory.CreateLogger<ModelCallLoggingChatClient>(), modelId, time));
+
+    /// <summary>Fails a stream that ends without a finish reason (<see cref="RequireFinishReasonChatClient"/>).</summary>
+    public static ChatClientBuilder UseRequireFinishReason(this ChatClientBuilder builder, string modelId) =>
+        builder.Use(inner => new RequireFinishReasonChatClient(inner, modelId));
 }

@@ -319,6 +319,7 @@ public static partial class ModelRegistryFactory
             .UseModelCallLogging(loggerFactory, plan.Id, time)
             .UseProviderResilience(resilience, time, loggerFactory)
             .UseIdleTimeout(idle, time, plan.Id)
+            .UseRequireFinishReason(plan.Id)
             // Prompts name the registry id; the provider wants its own model name.
             .ConfigureOptions(options => options.ModelId = providerModel)
             .Build();

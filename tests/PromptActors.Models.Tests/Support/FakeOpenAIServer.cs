@@ -41,6 +41,9 @@ public sealed record Reply
     /// <summary>Abort the connection after this many chunks.</summary>
     public int? DropAfter { get; init; }
 
+    /// <summary>End the response cleanly after this many chunks: no finish reason, no [DONE] (a proxy that closed early).</summary>
+    public int? EndAfter { get; init; }
+
     /// <summary>Send a malformed SSE data line after this many chunks.</summary>
     public int? MalformedAfter { get; init; }
 
@@ -199,6 +202,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             {
                 await ctx.Response.Body.FlushAsync();
                 ctx.Abort();
+                return;
+            }
+            if (reply.EndAfter == i)
+            {
+                await ctx.Response.Body.FlushAsync();
                 return;
             }
             if (reply.MalformedAfter == i)
