@@ -10,10 +10,28 @@ namespace PromptActors;
 public static class PromptActorsConfig
 {
     public const string ShardTypeName = "execution-instance";
+    public const string ActorSystemName = "prompt-actors";
     public const string InvalidationTopic = "prompt-actors.invalidations";
 
     /// <summary>Embedded copy of <c>hocon/prompt-actors.hocon</c>.</summary>
     public static string Hocon { get; } = LoadResource("prompt-actors.hocon");
+
+    /// <summary>Embedded copy of <c>hocon/cluster.hocon</c>.</summary>
+    public static string ClusterHocon { get; } = LoadResource("cluster.hocon");
+
+    /// <summary>
+    /// <c>hocon/cluster.hocon</c> with the values that come from <c>PromptActors:Cluster</c> (split-brain resolver's
+    /// stable-after, hand-off timeouts). Put it above <see cref="Default"/>; remoting and seed nodes are set separately.
+    /// </summary>
+    public static Config ClusterConfig(Engine.PromptActorsOptions.ClusterOptions options)
+    {
+        var handOff = (long)(options.HandOffTimeout + TimeSpan.FromSeconds(10)).TotalMilliseconds;
+        return ConfigurationFactory.ParseString($$"""
+            akka.cluster.split-brain-resolver.stable-after = {{(long)options.StableAfter.TotalMilliseconds}}ms
+            akka.cluster.sharding.handoff-timeout = {{handOff}}ms
+            akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {{handOff}}ms
+            """).WithFallback(ConfigurationFactory.ParseString(ClusterHocon));
+    }
 
     /// <summary>
     /// Our settings over the defaults of the Akka modules the engine uses. Those defaults are loaded here, not when each

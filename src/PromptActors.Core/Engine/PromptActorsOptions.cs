@@ -20,14 +20,111 @@ public sealed class PromptActorsOptions
 
     public InstanceOptions Instances { get; set; } = new();
 
-    /// <summary>Join this node to itself as a one-node cluster (the embedded default).</summary>
+    /// <summary>Join this node to itself as a one-node cluster (the embedded default; ignored when <see cref="Cluster"/> is enabled).</summary>
     public bool JoinSelf { get; set; } = true;
+
+    /// <summary>Many nodes, one engine (<c>PromptActors:Cluster</c>); off by default (one node that joins itself).</summary>
+    public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>Finds task rows left pending or streaming by a node that died (<c>PromptActors:TaskSweeper</c>).</summary>
+    public TaskSweeperOptions TaskSweeper { get; set; } = new();
 
     public sealed class ReaperOptions
     {
         public TimeSpan CompletedTtl { get; set; } = TimeSpan.FromMinutes(30);
         public int MaxCompletedPerNode { get; set; } = 50;
         public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+    }
+
+    public sealed class ClusterOptions
+    {
+        /// <summary>Join the seed nodes at <see cref="Hostname"/>:<see cref="Port"/> instead of forming a one-node cluster.</summary>
+        public bool Enabled { get; set; }
+
+        /// <summary>The address Akka.Remote binds to (and advertises unless <see cref="PublicHostname"/> is set).</summary>
+        public string Hostname { get; set; } = "127.0.0.1";
+
+        /// <summary>The address other nodes use to reach this one (containers: the pod IP or DNS name); defaults to <see cref="Hostname"/>.</summary>
+        public string? PublicHostname { get; set; }
+
+        /// <summary>Akka.Remote port (0: any free port; seed nodes need a fixed one).</summary>
+        public int Port { get; set; } = 4053;
+
+        /// <summary>
+        /// <c>akka.tcp://prompt-actors@host:port</c> addresses; the same list on every node, at least two of them so a
+        /// restarted first seed rejoins the running cluster instead of forming a new one. An entry may hold several addresses
+        /// separated by commas.
+        /// </summary>
+        public List<string> SeedNodes { get; set; } = new();
+
+        /// <summary>Cluster roles of this node (informational; every node hosts instances).</summary>
+        public List<string> Roles { get; set; } = new();
+
+        /// <summary>How long membership must be stable before the split-brain resolver (keep-majority) downs unreachable nodes.</summary>
+        public TimeSpan StableAfter { get; set; } = TimeSpan.FromSeconds(20);
+
+        /// <summary>How long a leaving node lets a running task finish before its instance is handed off (then it is interrupted).</summary>
+        public TimeSpan HandOffTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+        /// <summary>The host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>): covers hand-off, leaving and the HTTP drain.</summary>
+        public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+        /// <summary>The seed node addresses, with comma-separated entries split and blanks dropped.</summary>
+        public IReadOnlyList<string> SeedNodeList => SeedNodes
+            .SelectMany(s => (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToArray();
+
+        /// <summary>Every problem with these settings (when enabled), each naming its key.</summary>
+        public IReadOnlyList<string> Validate(string actorSystemName = PromptActorsConfig.ActorSystemName)
+        {
+            const string key = Section + ":Cluster";
+            var errors = new List<string>();
+            if (string.IsNullOrWhiteSpace(Hostname))
+                errors.Add($"{key}:Hostname is required when {key}:Enabled is true (the address Akka.Remote binds to, e.g. 0.0.0.0 or 10.0.0.5)");
+            if (Port is < 0 or > 65535)
+                errors.Add($"{key}:Port must be between 0 and 65535 (was {Port})");
+            var seeds = SeedNodeList;
+            if (seeds.Count == 0)
+                errors.Add($"{key}:SeedNodes must list at least one address like akka.tcp://{actorSystemName}@10.0.0.5:4053 " +
+                           $"(environment: PromptActors__Cluster__SeedNodes__0=...)");
+            for (var i = 0; i < seeds.Count; i++)
+            {
+                if (!Akka.Actor.Address.TryParse(seeds[i], out var address) || address.Host is null || address.Port is null or 0)
+                    errors.Add($"{key}:SeedNodes entry '{seeds[i]}' is not an address like akka.tcp://{actorSystemName}@host:port");
+                else if (address.Protocol != "akka.tcp")
+                    errors.Add($"{key}:SeedNodes entry '{seeds[i]}' must use the akka.tcp protocol");
+                else if (address.System != actorSystemName)
+                    errors.Add($"{key}:SeedNodes entry '{seeds[i]}' names actor system '{address.System}', but this node's is '{actorSystemName}'");
+            }
+            if (Roles.Any(string.IsNullOrWhiteSpace))
+                errors.Add($"{key}:Roles must not hold empty names");
+            if (StableAfter < TimeSpan.FromSeconds(1))
+                errors.Add($"{key}:StableAfter must be at least 1 second (was {StableAfter})");
+            if (HandOffTimeout < TimeSpan.Zero)
+                errors.Add($"{key}:HandOffTimeout must not be negative (was {HandOffTimeout})");
+            if (ShutdownTimeout < HandOffTimeout + TimeSpan.FromSeconds(10))
+                errors.Add($"{key}:ShutdownTimeout ({ShutdownTimeout}) must be at least HandOffTimeout ({HandOffTimeout}) plus 10 seconds, " +
+                           "so the hand-off and the leave finish before the host gives up");
+            return errors;
+        }
+    }
+
+    public sealed class TaskSweeperOptions
+    {
+        /// <summary>Run the sweeper (a cluster singleton) at all.</summary>
+        public bool Enabled { get; set; } = true;
+
+        /// <summary>How often it looks for stale task rows.</summary>
+        public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>A pending or streaming row not updated for this long makes the sweeper wake its instance.</summary>
+        public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+        /// <summary>Only tasks created within this window are looked at (an index range, not a table scan).</summary>
+        public TimeSpan Lookback { get; set; } = TimeSpan.FromDays(1);
+
+        /// <summary>Most instances woken per sweep.</summary>
+        public int BatchSize { get; set; } = 200;
     }
 
     public sealed class InstanceOptions
@@ -45,7 +142,10 @@ public sealed class PromptActorsOptions
     }
 
     /// <summary>Every problem with these options, each naming its configuration key.</summary>
-    public IReadOnlyList<string> Validate()
+    public IReadOnlyList<string> Validate() => Validate(PromptActorsConfig.ActorSystemName);
+
+    /// <summary>Every problem with these options for an actor system named <paramref name="actorSystemName"/>.</summary>
+    public IReadOnlyList<string> Validate(string actorSystemName)
     {
         var errors = new List<string>();
         void Positive(TimeSpan value, string key)
@@ -73,11 +173,22 @@ public sealed class PromptActorsOptions
             errors.Add($"{Section}:Instances:SubscriberBuffer must be between 1 and 1000000 (was {Instances.SubscriberBuffer})");
         if (Instances.SyncRetryMax < Instances.SyncRetryMin)
             errors.Add($"{Section}:Instances:SyncRetryMax must not be shorter than SyncRetryMin");
+        if (Cluster.Enabled)
+            errors.AddRange(Cluster.Validate(actorSystemName));
+        if (TaskSweeper.Enabled)
+        {
+            Positive(TaskSweeper.Interval, "TaskSweeper:Interval");
+            Positive(TaskSweeper.StaleAfter, "TaskSweeper:StaleAfter");
+            Positive(TaskSweeper.Lookback, "TaskSweeper:Lookback");
+            if (TaskSweeper.BatchSize is < 1 or > 100_000)
+                errors.Add($"{Section}:TaskSweeper:BatchSize must be between 1 and 100000 (was {TaskSweeper.BatchSize})");
+        }
         return errors;
     }
 
     internal InstanceSettings ToInstanceSettings() => new()
     {
+        HandOffWait = Cluster.Enabled ? Cluster.HandOffTimeout : TimeSpan.Zero,
         MaxInputBytes = Instances.MaxInputBytes,
         MaxVariables = Instances.MaxVariables,
         SnapshotEvery = Instances.SnapshotEvery,

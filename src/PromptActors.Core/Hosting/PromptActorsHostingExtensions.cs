@@ -43,7 +43,8 @@ public static class PromptActorsHostingExtensions
         if (configure is not null)
             options.Configure(configure);
         options.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromptActorsOptions>, PromptActorsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromptActorsOptions>>(
+            new PromptActorsOptionsValidator(actorSystemName)));
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IPromptStore>(sp => new InMemoryPromptStore(sp.GetRequiredService<TimeProvider>()));
@@ -71,7 +72,24 @@ public static class PromptActorsHostingExtensions
             loggers.AddLoggerFactory();
         });
         builder.AddHocon(PromptActorsConfig.Default, HoconAddMode.Append);
-        if (options.JoinSelf)
+        if (options.Cluster.Enabled)
+        {
+            // Many nodes: this node's remoting address and the seed nodes come from PromptActors:Cluster (no self-join).
+            var cluster = options.Cluster;
+            builder.AddHocon(PromptActorsConfig.ClusterConfig(cluster), HoconAddMode.Prepend);
+            builder.WithRemoting(new RemoteOptions
+            {
+                HostName = cluster.Hostname,
+                PublicHostName = string.IsNullOrWhiteSpace(cluster.PublicHostname) ? null : cluster.PublicHostname,
+                Port = cluster.Port,
+            });
+            builder.WithClustering(new Akka.Cluster.Hosting.ClusterOptions
+            {
+                SeedNodes = cluster.SeedNodeList.ToArray(),
+                Roles = cluster.Roles.ToArray(),
+            });
+        }
+        else if (options.JoinSelf)
         {
             builder.WithRemoting("127.0.0.1", 0);
             builder.WithClustering();
@@ -94,11 +112,11 @@ public static class PromptActorsHostingExtensions
         return builder;
     }
 
-    private sealed class PromptActorsOptionsValidator : IValidateOptions<PromptActorsOptions>
+    private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>
     {
         public ValidateOptionsResult Validate(string? name, PromptActorsOptions options)
         {
-            var errors = options.Validate();
+            var errors = options.Validate(actorSystemName);
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

@@ -425,10 +425,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             stream = fanOut.Subscribe([], SubscriptionMode.NextTask);
         }
         var instanceId = _instanceId;
-        stream.ContinueWith(t => t.IsCompletedSuccessfully
-                ? new ReplyStreamOffer(instanceId, taskId, t.Result)
-                : (object)new Rejected(ErrorCodes.StoreUnavailable, "the reply stream could not be opened: " + t.Exception?.GetBaseException().Message),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Sender);
+        stream.PipeTo(Sender,
+            success: sourceRef => new ReplyStreamOffer(instanceId, taskId, sourceRef),
+            failure: e => new Rejected(ErrorCodes.StoreUnavailable, "the reply stream could not be opened: " + e.GetBaseException().Message));
     }
 
     private static List<ReplyEvent> Chunks(string taskId, List<string> chunks, int from)
@@ -641,9 +640,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         if (!_syncInFlight.Add(record.TaskId))
             return;
         var taskId = record.TaskId;
-        _deps.RunStore.UpsertTaskAsync(record).ContinueWith(
-            t => new SyncResult(taskId, t.IsCompletedSuccessfully ? null : t.Exception?.GetBaseException().Message ?? "cancelled"),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        _deps.RunStore.UpsertTaskAsync(record).PipeTo(Self,
+            success: () => new SyncResult(taskId, null),
+            failure: e => new SyncResult(taskId, e.GetBaseException().Message));
     }
 
     private void OnSyncResult(SyncResult result)
@@ -704,8 +703,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             : _deps.PromptCache.Ask<object>(new GetPrompt(promptId, version), timeout);
         var scopedTask = _deps.ScopedVariables.Ask<object>(new GetScopedVariables(scope), timeout);
 
-        Task.WhenAll(promptTask, scopedTask).ContinueWith(_ => ContextLoaded.From(request, promptId, version, promptTask, scopedTask),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        ContextLoaded.LoadAsync(request, promptId, version, promptTask, scopedTask).PipeTo(Self);
         _contextThen = then;
         _contextReplyTo = replyTo;
         Become(AwaitingContext);
@@ -834,13 +832,27 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private sealed record ContextLoaded(long Request, ExecContext? Context, Rejected? Error) : INoSerializationVerificationNeeded
     {
-        public static ContextLoaded From(long request, string promptId, int? version, Task<object> prompt, Task<object> scoped)
+        public static async Task<ContextLoaded> LoadAsync(long request, string promptId, int? version, Task<object> promptTask,
+            Task<object> scopedTask)
         {
-            if (!prompt.IsCompletedSuccessfully)
+            object prompt, scoped;
+            try
+            {
+                prompt = await promptTask;
+            }
+            catch (Exception)
+            {
                 return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading prompt '{promptId}' timed out"));
-            if (!scoped.IsCompletedSuccessfully)
+            }
+            try
+            {
+                scoped = await scopedTask;
+            }
+            catch (Exception)
+            {
                 return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, "loading scoped variables timed out"));
-            switch (prompt.Result)
+            }
+            switch (prompt)
             {
                 case PromptNotFound:
                     return new(request, null, new Rejected(ErrorCodes.PromptNotFound,
@@ -848,9 +860,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 case PromptLoadFailed f:
                     return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading prompt '{promptId}' failed: {f.Reason}"));
             }
-            if (scoped.Result is ScopedVariablesUnavailable u)
+            if (scoped is ScopedVariablesUnavailable u)
                 return new(request, null, new Rejected(ErrorCodes.StoreUnavailable, $"loading scoped variables failed: {u.Reason}"));
-            return new(request, new ExecContext(((PromptFound)prompt.Result).Prompt, (ScopedVariableValues)scoped.Result), null);
+            return new(request, new ExecContext(((PromptFound)prompt).Prompt, (ScopedVariableValues)scoped), null);
         }
     }
 }

@@ -33,6 +33,12 @@ public sealed record InstanceSettings
     /// <summary>Delete the journal up to the tombstone when an instance is reaped.</summary>
     public bool DeleteJournalOnReap { get; init; } = true;
 
+    /// <summary>
+    /// When the instance is told to stop (shard hand-off, a node leaving) while a task runs, it lets the task finish for up
+    /// to this long before stopping (zero: stop at once; the task is then marked interrupted when the instance recovers).
+    /// </summary>
+    public TimeSpan HandOffWait { get; init; } = TimeSpan.Zero;
+
     public string? JournalPluginId { get; init; }
     public string? SnapshotPluginId { get; init; }
 }

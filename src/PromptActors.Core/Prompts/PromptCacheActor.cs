@@ -62,11 +62,9 @@ public sealed class PromptCacheActor : ReceiveActor
         pending.Waiters.Add(Sender);
         _pending[key] = pending;
         var self = Self;
-        _store.GetAsync(msg.PromptId, msg.Version).ContinueWith(
-            t => t.IsCompletedSuccessfully
-                ? new Loaded(msg.PromptId, msg.Version, t.Result, null)
-                : new Loaded(msg.PromptId, msg.Version, null, t.Exception?.GetBaseException().Message ?? "load cancelled"),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+        _store.GetAsync(msg.PromptId, msg.Version).PipeTo(self,
+            success: prompt => new Loaded(msg.PromptId, msg.Version, prompt, null),
+            failure: e => new Loaded(msg.PromptId, msg.Version, null, e.GetBaseException().Message));
     }
 
     private void OnLoaded(Loaded loaded)

@@ -91,11 +91,9 @@ public sealed class ScopedVariablesActor : ReceiveActor
             _loading[key] = (Gen(key), new List<Request> { request });
             var self = Self;
             var k = key;
-            _store.GetAsync(key.Kind, key.ScopeId).ContinueWith(
-                t => t.IsCompletedSuccessfully
-                    ? new Loaded(k, t.Result, null)
-                    : new Loaded(k, null, t.Exception?.GetBaseException().Message ?? "load cancelled"),
-                TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+            _store.GetAsync(key.Kind, key.ScopeId).PipeTo(self,
+                success: values => new Loaded(k, values, null),
+                failure: e => new Loaded(k, null, e.GetBaseException().Message));
         }
         if (request.Outstanding == 0)
             Complete(request);
