@@ -4,11 +4,31 @@ using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
-namespace PromptActors.Persistence.Tests.Support;
+namespace PromptActors.TestSupport;
+
+/// <summary>How <see cref="PostgresServer"/> runs its server.</summary>
+public sealed record PostgresServerOptions
+{
+    /// <summary>The tests' defaults: fsync, synchronous_commit and full_page_writes off, autovacuum off.</summary>
+    public static readonly PostgresServerOptions Test = new();
+
+    /// <summary>
+    /// A durable server, as production runs it: fsync, synchronous_commit and full_page_writes on (benchmarks that report
+    /// durable throughput must use this).
+    /// </summary>
+    public static readonly PostgresServerOptions Production = new() { Durable = true };
+
+    /// <summary>fsync, synchronous_commit and full_page_writes on (otherwise off).</summary>
+    public bool Durable { get; init; }
+
+    /// <summary>Extra or overriding server settings (<c>-c name=value</c>), e.g. shared_preload_libraries.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
-/// A throwaway PostgreSQL server for tests: initdb + pg_ctl on a free loopback port, run as the unprivileged user
-/// <c>pgtest</c> when the tests run as root (PostgreSQL refuses root), fsync off. Failing to start is an error, never a skip.
+/// A throwaway PostgreSQL server for tests and benchmarks: initdb + pg_ctl on a free loopback port, run as the
+/// unprivileged user <c>pgtest</c> when the process runs as root (PostgreSQL refuses root), fsync off unless
+/// <see cref="PostgresServerOptions.Durable"/>. Failing to start is an error, never a skip.
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
@@ -18,27 +38,49 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _bin;
     private readonly string _baseDir;
     private readonly bool _asServiceUser;
+    private readonly PostgresServerOptions _options;
     private int _databases;
 
-    private PostgresServer(string bin, string baseDir, bool asServiceUser)
+    private PostgresServer(string bin, string baseDir, bool asServiceUser, PostgresServerOptions options)
     {
         _bin = bin;
         _baseDir = baseDir;
         _asServiceUser = asServiceUser;
+        _options = options;
     }
 
     public int Port { get; private set; }
 
     public bool IsRunning { get; private set; }
 
-    private string DataDir => Path.Combine(_baseDir, "data");
+    /// <summary>The server's data folder (its <c>postmaster.pid</c> names the server process).</summary>
+    public string DataDir => Path.Combine(_baseDir, "data");
     private string SocketDir => Path.Combine(_baseDir, "sock");
     private string LogFile => Path.Combine(_baseDir, "server.log");
 
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=5;Maximum Pool Size=20";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>The postmaster's process id (from <c>postmaster.pid</c>), or null when the server is not running.</summary>
+    public int? ServerProcessId
+    {
+        get
+        {
+            try
+            {
+                var first = File.ReadLines(Path.Combine(DataDir, "postmaster.pid")).FirstOrDefault();
+                return int.TryParse(first, out var pid) ? pid : null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+    }
+
+    public static Task<PostgresServer> StartAsync() => StartAsync(PostgresServerOptions.Test);
+
+    public static async Task<PostgresServer> StartAsync(PostgresServerOptions options)
     {
         var bin = FindBinaries();
         var asServiceUser = Environment.IsPrivilegedProcess;
@@ -47,7 +89,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
         var baseDir = Path.Combine(Path.GetTempPath(), "pa-pg-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(baseDir, "sock"));
-        var server = new PostgresServer(bin, baseDir, asServiceUser);
+        var server = new PostgresServer(bin, baseDir, asServiceUser, options);
         try
         {
             if (asServiceUser)
@@ -65,7 +107,10 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>Creates an empty database with a unique name and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync()
+    public async Task<string> CreateDatabaseAsync() => ConnectionString(await CreateDatabaseNamedAsync());
+
+    /// <summary>Creates an empty database with a unique name and returns the name.</summary>
+    public async Task<string> CreateDatabaseNamedAsync()
     {
         var name = $"pa_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid().ToString("N")[..8]}";
         await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
@@ -73,7 +118,7 @@ public sealed class PostgresServer : IAsyncDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = $"CREATE DATABASE \"{name}\"";
         await command.ExecuteNonQueryAsync();
-        return ConnectionString(name);
+        return name;
     }
 
     /// <summary>Stops the server as an operator would (connections are closed); <see cref="StartAgainAsync"/> brings it back on the same port.</summary>
@@ -131,9 +176,21 @@ public sealed class PostgresServer : IAsyncDisposable
     private async Task StartAsync(int port)
     {
         Port = port;
+        var durable = _options.Durable ? "on" : "off";
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["listen_addresses"] = "127.0.0.1",
+            ["fsync"] = durable,
+            ["synchronous_commit"] = durable,
+            ["full_page_writes"] = durable,
+            ["autovacuum"] = "off",
+            ["max_connections"] = "300",
+            ["shared_buffers"] = "32MB",
+        };
+        foreach (var (name, value) in _options.Settings)
+            values[name] = value;
         var settings = string.Join(' ',
-            $"-p {port}", $"-k {SocketDir}", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off",
-            "-c full_page_writes=off", "-c autovacuum=off", "-c max_connections=300", "-c shared_buffers=32MB");
+            new[] { $"-p {port}", $"-k {SocketDir}" }.Concat(values.Select(kv => $"-c {kv.Key}={kv.Value}")));
         try
         {
             await RunPgAsync("pg_ctl", ["-D", DataDir, "-l", LogFile, "-w", "-t", "30", "-o", settings, "start"]);

@@ -1,0 +1,344 @@
+using System.Diagnostics;
+using Microsoft.Extensions.AI;
+using PromptActors.Bench.Infrastructure;
+using PromptActors.Instances;
+using PromptActors.Models;
+using PromptActors.Prompts;
+
+namespace PromptActors.Bench.Scenarios;
+
+/// <summary>
+/// Durable conversations: T concurrent conversations × M sequential turns, 60-word replies at zero delay, tracking on,
+/// PostgreSQL with fsync and synchronous_commit on; beside a hand-written Npgsql loop that streams the same IChatClient
+/// and writes the same rows (see <see cref="HandWrittenStore"/>).
+/// </summary>
+public static class DurableScenario
+{
+    private const string JournalCount = "SELECT count(*) AS bench_probe FROM journal";
+    private const string CompletedCount = "SELECT count(*) AS bench_probe FROM ai_tasks WHERE status = 'completed'";
+
+    private sealed record Phase(TurnStats Stats, double ReplySeconds, double DrainSeconds, ProcessDelta Process, PgDelta Pg,
+        List<(long Calls, string Query)> Top)
+    {
+        public long Turns => Stats.Ok;
+        public double TurnsPerSecond => Turns / ReplySeconds;
+        public double TurnsPerSecondDrained => Turns / DrainSeconds;
+    }
+
+    public static async Task<ScenarioResult> RunAsync(BenchOptions o)
+    {
+        int[] levels = o.Overrides.ContainsKey("conversations")
+            ? [o.Size("conversations", 100, 4)]
+            : o.Smoke ? [1, 4] : [1, 10, 100];
+        var m = o.Size("turns", 10, 3);
+        var minTurns = o.Size("min-turns", 2000, 8);
+        var longTurns = o.Size("long-turns", 100, 6);
+        var model = new LocalModelOptions { ReplyWords = 60 };
+        var result = new ScenarioResult("durable");
+        o.Log($"durable: T = {string.Join(", ", levels)} conversations × {m} turns (at least {minTurns} turns per level), " +
+              "60-word replies, tracking on, PostgreSQL fsync on");
+
+        await using var pg = await BenchPostgres.StartAsync(o);
+        var (engineDb, storage) = await pg.CreateStorageAsync();
+        await using var storageLease = storage;
+        await using var host = await EngineHost.StartAsync(o.Engine(new EngineHostOptions
+        {
+            Storage = storage.AkkaConfig(), Prompts = storage.Prompts, Variables = storage.Variables, Runs = storage.Runs,
+            Model = model,
+        }), "bench-durable");
+        await host.WarmUpAsync(trackInRuns: true);
+
+        var (baseDb, baseStorage) = await pg.CreateStorageAsync();
+        await using var baseStorageLease = baseStorage;
+        await using var hand = await HandWrittenStore.CreateAsync(pg.ConnectionString(baseDb));
+        var client = EngineHost.CreateModel(model);
+        await BaselinePhaseAsync(o, pg, baseDb, hand, client, 4, 1, 2); // warm-up, not reported
+
+        var table = result.Table($"T concurrent conversations × {m} turns, 60-word replies, PostgreSQL {pg.Version} (fsync on)",
+            ["metric", .. levels.SelectMany(t => new[] { $"engine T={t}", $"hand-written T={t}" })]);
+        var rows = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Cell(string metric, string value)
+        {
+            if (!rows.TryGetValue(metric, out var list))
+                rows[metric] = list = new List<string>();
+            list.Add(value);
+        }
+        var tops = new List<(int T, Phase Engine, Phase Baseline)>();
+
+        foreach (var t in levels)
+        {
+            var rounds = Math.Max(1, (int)Math.Ceiling(minTurns / (double)(t * m)));
+            o.Log($"T={t}: engine, {rounds} round(s) of {t} × {m} turns …");
+            var e = await EnginePhaseAsync(o, pg, engineDb, host, t, rounds, m);
+            o.Log($"T={t}: engine {e.TurnsPerSecond:0} turns/s (drained {e.TurnsPerSecondDrained:0}), errors {e.Stats.ErrorSummary()}");
+            o.Log($"T={t}: hand-written …");
+            var b = await BaselinePhaseAsync(o, pg, baseDb, hand, client, t, rounds, m);
+            o.Log($"T={t}: hand-written {b.TurnsPerSecond:0} turns/s");
+            tops.Add((t, e, b));
+
+            Cell("turns/s (replies)", Fmt.N0(e.TurnsPerSecond));
+            Cell("turns/s (replies)", Fmt.N0(b.TurnsPerSecond));
+            Cell("turns/s incl. outbox drain", Fmt.N0(e.TurnsPerSecondDrained));
+            Cell("turns/s incl. outbox drain", Fmt.N0(b.TurnsPerSecondDrained));
+            Cell("engine / hand-written", Fmt.Pct(e.TurnsPerSecond / b.TurnsPerSecond));
+            Cell("engine / hand-written", "");
+            foreach (var (name, pick) in new (string, Func<Phase, LatencyRecorder>)[] { ("TTFT", p => p.Stats.Ttft), ("total", p => p.Stats.Total) })
+            {
+                Cell($"{name} p50", Fmt.Ms(pick(e).P50));
+                Cell($"{name} p50", Fmt.Ms(pick(b).P50));
+                Cell($"{name} p99", Fmt.Ms(pick(e).P99));
+                Cell($"{name} p99", Fmt.Ms(pick(b).P99));
+            }
+            foreach (var p in new[] { e, b })
+            {
+                Cell("CPU ms/turn, this process", Fmt.N2(p.Process.CpuMs / p.Turns));
+                Cell("CPU ms/turn, PostgreSQL", Fmt.N2(p.Pg.CpuMs / p.Turns));
+                Cell("SQL statements/turn", Fmt.N1((double)p.Pg.Statements / p.Turns));
+                Cell("WAL bytes/turn", Fmt.N0((double)p.Pg.WalBytes / p.Turns));
+                Cell("allocated/turn", Fmt.Bytes((double)p.Process.AllocatedBytes / p.Turns));
+                Cell("turns (errors)", $"{p.Turns} ({p.Stats.Errors})");
+                Cell("checkpoints during phase", p.Pg.Checkpoints.ToString());
+            }
+            result.Figure($"T{t}.engine.turns_per_s", e.TurnsPerSecond);
+            result.Figure($"T{t}.engine.turns_per_s_drained", e.TurnsPerSecondDrained);
+            result.Figure($"T{t}.baseline.turns_per_s", b.TurnsPerSecond);
+            result.Figure($"T{t}.ratio", e.TurnsPerSecond / b.TurnsPerSecond);
+            result.Figure($"T{t}.engine.ttft_p99_ms", e.Stats.Ttft.P99);
+            result.Figure($"T{t}.engine.wal_per_turn", (double)e.Pg.WalBytes / e.Turns);
+            result.Figure($"T{t}.engine.statements_per_turn", (double)e.Pg.Statements / e.Turns);
+            result.Figure($"T{t}.engine.errors", e.Stats.Errors);
+        }
+        foreach (var (metric, cells) in rows)
+            table.Row([metric, .. cells]);
+
+        var top = tops[^1];
+        var topTable = result.Table($"SQL statements per turn at T={top.T} (pg_stat_statements, calls / turns)",
+            "calls/turn", "path", "statement");
+        foreach (var (calls, query) in top.Engine.Top.Take(14))
+            topTable.Row(Fmt.N2((double)calls / top.Engine.Turns), "engine", Short(query));
+        foreach (var (calls, query) in top.Baseline.Top.Take(8))
+            topTable.Row(Fmt.N2((double)calls / top.Baseline.Turns), "hand-written", Short(query));
+
+        o.Log($"WAL per turn along one conversation of {longTurns} turns …");
+        var engineWal = await EngineLongConversationAsync(pg, engineDb, host, longTurns);
+        var baseWal = await BaselineLongConversationAsync(pg, baseDb, hand, client, longTurns);
+        var walTable = result.Table($"WAL bytes per turn along one conversation of {longTurns} turns (measured alone, after the outbox drained)",
+            "turn", "engine", "hand-written");
+        foreach (var k in new[] { 1, 10, 33, 34, 67, 99, 100 }.Where(k => k <= longTurns).Append(longTurns).Distinct())
+            walTable.Row(k + SnapshotMark(k), Fmt.N0(engineWal[k - 1]), Fmt.N0(baseWal[k - 1]));
+        walTable.Row($"mean of turns 1–{longTurns}", Fmt.N0(engineWal.Average()), Fmt.N0(baseWal.Average()));
+        var third = Math.Max(1, longTurns / 3);
+        walTable.Row($"mean of turns 1–{third}", Fmt.N0(engineWal.Take(third).Average()), Fmt.N0(baseWal.Take(third).Average()));
+        walTable.Row($"mean of turns {longTurns - third + 1}–{longTurns}", Fmt.N0(engineWal.TakeLast(third).Average()), Fmt.N0(baseWal.TakeLast(third).Average()));
+        walTable.Row("median turn", Fmt.N0(Median(engineWal)), Fmt.N0(Median(baseWal)));
+        result.Figure("long.engine.wal_turn1", engineWal[0]);
+        result.Figure("long.engine.wal_last", engineWal[^1]);
+        result.Figure("long.engine.wal_median", Median(engineWal));
+
+        var at100 = tops[^1];
+        var targets = result.Table($"targets at T={at100.T}", "metric", "measured", "target", "verdict");
+        targets.Row("turns/s", Fmt.N0(at100.Engine.TurnsPerSecond), "≥ 2,000", Fmt.Verdict(at100.Engine.TurnsPerSecond >= 2000));
+        targets.Row("vs hand-written loop", Fmt.Pct(at100.Engine.TurnsPerSecond / at100.Baseline.TurnsPerSecond), "≥ 70 %",
+            Fmt.Verdict(at100.Engine.TurnsPerSecond / at100.Baseline.TurnsPerSecond >= 0.7));
+        targets.Row("TTFT p99", Fmt.Ms(at100.Engine.Stats.Ttft.P99), "≤ 20 ms", Fmt.Verdict(at100.Engine.Stats.Ttft.P99 <= 20));
+        var walPerTurn = (double)at100.Engine.Pg.WalBytes / at100.Engine.Turns;
+        targets.Row("WAL per turn", Fmt.Bytes(walPerTurn), "≤ 3 KB", Fmt.Verdict(walPerTurn <= 3000));
+        targets.Row($"WAL per turn flat (turn {longTurns} vs turn 1)", $"{Fmt.N0(engineWal[^1])} vs {Fmt.N0(engineWal[0])} B",
+            "flat", Fmt.Verdict(engineWal[^1] <= engineWal[0] * 1.25 + 256));
+
+        result.Notes.Add(BenchPostgres.Describe + ".");
+        result.Notes.Add("Statements are counted with pg_stat_statements (track = all, utility statements such as BEGIN/COMMIT included), " +
+                         "per database, reset before each phase; the bench's own probes are excluded. PostgreSQL CPU is utime+stime of " +
+                         "every server process from /proc (plus cutime+cstime of the postmaster for exited backends).");
+        result.Notes.Add("'turns/s (replies)' counts until the last reply reached its caller; 'incl. outbox drain' until the engine's " +
+                         "outbox had written every final ai_tasks row and persisted its TaskSynced. CPU, statements and WAL include the drain.");
+        result.Notes.Add("Hand-written loop per turn: tx 1 before the model call = INSERT journal(MessageSubmitted) + INSERT … ON CONFLICT " +
+                         "ai_runs (create / running, task_count+1) + INSERT ai_tasks(pending); tx 2 after the stream = INSERT " +
+                         "journal(ExecutionCompleted) + UPDATE ai_tasks(final row) + UPDATE ai_runs(totals incremented). Each tx is one " +
+                         "NpgsqlBatch plus COMMIT. Its TTFT includes tx 1, its total includes tx 2.");
+        result.Notes.Add($"Turns marked * include an instance snapshot (every {new PromptActors.Engine.PromptActorsOptions().Instances.SnapshotEvery} events): " +
+                         "the snapshot holds the whole conversation, so its size grows with the conversation.");
+        return result;
+    }
+
+    private static string SnapshotMark(int turn) =>
+        new[] { 3 * turn - 1, 3 * turn, 3 * turn + 1 }.Any(seq => seq % 100 == 0) ? " *" : "";
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    private static string Short(string query)
+    {
+        var q = query.Trim();
+        return (q.Length > 140 ? q[..140] + " …" : q).Replace("|", "\\|", StringComparison.Ordinal);
+    }
+
+    private static async Task<Phase> EnginePhaseAsync(BenchOptions o, BenchPostgres pg, string db, EngineHost host, int t, int rounds, int m)
+    {
+        var ids = new string[t * rounds];
+        await Turns.ForEachAsync(ids.Length, 64, async (i, ct) =>
+            ids[i] = (await host.StartAsync(new ExecutionConfig(TrackInRuns: true, ShowVariables: false), ct)).InstanceId);
+        await QuiesceAsync(pg, db);
+        var journal0 = await pg.ScalarAsync(db, JournalCount);
+        var completed0 = await pg.ScalarAsync(db, CompletedCount);
+
+        await pg.ResetStatementsAsync();
+        var pg0 = await pg.SampleAsync(db);
+        var p0 = ProcessSample.Take();
+        var stats = new TurnStats();
+        var clock = Stopwatch.StartNew();
+        using (OverheadScenario.Progress(o, stats, (long)t * rounds * m))
+        {
+            for (var r = 0; r < rounds; r++)
+            {
+                var round = r;
+                await Turns.WorkersAsync(t, async w =>
+                {
+                    for (var turn = 0; turn < m; turn++)
+                        stats.Add(await Turns.EngineAsync(host.Engine, ids[round * t + w], EngineHost.UserInput(turn)));
+                });
+            }
+        }
+        var replies = clock.Elapsed.TotalSeconds;
+        try
+        {
+            await pg.WaitForCountAsync(db, CompletedCount, completed0 + stats.Ok, TimeSpan.FromMinutes(2));
+            await pg.WaitForCountAsync(db, JournalCount, journal0 + 3 * stats.Ok, TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException ex)
+        {
+            o.Log("outbox did not drain: " + ex.Message);
+        }
+        var drained = clock.Elapsed.TotalSeconds;
+        var process = ProcessSample.Take().Since(p0);
+        var pgDelta = (await pg.SampleAsync(db)).Since(pg0);
+        return new Phase(stats, replies, drained, process, pgDelta, await pg.TopStatementsAsync(db, 20));
+    }
+
+    private static async Task<Phase> BaselinePhaseAsync(BenchOptions o, BenchPostgres pg, string db, HandWrittenStore hand,
+        IChatClient client, int t, int rounds, int m)
+    {
+        var conversations = new HandWrittenStore.Conversation[t * rounds];
+        await Turns.ForEachAsync(conversations.Length, 64, async (i, ct) =>
+        {
+            var c = conversations[i] = new HandWrittenStore.Conversation(Guid.NewGuid().ToString("N"));
+            await hand.StartAsync(c, Started(c.PersistenceId), ct);
+        });
+
+        await pg.ResetStatementsAsync();
+        var pg0 = await pg.SampleAsync(db);
+        var p0 = ProcessSample.Take();
+        var stats = new TurnStats();
+        var clock = Stopwatch.StartNew();
+        using (OverheadScenario.Progress(o, stats, (long)t * rounds * m))
+        {
+            for (var r = 0; r < rounds; r++)
+            {
+                var round = r;
+                await Turns.WorkersAsync(t, async w =>
+                {
+                    var conversation = conversations[round * t + w];
+                    var messages = new List<ChatMessage> { new(ChatRole.System, EngineHost.RenderedSystemMessage()) };
+                    for (var turn = 0; turn < m; turn++)
+                        stats.Add(await BaselineTurnAsync(hand, client, conversation, messages, EngineHost.UserInput(turn)));
+                });
+            }
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        var process = ProcessSample.Take().Since(p0);
+        var pgDelta = (await pg.SampleAsync(db)).Since(pg0);
+        return new Phase(stats, seconds, seconds, process, pgDelta, await pg.TopStatementsAsync(db, 20));
+    }
+
+    private static InstanceStarted Started(string id) => new(id, EngineHost.PromptId, 1, EngineHost.Scope,
+        new Dictionary<string, string>(), new ExecutionConfig(ShowVariables: false), new RunSource("prompt", EngineHost.PromptId),
+        "bench", false, EngineHost.Prompt.Settings ?? PromptSettings.Default, DateTimeOffset.UtcNow);
+
+    /// <summary>One turn of the hand-written loop: tx 1, stream, tx 2 (see <see cref="HandWrittenStore"/>).</summary>
+    internal static async Task<TurnResult> BaselineTurnAsync(HandWrittenStore hand, IChatClient client,
+        HandWrittenStore.Conversation conversation, List<ChatMessage> messages, string input)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var taskId = Guid.NewGuid().ToString("N");
+            await hand.BeginTurnAsync(conversation, new MessageSubmitted(taskId, conversation.Turns == 0 ? conversation.RunId : null,
+                input, LocalChatClient.ModelId, "local", DateTimeOffset.UtcNow));
+            var before = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var (turn, usage) = await Turns.DirectAsync(client, messages, input);
+            if (!turn.Ok)
+                return turn;
+            var ttft = before + turn.TtftMs;
+            var tokens = new TokenUsage(usage?.InputTokenCount ?? 0, usage?.OutputTokenCount ?? 0);
+            await hand.EndTurnAsync(conversation, new ExecutionCompleted(taskId, turn.Text, tokens, HandWrittenStore.Cost(tokens),
+                ttft, Stopwatch.GetElapsedTime(start).TotalMilliseconds, DateTimeOffset.UtcNow));
+            return turn with { TtftMs = ttft, TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return TurnResult.Failed(start, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    /// <summary>Waits until the WAL stops moving (trailing asynchronous writes have landed).</summary>
+    private static async Task<long> QuiesceAsync(BenchPostgres pg, string db)
+    {
+        var last = (await pg.SampleAsync(db)).WalBytes;
+        var stableSince = Stopwatch.StartNew();
+        var deadline = Stopwatch.StartNew();
+        while (stableSince.ElapsedMilliseconds < 60 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(25);
+            var now = (await pg.SampleAsync(db)).WalBytes;
+            if (now != last)
+            {
+                last = now;
+                stableSince.Restart();
+            }
+        }
+        return last;
+    }
+
+    private static async Task<double[]> EngineLongConversationAsync(BenchPostgres pg, string db, EngineHost host, int turns)
+    {
+        var id = (await host.StartAsync(new ExecutionConfig(TrackInRuns: true, ShowVariables: false))).InstanceId;
+        var pid = "execution-instance-" + id;
+        var wal = new double[turns];
+        var before = await QuiesceAsync(pg, db);
+        for (var k = 1; k <= turns; k++)
+        {
+            var turn = await Turns.EngineAsync(host.Engine, id, EngineHost.UserInput(k));
+            if (!turn.Ok)
+                throw new InvalidOperationException($"turn {k} failed: {turn.Error}");
+            await pg.WaitForCountAsync(db, $"SELECT count(*) AS bench_probe FROM journal WHERE persistence_id = '{pid}'",
+                1 + 3L * k, TimeSpan.FromSeconds(30));
+            var after = await QuiesceAsync(pg, db);
+            wal[k - 1] = after - before;
+            before = after;
+        }
+        return wal;
+    }
+
+    private static async Task<double[]> BaselineLongConversationAsync(BenchPostgres pg, string db, HandWrittenStore hand,
+        IChatClient client, int turns)
+    {
+        var conversation = new HandWrittenStore.Conversation(Guid.NewGuid().ToString("N"));
+        await hand.StartAsync(conversation, Started(conversation.PersistenceId));
+        var messages = new List<ChatMessage> { new(ChatRole.System, EngineHost.RenderedSystemMessage()) };
+        var wal = new double[turns];
+        var before = await QuiesceAsync(pg, db);
+        for (var k = 1; k <= turns; k++)
+        {
+            var turn = await BaselineTurnAsync(hand, client, conversation, messages, EngineHost.UserInput(k));
+            if (!turn.Ok)
+                throw new InvalidOperationException($"baseline turn {k} failed: {turn.Error}");
+            var after = await QuiesceAsync(pg, db);
+            wal[k - 1] = after - before;
+            before = after;
+        }
+        return wal;
+    }
+}

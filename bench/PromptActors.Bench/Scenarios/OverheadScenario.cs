@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Microsoft.Extensions.AI;
+using PromptActors.Bench.Infrastructure;
+using PromptActors.Instances;
+using PromptActors.Models;
+
+namespace PromptActors.Bench.Scenarios;
+
+/// <summary>
+/// Engine overhead: N instances × M messages through the engine (local model at zero delay, tracking off, Akka's
+/// in-memory journal, serialize-messages off) beside a plain loop that calls the same IChatClient directly with the same
+/// concurrency and the same growing conversation.
+/// </summary>
+public static class OverheadScenario
+{
+    public static async Task<ScenarioResult> RunAsync(BenchOptions o)
+    {
+        var n = o.Size("instances", 1000, 20);
+        var m = o.Size("messages", 20, 3);
+        var words = o.Size("words", 20, 20);
+        var model = new LocalModelOptions { ReplyWords = words };
+        var result = new ScenarioResult("overhead");
+        o.Log($"overhead: {n} instances × {m} messages, {words}-word replies, local model at zero delay, tracking off, in-memory journal");
+
+        await using var host = await EngineHost.StartAsync(o.Engine(new EngineHostOptions { Model = model }));
+        await host.WarmUpAsync();
+        var client = EngineHost.CreateModel(model);
+        await BaselineAsync(client, Math.Min(n, 50), 3); // JIT warm-up of the direct path
+
+        var ids = new string[n];
+        var sw = Stopwatch.StartNew();
+        await Turns.ForEachAsync(n, 256, async (i, ct) =>
+            ids[i] = (await host.StartAsync(new ExecutionConfig(TrackInRuns: false, ShowVariables: false), ct)).InstanceId);
+        o.Log($"started {n} instances in {sw.Elapsed.TotalSeconds:0.0} s");
+
+        o.Log("baseline: direct IChatClient calls …");
+        var (baseline, baseDelta) = await BaselineAsync(client, n, m);
+        o.Log($"baseline: {baseline.Ok} turns in {baseDelta.Seconds:0.00} s");
+
+        o.Log("engine: ExecuteMessageAsync + StreamAsync …");
+        var engine = new TurnStats();
+        var start = ProcessSample.Take();
+        using (Progress(o, engine, n * m))
+        {
+            await Turns.WorkersAsync(n, async w =>
+            {
+                for (var turn = 0; turn < m; turn++)
+                    engine.Add(await Turns.EngineAsync(host.Engine, ids[w], EngineHost.UserInput(turn)));
+            });
+        }
+        var engineDelta = ProcessSample.Take().Since(start);
+        o.Log($"engine: {engine.Ok} turns in {engineDelta.Seconds:0.00} s, errors: {engine.ErrorSummary()}");
+
+        var engineRate = engine.Ok / engineDelta.Seconds;
+        var baseRate = baseline.Ok / baseDelta.Seconds;
+        var t = result.Table($"{n} concurrent instances × {m} messages, {words}-word replies (local model, zero delay)",
+            "metric", "engine", "direct IChatClient loop", "engine vs direct", "target");
+        t.Row("turns/s", Fmt.N0(engineRate), Fmt.N0(baseRate), Fmt.Pct(engineRate / baseRate) + " of direct", "");
+        t.Row("chunks/s", Fmt.N0(engine.Chunks / engineDelta.Seconds), Fmt.N0(baseline.Chunks / baseDelta.Seconds), "", "");
+        AddLatency(t, "TTFT", engine.Ttft, baseline.Ttft);
+        AddLatency(t, "total", engine.Total, baseline.Total);
+        t.Row("CPU per turn", Fmt.Ms(engineDelta.CpuMs / engine.Ok), Fmt.Ms(baseDelta.CpuMs / baseline.Ok),
+            "+" + Fmt.Ms((engineDelta.CpuMs / engine.Ok) - (baseDelta.CpuMs / baseline.Ok)), "");
+        t.Row("allocated per turn", Fmt.Bytes((double)engineDelta.AllocatedBytes / engine.Ok),
+            Fmt.Bytes((double)baseDelta.AllocatedBytes / baseline.Ok),
+            "+" + Fmt.Bytes(((double)engineDelta.AllocatedBytes / engine.Ok) - ((double)baseDelta.AllocatedBytes / baseline.Ok)), "");
+        t.Row("GCs gen0/gen1/gen2", $"{engineDelta.Gen0}/{engineDelta.Gen1}/{engineDelta.Gen2}",
+            $"{baseDelta.Gen0}/{baseDelta.Gen1}/{baseDelta.Gen2}", "", "");
+        t.Row("errors", $"{engine.Errors} ({engine.ErrorSummary()})", baseline.Errors.ToString(), "", "0");
+        result.Notes.Add("TTFT: engine = from the ExecuteMessageAsync call to the first ReplyChunk seen by StreamAsync; " +
+                         "direct = from the GetStreamingResponseAsync call to the first update with text. Added latency = engine − direct at the same percentile.");
+
+        result.Figure("engine.turns_per_s", engineRate);
+        result.Figure("baseline.turns_per_s", baseRate);
+        result.Figure("ratio", engineRate / baseRate);
+        result.Figure("engine.ttft_p99_ms", engine.Ttft.P99);
+        result.Figure("engine.errors", engine.Errors);
+        return result;
+    }
+
+    private static void AddLatency(ResultTable t, string what, LatencyRecorder engine, LatencyRecorder direct)
+    {
+        foreach (var p in new[] { 50.0, 99.0 })
+        {
+            var e = engine.Percentile(p);
+            var d = direct.Percentile(p);
+            t.Row($"{what} p{p:0}", Fmt.Ms(e), Fmt.Ms(d), "+" + Fmt.Ms(e - d) + " added", "");
+        }
+    }
+
+    private static async Task<(TurnStats Stats, ProcessDelta Delta)> BaselineAsync(IChatClient client, int n, int m)
+    {
+        var stats = new TurnStats();
+        var start = ProcessSample.Take();
+        await Turns.WorkersAsync(n, async w =>
+        {
+            var messages = new List<ChatMessage> { new(ChatRole.System, EngineHost.RenderedSystemMessage()) };
+            for (var turn = 0; turn < m; turn++)
+                stats.Add((await Turns.DirectAsync(client, messages, EngineHost.UserInput(turn))).Result);
+        });
+        return (stats, ProcessSample.Take().Since(start));
+    }
+
+    /// <summary>Prints a progress line every 5 seconds until disposed.</summary>
+    internal static IDisposable Progress(BenchOptions o, TurnStats stats, long expected)
+    {
+        var timer = new Timer(_ => o.Log($"  … {stats.Ok + stats.Errors:#,0}/{expected:#,0} turns, errors {stats.Errors}"),
+            null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        return timer;
+    }
+}
