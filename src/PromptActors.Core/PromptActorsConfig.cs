@@ -11,6 +11,9 @@ public static class PromptActorsConfig
 {
     public const string ShardTypeName = "execution-instance";
     public const string ActorSystemName = "prompt-actors";
+
+    /// <summary>Largest message between nodes (Akka.Remote frame and socket buffers): 8 MiB.</summary>
+    public const int MaxFrameBytes = 8 * 1024 * 1024;
     public const string InvalidationTopic = "prompt-actors.invalidations";
 
     /// <summary>Embedded copy of <c>hocon/prompt-actors.hocon</c>.</summary>
@@ -25,7 +28,7 @@ public static class PromptActorsConfig
     /// </summary>
     public static Config ClusterConfig(Engine.PromptActorsOptions.ClusterOptions options)
     {
-        var handOff = (long)(options.HandOffTimeout + TimeSpan.FromSeconds(10)).TotalMilliseconds;
+        var handOff = (long)(options.HandOffTimeout + TimeSpan.FromSeconds(5)).TotalMilliseconds;
         return ConfigurationFactory.ParseString($$"""
             akka.cluster.split-brain-resolver.stable-after = {{(long)options.StableAfter.TotalMilliseconds}}ms
             akka.cluster.sharding.handoff-timeout = {{handOff}}ms

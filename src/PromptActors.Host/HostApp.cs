@@ -44,6 +44,13 @@ public static class HostApp
 
         builder.Services.AddPromptActorsWithStorage(configuration,
             o => configuration.GetSection(PromptActorsOptions.Section).Bind(o));
+        var cluster = new PromptActorsOptions.ClusterOptions();
+        configuration.GetSection(PromptActorsOptions.Section + ":Cluster").Bind(cluster);
+        if (cluster.Enabled)
+        {
+            // Stopping (SIGTERM) drains HTTP, hands the shards off (running tasks finish first) and leaves the cluster.
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = cluster.ShutdownTimeout);
+        }
         builder.Services.AddHostedService<ExampleLoader>();
 
         var app = builder.Build();
@@ -53,8 +60,12 @@ public static class HostApp
         });
         app.UseStatusCodePages();
         var metrics = app.Services.GetRequiredService<HostMetrics>();
+        var node = new Lazy<string>(() => app.Services.GetRequiredService<Akka.Actor.ActorSystem>() is Akka.Actor.ExtendedActorSystem system
+            ? system.Provider.DefaultAddress.ToString() : "");
         app.Use(async (http, next) =>
         {
+            // Which node served the request (the instance view's "node" says which one hosts the instance).
+            http.Response.Headers["X-PromptActors-Node"] = node.Value;
             await next(http);
             metrics.Request(http.Response.StatusCode);
         });
@@ -88,6 +99,10 @@ public static class HostApp
             storage.Provider.Equals(StorageOptions.Sqlite, StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(storage.ConnectionString)
                 ? " (" + StorageOptions.DefaultSqliteConnectionString + ")" : "");
         log.LogInformation("Models: {Models} (default {Default})", string.Join(", ", models.ModelIds), models.DefaultModelId);
+        var engine = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PromptActorsOptions>>().Value;
+        if (engine.Cluster.Enabled)
+            log.LogInformation("Cluster node {Address}; seed nodes {Seeds}", app.Services.GetRequiredService<Akka.Actor.ActorSystem>()
+                is Akka.Actor.ExtendedActorSystem system ? system.Provider.DefaultAddress.ToString() : "?", string.Join(", ", engine.Cluster.SeedNodeList));
         if (!auth.Enabled)
             log.LogWarning("Authentication is OFF (PromptActors:Auth:Enabled=false): every caller may act in every scope");
         else if (auth.ApiKeys.Count > 0)

@@ -13,6 +13,13 @@ public sealed class PromptActorsOptions
     /// <summary>How long the embedding API waits for an instance to answer.</summary>
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// In a cluster, within <see cref="AskTimeout"/>, a command unanswered for this long is sent again (a message can be lost
+    /// to a node that died, or dropped by sharding while its shard is handed off). Repeats are safe: an instance answers a
+    /// repeated message with the task the first one created. One node does not re-send.
+    /// </summary>
+    public TimeSpan AskAttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long scoped variables stay cached on a node.</summary>
     public TimeSpan ScopedVariablesTtl { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -156,6 +163,7 @@ public sealed class PromptActorsOptions
         if (NumberOfShards is < 1 or > 10_000)
             errors.Add($"{Section}:NumberOfShards must be between 1 and 10000 (was {NumberOfShards})");
         Positive(AskTimeout, nameof(AskTimeout));
+        Positive(AskAttemptTimeout, nameof(AskAttemptTimeout));
         Positive(ScopedVariablesTtl, nameof(ScopedVariablesTtl));
         Positive(Reaper.CompletedTtl, "Reaper:CompletedTtl");
         Positive(Reaper.SweepInterval, "Reaper:SweepInterval");

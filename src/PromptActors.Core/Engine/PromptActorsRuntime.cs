@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Streams;
 using PromptActors.Instances;
 using PromptActors.Models;
@@ -36,7 +37,13 @@ public sealed class PromptActorsRuntime
     public IActorRef ScopedVariables { get; private set; } = ActorRefs.Nobody;
     public IActorRef Reaper { get; private set; } = ActorRefs.Nobody;
     public IActorRef InstanceRegion { get; private set; } = ActorRefs.Nobody;
+
+    /// <summary>This node's singleton manager of the task sweeper (Nobody when it is off).</summary>
+    public IActorRef TaskSweeper { get; private set; } = ActorRefs.Nobody;
     public IPromptExecutionEngine Engine { get; private set; } = null!;
+
+    /// <summary>Which other nodes are gone (downed or removed): reply streams from their instances end then.</summary>
+    public ClusterNodes Nodes { get; private set; } = null!;
     public Akka.Streams.IMaterializer Materializer { get; private set; } = null!;
 
     /// <summary>
@@ -45,7 +52,7 @@ public sealed class PromptActorsRuntime
     /// </summary>
     public static PromptActorsRuntime Start(ActorSystem system, PromptActorsOptions options, PromptActorsServices services)
     {
-        var errors = options.Validate();
+        var errors = options.Validate(system.Name);
         if (errors.Count > 0)
             throw new ArgumentException("Invalid PromptActors options: " + string.Join("; ", errors), nameof(options));
 
@@ -78,11 +85,22 @@ public sealed class PromptActorsRuntime
             "invalidation-relay");
         mediator.Tell(new Subscribe(PromptActorsConfig.InvalidationTopic, relay), relay);
 
-        if (options.JoinSelf)
+        if (options.TaskSweeper.Enabled)
+        {
+            var sweeper = options.TaskSweeper;
+            runtime.TaskSweeper = system.ActorOf(ClusterSingletonManager.Props(
+                    Instances.TaskSweeper.Props(services.Runs, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName),
+                        new TaskSweeperSettings(sweeper.Interval, sweeper.StaleAfter, sweeper.Lookback, sweeper.BatchSize), services.Time),
+                    PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
+                "task-sweeper");
+        }
+
+        if (options.JoinSelf && !options.Cluster.Enabled)
         {
             var cluster = Cluster.Get(system);
             cluster.Join(cluster.SelfAddress);
         }
+        runtime.Nodes = ClusterNodes.Start(system);
         runtime.Engine = new PromptExecutionEngine(system, runtime);
         return runtime;
     }

@@ -15,6 +15,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     private readonly ActorSystem _system;
     private readonly PromptActorsRuntime _runtime;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _attemptTimeout;
     private readonly InstanceSettings _settings;
 
     public PromptExecutionEngine(ActorSystem system, PromptActorsRuntime runtime)
@@ -22,6 +23,8 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
         _system = system;
         _runtime = runtime;
         _timeout = runtime.Options.AskTimeout;
+        // One node loses no message between the engine and its instances: only a cluster re-sends.
+        _attemptTimeout = runtime.Options.Cluster.Enabled ? runtime.Options.AskAttemptTimeout : runtime.Options.AskTimeout;
         _settings = runtime.InstanceSettings;
     }
 
@@ -38,7 +41,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     }
 
     public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
-        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput), cancellationToken);
+        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N")), cancellationToken);
 
     public Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
         AskAsync<InstanceView>(new GetInstance(CheckId(instanceId)), cancellationToken);
@@ -58,25 +61,62 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     {
         var offer = await AskAsync<ReplyStreamOffer>(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
         var taskId = offer.TaskId ?? "";
-        await using var events = offer.Stream.Source.RunAsAsyncEnumerable(_runtime.Materializer).GetAsyncEnumerator(cancellationToken);
-        while (true)
+        // A stream ref does not notice on its own that the node at its other end crashed (it would wait forever): when the
+        // instance lives on another node, the stream also ends once the cluster has downed or removed that node.
+        var nodeGone = _runtime.Nodes.WhenGone(offer.Node);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var events = offer.Stream.Source.RunAsAsyncEnumerable(_runtime.Materializer).GetAsyncEnumerator(stop.Token);
+        try
         {
-            ReplyEvent e;
+            while (true)
+            {
+                ReplyEvent? e = null;
+                try
+                {
+                    var next = events.MoveNextAsync();
+                    bool more;
+                    if (next.IsCompleted || nodeGone is null)
+                        more = await next;
+                    else
+                    {
+                        var pending = next.AsTask();
+                        if (await Task.WhenAny(pending, nodeGone) == pending)
+                            more = await pending;
+                        else
+                        {
+                            stop.Cancel();
+                            _ = pending.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed, never awaited
+                            e = new ReplyFailed(taskId, ErrorCodes.Interrupted,
+                                $"the node hosting instance '{instanceId}' ({offer.Node}) left the cluster before the task ended; " +
+                                "the task is marked interrupted when the instance recovers on another node", "");
+                            more = true;
+                        }
+                    }
+                    if (!more)
+                        yield break;
+                    e ??= events.Current;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The node holding the instance went away (or the stream broke): say so instead of hanging.
+                    e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did: " + ex.Message, "");
+                }
+                taskId = e.TaskId;
+                yield return e;
+                if (e is ReplyCompleted or ReplyFailed)
+                    yield break;
+            }
+        }
+        finally
+        {
             try
             {
-                if (!await events.MoveNextAsync())
-                    yield break;
-                e = events.Current;
+                await events.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception)
             {
-                // The node holding the instance went away (or the stream broke): say so instead of hanging.
-                e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did: " + ex.Message, "");
+                // the stream is torn down anyway; a failing or slow dispose must not hold the caller
             }
-            taskId = e.TaskId;
-            yield return e;
-            if (e is ReplyCompleted or ReplyFailed)
-                yield break;
         }
     }
 
@@ -171,22 +211,47 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
         ? id
         : throw new ValidationFailedException("ids must be 1-128 letters, digits, '_', '-' or '.'");
 
+    /// <summary>
+    /// Asks the instance, sending the command again when an attempt gets no answer within
+    /// <see cref="PromptActorsOptions.AskAttemptTimeout"/> (until <see cref="PromptActorsOptions.AskTimeout"/>): a message
+    /// sent to a node that just died, or dropped by sharding during a shard hand-off, is not waited for in vain. Every
+    /// command is safe to repeat: reads and variable updates are idempotent, a repeated <see cref="ExecuteMessage"/> carries
+    /// the same request id (answered with the first task), and a repeat that finds its own earlier effect
+    /// (<c>instance_exists</c> after a start, <c>instance_expired</c> after a clean-up) is read as that effect.
+    /// </summary>
     private async Task<T> AskAsync<T>(IInstanceCommand command, CancellationToken cancellationToken)
     {
-        object reply;
-        try
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
         {
-            reply = await _runtime.InstanceRegion.Ask<object>(command, _timeout, cancellationToken);
+            var left = _timeout - clock.Elapsed;
+            var wait = left < _attemptTimeout ? left : _attemptTimeout;
+            object reply;
+            try
+            {
+                reply = wait > TimeSpan.Zero
+                    ? await _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken)
+                    : throw new AskTimeoutException("no time left");
+            }
+            catch (AskTimeoutException)
+            {
+                if (clock.Elapsed < _timeout - TimeSpan.FromMilliseconds(50))
+                    continue;
+                throw new PromptActorsException(ErrorCodes.Timeout, $"instance '{command.InstanceId}' did not answer within {_timeout}");
+            }
+            switch (reply)
+            {
+                case T ok:
+                    return ok;
+                case Rejected { Code: ErrorCodes.InstanceExists } when attempt > 1 && command is StartInstance && typeof(T) == typeof(InstanceView):
+                    return (T)(object)await AskAsync<InstanceView>(new GetInstance(command.InstanceId), cancellationToken);
+                case Rejected { Code: ErrorCodes.InstanceExpired } when attempt > 1 && command is CleanupInstance:
+                    return (T)(object)new InstanceCleanedUp(command.InstanceId);
+                case Rejected rejected:
+                    throw rejected.ToException();
+                default:
+                    throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}");
+            }
         }
-        catch (AskTimeoutException)
-        {
-            throw new PromptActorsException(ErrorCodes.Timeout, $"instance '{command.InstanceId}' did not answer within {_timeout}");
-        }
-        return reply switch
-        {
-            T ok => ok,
-            Rejected rejected => throw rejected.ToException(),
-            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
-        };
     }
 }

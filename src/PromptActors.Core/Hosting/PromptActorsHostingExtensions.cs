@@ -82,6 +82,11 @@ public static class PromptActorsHostingExtensions
                 HostName = cluster.Hostname,
                 PublicHostName = string.IsNullOrWhiteSpace(cluster.PublicHostname) ? null : cluster.PublicHostname,
                 Port = cluster.Port,
+                // Akka.Remote's default frame (128,000 bytes) is smaller than what crosses nodes here: a 256 KiB user
+                // message, the view of a long conversation, a long reply. A larger message would be dropped silently.
+                MaxFrameSize = PromptActorsConfig.MaxFrameBytes,
+                SendBufferSize = PromptActorsConfig.MaxFrameBytes,
+                ReceiveBufferSize = PromptActorsConfig.MaxFrameBytes,
             });
             builder.WithClustering(new Akka.Cluster.Hosting.ClusterOptions
             {

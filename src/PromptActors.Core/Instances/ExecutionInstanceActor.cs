@@ -58,6 +58,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private Action<ExecContext>? _contextThen;
     private IActorRef? _contextReplyTo;
     private bool _reapedAndDeleting;
+    private string? _node;
+    private bool _stopRequested; // told to stop (hand-off) while a task ran: stop once it is recorded
 
     public ExecutionInstanceActor(string instanceId, InstanceDependencies deps)
     {
@@ -88,6 +90,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private TimeProvider Time => _deps.Time;
+
+    /// <summary>This node's address (shown in the view; reply stream readers watch it).</summary>
+    private string Node => _node ??= ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
 
     // ---------------------------------------------------------------- behaviours
 
@@ -122,7 +127,14 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             if (!_state.IsExecuting && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
                 Passivate();
         });
-        Command<StopInstance>(_ => Context.Stop(Self));
+        Command<StopInstance>(_ => OnStop());
+        Command<HandOffDeadline>(_ =>
+        {
+            _log.Warning("Instance {0} is handed off with task {1} still running; it will be marked interrupted",
+                _instanceId, _state.Current?.TaskId);
+            Context.Stop(Self);
+        });
+        Command<CheckTask>(OnCheckTask);
 
         Command<SaveSnapshotSuccess>(s =>
             DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -277,9 +289,20 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Handling(cmd);
         if (!Guard())
             return;
+        if (cmd.RequestId is { } requestId && _state.RecentRequests.Find(r => r.RequestId == requestId) is { } repeat)
+        {
+            // A retry of a request this instance already accepted: the same task, not a second one.
+            Sender.Tell(new MessageAccepted(_instanceId, repeat.TaskId, _state.RunId));
+            return;
+        }
         if (_state.IsExecuting)
         {
             Sender.Tell(new Rejected(ErrorCodes.InstanceBusy, $"instance '{_instanceId}' is executing task '{_state.Current!.TaskId}'"));
+            return;
+        }
+        if (_stopRequested)
+        {
+            Sender.Tell(new Rejected(ErrorCodes.InstanceBusy, $"instance '{_instanceId}' is moving to another node; send the message again"));
             return;
         }
         if (_state.HasCompletedTurn && !_state.Config.AllowChat)
@@ -311,7 +334,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(MissingRejection(built.Missing));
                 return;
             }
-            Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx);
+            Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
+                cmd.RequestId);
         });
     }
 
@@ -396,6 +420,53 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Tombstone(null);
     }
 
+    /// <summary>
+    /// Passivation, shard hand-off and shutdown stop the instance. During a hand-off (a node leaving, a rebalance) a running
+    /// task is let finish and its row recorded first, for up to <see cref="InstanceSettings.HandOffWait"/>, so a graceful
+    /// leave costs no reply; subscribers on other nodes keep streaming meanwhile.
+    /// </summary>
+    private void OnStop()
+    {
+        if (_settings.HandOffWait > TimeSpan.Zero && (_state.IsExecuting || _state.Unsynced.Count > 0) && !_state.Expired)
+        {
+            if (!_stopRequested)
+            {
+                _stopRequested = true;
+                _log.Info("Instance {0} is being handed off; letting task {1} finish first", _instanceId, _state.Current?.TaskId);
+                Timers.StartSingleTimer("hand-off", HandOffDeadline.Instance, _settings.HandOffWait);
+                SyncAll();
+            }
+            return;
+        }
+        Context.Stop(Self);
+    }
+
+    /// <summary>Stops a handed-off instance once its task is finished and recorded.</summary>
+    private void StopIfHandedOff()
+    {
+        if (_stopRequested && !_state.IsExecuting && _state.Unsynced.Count == 0)
+            Context.Stop(Self);
+    }
+
+    private void OnCheckTask(CheckTask cmd)
+    {
+        Handling(cmd);
+        if (_state.Expired || !_state.Started)
+        {
+            if (!_reapedAndDeleting)
+                Passivate();
+            return;
+        }
+        if (_state.Current?.TaskId == cmd.TaskId)
+            return; // running here
+        if (_state.Unsynced.TryGetValue(cmd.TaskId, out var record))
+        {
+            Sync(record);
+            return;
+        }
+        _log.Info("Instance {0} knows no unfinished or unrecorded task {1}; the sweeper's row is left as it is", _instanceId, cmd.TaskId);
+    }
+
     private void OnSubscribe(SubscribeReplyStream cmd)
     {
         Handling(cmd);
@@ -425,8 +496,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             stream = fanOut.Subscribe([], SubscriptionMode.NextTask);
         }
         var instanceId = _instanceId;
+        var node = Node;
         stream.PipeTo(Sender,
-            success: sourceRef => new ReplyStreamOffer(instanceId, taskId, sourceRef),
+            success: sourceRef => new ReplyStreamOffer(instanceId, taskId, sourceRef, node),
             failure: e => new Rejected(ErrorCodes.StoreUnavailable, "the reply stream could not be opened: " + e.GetBaseException().Message));
     }
 
@@ -441,9 +513,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     // ---------------------------------------------------------------- execution
 
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
-        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx)
+        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null)
     {
-        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow());
+        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId);
         _persistReplyTo = replyTo;
         Persist(submitted, e =>
         {
@@ -558,6 +630,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             SyncAll();
             RegisterWithReaperIfDone();
             MaybeSnapshot();
+            StopIfHandedOff();
         });
     }
 
@@ -666,6 +739,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             _state.Apply(e);
             RegisterWithReaperIfDone();
             MaybeSnapshot();
+            StopIfHandedOff();
         });
     }
 
@@ -767,7 +841,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             new RunTrackingView(_state.RunId, start.Source.Type, start.Source.Id, start.RunName, _state.TotalTokens,
                 _state.TotalCost, _state.TaskCount),
             _state.IsExecuting ? _text.ToString() : null,
-            start.At, _state.UpdatedAt);
+            start.At, _state.UpdatedAt, Node);
     }
 
     private void MaybeSnapshot()
@@ -827,6 +901,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private sealed record SyncResult(string TaskId, string? Error) : INoSerializationVerificationNeeded;
 
     private sealed record RetrySync(string TaskId) : INoSerializationVerificationNeeded;
+
+    private sealed class HandOffDeadline : INoSerializationVerificationNeeded
+    {
+        public static readonly HandOffDeadline Instance = new();
+    }
 
     private sealed record ExecContext(Prompt Prompt, ScopedVariableValues Scoped);
 

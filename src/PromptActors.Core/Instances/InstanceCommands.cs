@@ -21,8 +21,12 @@ public sealed record StartInstance(
     int? PromptVersion = null,
     string? Model = null) : IInstanceCommand;
 
-/// <summary>Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or <see cref="Rejected"/>.</summary>
-public sealed record ExecuteMessage(string InstanceId, string? UserInput = null) : IInstanceCommand;
+/// <summary>
+/// Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or
+/// <see cref="Rejected"/>. A repeat with the same <see cref="RequestId"/> (a retry after a lost reply or a message dropped
+/// during a shard hand-off) is answered with the task the first one created, never a second task.
+/// </summary>
+public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null) : IInstanceCommand;
 
 /// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record UpdateVariables(
@@ -47,3 +51,10 @@ public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0)
 
 /// <summary>From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>.</summary>
 public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt) : IInstanceCommand;
+
+/// <summary>
+/// From the task sweeper: the row of task <see cref="TaskId"/> is still pending or streaming although nobody updated it
+/// for a while. Being addressed is the point: an instance whose node died recovers here, marks its unfinished task
+/// interrupted and re-sends the rows the run store lacks. A live instance running the task ignores it. No reply.
+/// </summary>
+public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceCommand;

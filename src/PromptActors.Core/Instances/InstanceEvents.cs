@@ -24,14 +24,19 @@ public sealed record VariablesUpdated(
     IReadOnlyList<string> Removed,
     DateTimeOffset At) : IInstanceEvent;
 
-/// <summary>A task was created. <see cref="NewRunId"/> is set on the first tracked message (the run is created with it).</summary>
+/// <summary>
+/// A task was created. <see cref="NewRunId"/> is set on the first tracked message (the run is created with it).
+/// <see cref="RequestId"/> is the caller's id of the <see cref="ExecuteMessage"/> (null in events written before it was kept):
+/// a repeat of the same request is answered with this task instead of creating another.
+/// </summary>
 public sealed record MessageSubmitted(
     string TaskId,
     string? NewRunId,
     string? UserMessage,
     string Model,
     string Provider,
-    DateTimeOffset At) : IInstanceEvent;
+    DateTimeOffset At,
+    string? RequestId = null) : IInstanceEvent;
 
 public sealed record ExecutionCompleted(
     string TaskId,

@@ -41,7 +41,7 @@ public sealed class InstanceReaper : ReceiveActor
             _completed[n.InstanceId] = n.CompletedAt;
             DoSweep();
         });
-        Receive<InstanceActiveNotice>(n => _completed.Remove(n.InstanceId));
+        Receive<InstanceActiveNotice>(n => { _completed.Remove(n.InstanceId); }); // a statement: a bool lambda would mean "unhandled" when absent
         Receive<Sweep>(_ => DoSweep());
         Receive<GetReaperState>(_ => Sender.Tell(new ReaperState(
             _completed.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray())));

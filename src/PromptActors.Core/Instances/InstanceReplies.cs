@@ -45,7 +45,7 @@ public sealed record RunTrackingView(
     decimal TotalCost,
     int TaskCount);
 
-/// <summary>What an instance looks like to its callers.</summary>
+/// <summary>What an instance looks like to its callers; <see cref="Node"/> is the address of the node hosting it.</summary>
 public sealed record InstanceView(
     string InstanceId,
     string PromptId,
@@ -60,7 +60,8 @@ public sealed record InstanceView(
     RunTrackingView RunTracking,
     string? StreamingText,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt) : IPromptActorsMessage;
+    DateTimeOffset UpdatedAt,
+    string? Node = null) : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="ExecuteMessage"/>: the task was persisted and the model call started.</summary>
 public sealed record MessageAccepted(string InstanceId, string TaskId, string? RunId) : IPromptActorsMessage;
@@ -75,8 +76,10 @@ public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage
 public abstract record ReplyEvent(string TaskId) : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="SubscribeReplyStream"/>: the stream of <see cref="ReplyEvent"/>s (chunks, then one terminal
-/// event) of task <see cref="TaskId"/> (null: the next task to start). Materialize it within 30 seconds.</summary>
-public sealed record ReplyStreamOffer(string InstanceId, string? TaskId, Akka.Streams.ISourceRef<ReplyEvent> Stream) : IPromptActorsMessage;
+/// event) of task <see cref="TaskId"/> (null: the next task to start). Materialize it within 30 seconds. <see cref="Node"/> is
+/// the address of the node hosting the instance (the reader ends the stream if that node is downed).</summary>
+public sealed record ReplyStreamOffer(string InstanceId, string? TaskId, Akka.Streams.ISourceRef<ReplyEvent> Stream, string? Node = null)
+    : IPromptActorsMessage;
 
 /// <summary>A piece of reply text; <see cref="Index"/> counts from 0 within the task.</summary>
 public sealed record ReplyChunk(string TaskId, long Index, string Text) : ReplyEvent(TaskId);

@@ -8,6 +8,9 @@ namespace PromptActors.Instances;
 /// <summary>The task being executed.</summary>
 public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0);
 
+/// <summary>A recent <see cref="ExecuteMessage.RequestId"/> and the task it created (repeats are answered with that task).</summary>
+public sealed record RecentRequest(string RequestId, string TaskId);
+
 /// <summary>The last finished task, kept so a late subscriber can replay it.</summary>
 public sealed record FinishedTask(string TaskId, TaskOutcome Outcome, string Text, string? ErrorCode, string? ErrorDetail, ExecutionStats Stats);
 
@@ -29,7 +32,8 @@ public sealed record InstanceSnapshot(
     DateTimeOffset? CompletedAt,
     DateTimeOffset UpdatedAt,
     IReadOnlyList<RunTaskRecord> Unsynced,
-    bool Expired) : IPromptActorsMessage;
+    bool Expired,
+    IReadOnlyList<RecentRequest>? RecentRequests = null) : IPromptActorsMessage;
 
 /// <summary>
 /// The state of one instance, changed only by applying events (so recovery and live handling agree).
@@ -54,6 +58,11 @@ public sealed class InstanceState
     public DateTimeOffset UpdatedAt { get; private set; }
     public Dictionary<string, RunTaskRecord> Unsynced { get; private set; } = new(StringComparer.Ordinal);
     public bool Expired { get; private set; }
+
+    /// <summary>The last <see cref="RecentRequestsKept"/> request ids that created tasks, oldest first.</summary>
+    public List<RecentRequest> RecentRequests { get; private set; } = new();
+
+    public const int RecentRequestsKept = 32;
 
     public bool Started => Start is not null;
     public bool IsExecuting => Current is not null;
@@ -90,6 +99,12 @@ public sealed class InstanceState
                 Status = InstanceStatus.Executing;
                 CompletedAt = null;
                 UpdatedAt = m.At;
+                if (m.RequestId is not null)
+                {
+                    RecentRequests.Add(new RecentRequest(m.RequestId, m.TaskId));
+                    if (RecentRequests.Count > RecentRequestsKept)
+                        RecentRequests.RemoveAt(0);
+                }
                 break;
             case ExecutionCompleted c:
                 Conversation.Add(new ConversationMessage(MessageRole.Assistant, c.Text, c.TaskId, c.At));
@@ -161,12 +176,12 @@ public sealed class InstanceState
     public RunInfo RunInfo(InstanceStarted start) => new(
         RunId!, start.Scope.UserId, start.Scope.OrgId, start.Scope.ProjectId, start.Source.Type, start.Source.Id,
         start.RunName, start.PromptId, start.PromptVersion, start.Settings,
-        new Dictionary<string, string>(UserValues, StringComparer.Ordinal), RunCreatedAt ?? start.At);
+        new Dictionary<string, string>(UserValues, StringComparer.Ordinal), RunCreatedAt ?? start.At, start.InstanceId);
 
     public InstanceSnapshot ToSnapshot() => new(
         Start, new Dictionary<string, string>(UserValues, StringComparer.Ordinal), Conversation.ToArray(), Status, Current,
         LastTask, LastStats, LastError, RunId, RunCreatedAt, TotalTokens, TotalCost, TaskCount, CompletedAt, UpdatedAt,
-        Unsynced.Values.ToArray(), Expired);
+        Unsynced.Values.ToArray(), Expired, RecentRequests.Count == 0 ? null : RecentRequests.ToArray());
 
     public static InstanceState FromSnapshot(InstanceSnapshot s) => new()
     {
@@ -187,5 +202,6 @@ public sealed class InstanceState
         UpdatedAt = s.UpdatedAt,
         Unsynced = s.Unsynced.ToDictionary(t => t.TaskId, StringComparer.Ordinal),
         Expired = s.Expired,
+        RecentRequests = s.RecentRequests?.ToList() ?? new List<RecentRequest>(),
     };
 }

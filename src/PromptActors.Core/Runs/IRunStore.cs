@@ -12,4 +12,16 @@ public interface IRunStore
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Task rows still <c>pending</c> or <c>streaming</c> that were created after <paramref name="createdAfter"/> and not
+    /// updated since <paramref name="updatedBefore"/>, oldest first, with the instance that owns them (rows of runs without a
+    /// recorded instance are left out). The task sweeper uses it to wake instances whose node died mid-task. Stores that
+    /// cannot answer return nothing (the default).
+    /// </summary>
+    Task<IReadOnlyList<UnfinishedTask>> FindUnfinishedTasksAsync(DateTimeOffset updatedBefore, DateTimeOffset createdAfter, int limit,
+        CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<UnfinishedTask>>([]);
 }
+
+/// <summary>A task row left pending or streaming, and the instance that owns it.</summary>
+public sealed record UnfinishedTask(string TaskId, string RunId, string InstanceId, RunTaskStatus Status, DateTimeOffset UpdatedAt);

@@ -12,7 +12,10 @@ public enum RunTaskStatus
     Cancelled,
 }
 
-/// <summary>The run a task belongs to (one ai_runs row): who, from where, which prompt.</summary>
+/// <summary>
+/// The run a task belongs to (one ai_runs row): who, from where, which prompt, and the instance writing it
+/// (<see cref="InstanceId"/>; null in records written before it was kept).
+/// </summary>
 public sealed record RunInfo(
     string RunId,
     string UserId,
@@ -25,7 +28,8 @@ public sealed record RunInfo(
     int PromptVersion,
     PromptSettings Settings,
     IReadOnlyDictionary<string, string> VariableValues,
-    DateTimeOffset CreatedAt) : IPromptActorsMessage;
+    DateTimeOffset CreatedAt,
+    string? InstanceId = null) : IPromptActorsMessage;
 
 /// <summary>
 /// One ai_tasks row as the engine writes it. Writes are idempotent upserts keyed by <see cref="TaskId"/>, and a row in a

@@ -72,6 +72,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         // runs
         ["run.info.v1"] = typeof(RunInfo),
         ["run.task.v1"] = typeof(RunTaskRecord),
+        // task sweeper
+        ["cmd.checktask.v1"] = typeof(CheckTask),
     };
 
     private static readonly Dictionary<Type, string> ManifestByType = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

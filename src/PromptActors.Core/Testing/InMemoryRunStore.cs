@@ -50,6 +50,21 @@ public sealed class InMemoryRunStore : IRunStore
         }
     }
 
+    public Task<IReadOnlyList<UnfinishedTask>> FindUnfinishedTasksAsync(DateTimeOffset updatedBefore, DateTimeOffset createdAfter,
+        int limit, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<UnfinishedTask> found = _tasks.Values
+                .Where(t => !t.IsTerminal && t.Run.InstanceId is not null && t.CreatedAt > createdAfter && t.UpdatedAt < updatedBefore)
+                .OrderBy(t => t.UpdatedAt)
+                .Take(limit)
+                .Select(t => new UnfinishedTask(t.TaskId, t.Run.RunId, t.Run.InstanceId!, t.Status, t.UpdatedAt))
+                .ToArray();
+            return Task.FromResult(found);
+        }
+    }
+
     public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
     {
         lock (_gate)

@@ -111,11 +111,11 @@ public sealed record StatsDto(double? TimeToFirstToken, double TotalTime, long T
         : new(s.TimeToFirstTokenMs, s.TotalTimeMs, s.TotalTokens, s.InputTokens, s.OutputTokens, s.Cost, s.UsageEstimated);
 }
 
-/// <summary>The instance as DESIGN §8 shows it.</summary>
+/// <summary>The instance as DESIGN §8 shows it, plus <c>node</c>: the address of the cluster node that hosts it.</summary>
 public sealed record InstanceDto(
     string InstanceId, string PromptId, int PromptVersion, string Status, object Scope, object ExecutionConfig, bool Retain,
     object Conversation, object? Variables, object Execution, object RunTracking, string? StreamingText,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Node)
 {
     public static InstanceDto From(InstanceView v) => new(
         v.InstanceId, v.PromptId, v.PromptVersion, JsonNamingPolicy.CamelCase.ConvertName(v.Status.ToString()),
@@ -141,7 +141,7 @@ public sealed record InstanceDto(
             runName = v.RunTracking.RunName, totalTokens = v.RunTracking.TotalTokens, totalCost = v.RunTracking.TotalCost,
             taskCount = v.RunTracking.TaskCount,
         },
-        v.StreamingText, v.CreatedAt, v.UpdatedAt);
+        v.StreamingText, v.CreatedAt, v.UpdatedAt, v.Node);
 
     public static string Provenance(VariableSource source) => source switch
     {

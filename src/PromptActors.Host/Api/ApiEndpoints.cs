@@ -21,6 +21,7 @@ public static class ApiEndpoints
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "up" })).ExcludeFromDescription();
         app.MapGet("/readyz", Ready).ExcludeFromDescription();
+        app.MapGet("/clusterz", ClusterView).ExcludeFromDescription();
         app.MapGet("/metrics", (HostMetrics metrics) => TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription();
 
         var v1 = app.MapGroup("/v1").AddEndpointFilter(async (ctx, next) =>
@@ -66,6 +67,50 @@ public static class ApiEndpoints
             return Problems.Of(ErrorCodes.StoreUnavailable, "the database is not reachable");
         }
         return TypedResults.Ok(new { status = "ready", member = member.Status.ToString() });
+    }
+
+    /// <summary>
+    /// This node's view of the cluster: its address, the members and their status, the unreachable ones, and the shard
+    /// regions the coordinator knows (<c>GetCurrentRegions</c>). <c>ready</c> is true when every Up member hosts a
+    /// registered region, i.e. any node can route to any instance (what scripts/cluster.sh and the cluster tests wait for).
+    /// </summary>
+    private static async Task<IResult> ClusterView(ActorSystem system, PromptActors.Hosting.PromptActorsRuntimeHolder holder)
+    {
+        var cluster = Cluster.Get(system);
+        var state = cluster.State;
+        string[] regions;
+        string? regionsError = null;
+        try
+        {
+            var current = await holder.Runtime.InstanceRegion.Ask<Akka.Cluster.Sharding.CurrentRegions>(
+                Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(3));
+            regions = current.Regions.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToArray();
+        }
+        catch (Exception e) when (e is AskTimeoutException or InvalidOperationException)
+        {
+            regions = [];
+            regionsError = e.Message;
+        }
+        var members = state.Members.Select(m => new
+        {
+            address = m.Address.ToString(),
+            status = m.Status.ToString(),
+            roles = m.Roles.Order(StringComparer.Ordinal).ToArray(),
+            reachable = !state.Unreachable.Contains(m),
+        }).OrderBy(m => m.address, StringComparer.Ordinal).ToArray();
+        var up = members.Where(m => m.status == nameof(MemberStatus.Up)).Select(m => m.address).ToArray();
+        var ready = cluster.SelfMember.Status == MemberStatus.Up && state.Unreachable.Count == 0
+                    && up.All(a => regions.Contains(a, StringComparer.Ordinal));
+        return TypedResults.Ok(new
+        {
+            self = cluster.SelfAddress.ToString(),
+            selfStatus = cluster.SelfMember.Status.ToString(),
+            leader = state.Leader?.ToString(),
+            ready,
+            members,
+            regions,
+            regionsError,
+        });
     }
 
     // ------------------------------------------------------------- prompts

@@ -94,9 +94,19 @@ public static class PromptActorsStorageHostingExtensions
 /// hosted service before any <c>StartAsync</c>: the actor system (started in Akka.Hosting's StartAsync) never sees an
 /// unmigrated or unreachable database. A failure stops the host with a message naming the setting.
 /// </summary>
-internal sealed class StorageStartupService(PromptActorsStorage storage) : IHostedLifecycleService
+internal sealed class StorageStartupService(PromptActorsStorage storage, IServiceProvider services) : IHostedLifecycleService
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => storage.InitializeAsync(cancellationToken);
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // A cluster's nodes share one journal and one run store: a SQLite file belongs to one node.
+        var engine = services.GetService<IOptions<PromptActorsOptions>>()?.Value;
+        if (engine?.Cluster.Enabled == true && storage.Provider != StorageOptions.Postgres)
+            throw new StorageStartupException(
+                $"{StorageOptions.ProviderKey} is '{storage.Provider}', but {PromptActorsOptions.Section}:Cluster:Enabled is true: " +
+                $"the nodes of a cluster share one database, and a SQLite file belongs to one node. Set {StorageOptions.ProviderKey}=" +
+                $"{StorageOptions.Postgres} and {StorageOptions.ConnectionStringKey} (the same PostgreSQL database on every node).");
+        return storage.InitializeAsync(cancellationToken);
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -19,7 +19,8 @@ internal sealed class SqlRunStore : IRunStore
     private const string Terminal = "'completed', 'failed', 'cancelled'";
 
     private const string RunColumns =
-        "id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version, settings, variable_values, created_at";
+        "id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version, settings, variable_values, created_at, " +
+        "instance_id";
 
     private const string TaskColumns =
         "task_id, run_id, provider, model, request_data, created_at, status, response_text, response_errors, " +
@@ -27,9 +28,9 @@ internal sealed class SqlRunStore : IRunStore
 
     private const string InsertRunSql = """
         INSERT INTO ai_runs (id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version,
-                             settings, variable_values, created_at, status, updated_at)
+                             settings, variable_values, created_at, status, updated_at, instance_id)
         VALUES (@run_id, @user_id, @org_id, @project_id, @source_type, @source_id, @name, @prompt_id, @prompt_version,
-                @settings, @variable_values, @run_created_at, 'running', @run_created_at)
+                @settings, @variable_values, @run_created_at, 'running', @run_created_at, @instance_id)
         ON CONFLICT (id) DO NOTHING
         """;
 
@@ -126,6 +127,7 @@ internal sealed class SqlRunStore : IRunStore
             .Json("settings", StorageJson.Serialize(run.Settings))
             .Json("variable_values", StorageJson.Serialize(run.VariableValues))
             .Timestamp("run_created_at", run.CreatedAt)
+            .Text("instance_id", run.InstanceId)
             .ExecuteAsync(cancellationToken);
 
         // A first (pending) write inserts; later writes update the existing row, and fall back to the upsert when there
@@ -202,6 +204,33 @@ internal sealed class SqlRunStore : IRunStore
         return runs.Select(info => RunTotals.Build(info, tasksByRun[info.RunId])).ToArray();
     }
 
+    // Open rows of runs that record their instance, created within the window: a range of ai_tasks_created.
+    private const string UnfinishedSql = """
+        SELECT t.task_id, t.run_id, r.instance_id, t.status, t.updated_at
+        FROM ai_tasks t
+        JOIN ai_runs r ON r.id = t.run_id
+        WHERE t.created_at > @created_after
+          AND t.status IN ('pending', 'streaming')
+          AND t.updated_at < @updated_before
+          AND r.instance_id IS NOT NULL
+        ORDER BY t.updated_at
+        LIMIT @limit
+        """;
+
+    public async Task<IReadOnlyList<UnfinishedTask>> FindUnfinishedTasksAsync(DateTimeOffset updatedBefore, DateTimeOffset createdAfter,
+        int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+            return [];
+        await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
+        return await session.Sql(UnfinishedSql)
+            .Timestamp("created_after", createdAfter)
+            .Timestamp("updated_before", updatedBefore)
+            .Int32("limit", limit)
+            .QueryAsync(r => new UnfinishedTask(r.GetString(0), r.GetString(1), r.GetString(2), ParseStatus(r.GetString(3)),
+                _dialect.ReadTimestamp(r, 4)), cancellationToken);
+    }
+
     private RunInfo ReadRun(DbDataReader r) => new(
         r.GetString(0),
         r.GetString(1),
@@ -214,7 +243,8 @@ internal sealed class SqlRunStore : IRunStore
         r.GetInt32(8),
         StorageJson.Deserialize<PromptSettings>(r.GetString(9)),
         StorageJson.Deserialize<Dictionary<string, string>>(r.GetString(10)),
-        _dialect.ReadTimestamp(r, 11));
+        _dialect.ReadTimestamp(r, 11),
+        r.GetStringOrNull(12));
 
     private RunTaskRecord ReadTask(DbDataReader r, RunInfo info)
     {

@@ -374,6 +374,27 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
             $"{t.TaskId}:{t.Status}:{t.ResponseText}:{t.ErrorCode}:{t.TokensTotal}:{t.Cost:0.000000}:{t.CreatedAt:O}:{t.UpdatedAt:O}:{t.CompletedAt:O}")),
     };
 
+    [Fact]
+    public async Task Unfinished_tasks_are_found_with_their_instance_within_the_window_oldest_first()
+    {
+        RunTaskRecord Owned(RunTaskRecord row, string? instanceId) => row with { Run = row.Run with { InstanceId = instanceId } };
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s1", "t-stale", RunTaskStatus.Streaming, T0), "inst-1"));
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s2", "t-pending", RunTaskStatus.Pending, T0.AddMinutes(1)), "inst-2"));
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s2", "t-done", RunTaskStatus.Completed, T0, "ok", 10), "inst-2"));
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s3", "t-fresh", RunTaskStatus.Pending, T0.AddMinutes(10)), "inst-3"));
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s4", "t-old", RunTaskStatus.Pending, T0.AddDays(-3)), "inst-4"));
+        await Storage.Runs.UpsertTaskAsync(Owned(Row("run-s5", "t-nobody", RunTaskStatus.Pending, T0), null));
+
+        var found = await Storage.Runs.FindUnfinishedTasksAsync(updatedBefore: T0.AddMinutes(5), createdAfter: T0.AddDays(-1), limit: 10);
+
+        Assert.Equal(["t-stale", "t-pending"], found.Select(f => f.TaskId));
+        Assert.Equal(["inst-1", "inst-2"], found.Select(f => f.InstanceId));
+        Assert.Equal([RunTaskStatus.Streaming, RunTaskStatus.Pending], found.Select(f => f.Status));
+        Assert.Equal("run-s2", found[1].RunId);
+        Assert.Single(await Storage.Runs.FindUnfinishedTasksAsync(T0.AddMinutes(5), T0.AddDays(-1), limit: 1));
+        Assert.Equal("inst-2", (await Storage.Runs.GetRunAsync("run-s2"))!.Info.InstanceId);
+    }
+
     private static PromptDefinition Definition(string id, string system) =>
         new(id, id, [new PromptMessage(MessageRole.System, system)]);
 

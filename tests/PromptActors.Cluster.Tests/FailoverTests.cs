@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using PromptActors.Cluster.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PromptActors.Cluster.Tests;
+
+/// <summary>A three-node cluster for crash and restart tests: replies streamed word by word (20 ms a word).</summary>
+public sealed class FailoverCluster : ClusterFixture
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["PromptActors:Models:local:WordDelay"] = "00:00:00.020",
+    };
+}
+
+/// <summary>
+/// kill -9 and SIGTERM of real host processes under streaming load. Invariants: a reply the client saw complete is in its
+/// conversation and in ai_tasks exactly once; run totals equal their task rows; no task row stays pending or streaming
+/// (the task sweeper marks a dead node's running tasks interrupted without any client touching the instance).
+/// </summary>
+public sealed class FailoverTests(FailoverCluster cluster, ITestOutputHelper output) : IClassFixture<FailoverCluster>
+{
+    // Failure detection (~5 s on a loaded machine) + stable-after (2 s) + removal and re-allocation + sweeper (1 s + 2 s stale).
+    private static readonly TimeSpan SweeperBound = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
+
+    private HostNode[] Nodes => cluster.Nodes;
+    private EngineClient Client => cluster.Client;
+
+    [Fact]
+    public async Task A_stream_read_through_one_node_ends_with_interrupted_when_the_hosting_node_is_killed()
+    {
+        await cluster.EnsureAllRunningAsync(ReadyTimeout);
+        await Client.SavePromptAsync(Nodes[0], "far", "Echo.");
+        var reader = Nodes[0];
+        var host = Nodes[1];
+        var id = await InstanceOnAsync(host, "far");
+
+        var words = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"w{i}")); // ~8 s at 20 ms a word
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var streaming = Client.SendStreamingAsync(reader, id, words, timeout.Token);
+        await Eventually(async () => (await Client.GetInstanceAsync(reader, id)).GetProperty("streamingText").GetString() is { Length: > 0 },
+            "the reply did not start streaming");
+
+        var clock = Stopwatch.StartNew();
+        await host.KillAsync();
+        var outcome = await streaming;
+        var toError = clock.Elapsed;
+        Assert.Equal("error", outcome.Terminal);
+        Assert.Equal("interrupted", outcome.Code);
+        output.WriteLine($"kill -9 of {host} → the stream read through {reader} ended with 'interrupted' after {toError.TotalSeconds:F1} s ({outcome.Chunks} chunks)");
+
+        // Without any client touching the instance, the sweeper has it recover on a survivor and the task marked interrupted.
+        var taskId = outcome.TaskId!;
+        await Eventually(async () => await cluster.QueryAsync($"SELECT status FROM ai_tasks WHERE task_id = '{taskId}'",
+            r => r.Read() ? r.GetString(0) : "") == "failed", "the interrupted task row was not marked failed", SweeperBound);
+        var toFailed = clock.Elapsed;
+        var error = await cluster.QueryAsync($"SELECT response_errors ->> 'code' FROM ai_tasks WHERE task_id = '{taskId}'", r => { r.Read(); return r.GetString(0); });
+        Assert.Equal("interrupted", error);
+        var view = await Client.GetInstanceAsync(reader, id);
+        Assert.NotEqual(host.Address, view.GetProperty("node").GetString());
+        Assert.Equal("ready", view.GetProperty("status").GetString());
+        output.WriteLine($"task row failed/interrupted {toFailed.TotalSeconds:F1} s after the kill; instance now on {view.GetProperty("node").GetString()}");
+
+        var again = await Client.SendStreamingAsync(Nodes[2], id, "after the crash");
+        Assert.True(again.Completed);
+
+        await cluster.RestartAsync(host, ReadyTimeout);
+        output.WriteLine($"{host} back and routing {clock.Elapsed.TotalSeconds:F1} s after the kill");
+    }
+
+    [Fact]
+    public async Task Kill_minus_9_rounds_under_streaming_load_lose_no_completed_reply_and_count_nothing_twice()
+    {
+        await cluster.EnsureAllRunningAsync(ReadyTimeout);
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("PA_FAILOVER_ROUNDS"), out var r) ? r : 3;
+        await Client.SavePromptAsync(Nodes[0], "load", "Echo.");
+        var instances = await StartInstancesAsync("load", 9);
+        var load = new LoadGenerator(cluster, instances);
+        var random = new Random(4242);
+        var recoveries = new List<double>();
+        var probes = new List<double>();
+        load.Start();
+        try
+        {
+            for (var round = 1; round <= rounds; round++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var victim = Nodes[random.Next(Nodes.Length)];
+                var owned = new List<string>();
+                foreach (var id in instances)
+                {
+                    var view = await Consistency.GetWithRetryAsync(cluster, id);
+                    if (view.GetProperty("node").GetString() == victim.Address)
+                        owned.Add(id);
+                }
+                var killedAt = load.Now;
+                var completedBefore = load.Completed.Count;
+                await victim.KillAsync();
+                var probe = owned.Count > 0 ? ProbeUntilServedAsync(owned[0], victim) : Task.FromResult(TimeSpan.Zero);
+
+                // The engine keeps serving: every instance, the victim's included, completes a reply again.
+                await Eventually(() => Task.FromResult(instances.All(i => load.FirstSuccessAfter(i, killedAt) is not null)),
+                    $"round {round}: not every instance answered again after the kill of {victim}", TimeSpan.FromSeconds(60));
+                var back = owned.Select(i => (load.FirstSuccessAfter(i, killedAt)!.Value - killedAt).TotalSeconds).DefaultIfEmpty(0).Max();
+                var probed = await probe;
+                recoveries.Add(back);
+                probes.Add(probed.TotalSeconds);
+                output.WriteLine($"round {round}: kill -9 {victim} (hosting {owned.Count} instances) → all serving again; " +
+                                 $"a GET of one of its instances answered from a survivor after {probed.TotalSeconds:F1} s; " +
+                                 $"the load's replies on its instances resumed after at most {back:F1} s; {load.Completed.Count - completedBefore} replies meanwhile");
+
+                await cluster.RestartAsync(victim, ReadyTimeout);
+            }
+        }
+        finally
+        {
+            await load.StopAsync();
+        }
+        output.WriteLine(load.Report());
+        foreach (var sample in load.FailureSamples.Take(15))
+            output.WriteLine("  " + sample);
+
+        var closed = await Consistency.WaitNoOpenTasksAsync(cluster, SweeperBound);
+        output.WriteLine($"no pending/streaming task rows {closed.TotalSeconds:F1} s after the load stopped");
+        await Consistency.VerifyAsync(cluster, instances, load.Completed, output);
+        output.WriteLine($"FIGURES rounds={rounds} completed={load.Completed.Count} sent={load.Sent} failures={load.FailureCount()} " +
+                         $"kill-to-GET max={probes.Max():F1}s mean={probes.Average():F1}s " +
+                         $"kill-to-load-reply max={recoveries.Max():F1}s mean={recoveries.Average():F1}s " +
+                         $"longest-gap={load.LongestGap.Values.Max().TotalSeconds:F1}s");
+        Assert.True(load.Completed.Count > rounds * instances.Count, "the engine served throughout");
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_under_load_fails_no_request_beyond_documented_retries()
+    {
+        await cluster.EnsureAllRunningAsync(ReadyTimeout);
+        await Client.SavePromptAsync(Nodes[0], "rolling", "Echo.");
+        var instances = await StartInstancesAsync("rolling", 6);
+        var load = new LoadGenerator(cluster, instances);
+        load.Start();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            foreach (var node in Nodes)
+            {
+                // As an orchestrator does: take the node out of the load balancer, then SIGTERM it; start it again.
+                node.Routable = false;
+                var took = await node.StopAsync(TimeSpan.FromSeconds(45));
+                var completed = load.Completed.Count;
+                await cluster.RestartAsync(node, ReadyTimeout);
+                output.WriteLine($"{node}: left in {took.TotalSeconds:F1} s (hand-off and leave), back and routing; {load.Completed.Count} replies so far");
+                Assert.True(load.Completed.Count >= completed);
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await load.StopAsync();
+        }
+        output.WriteLine(load.Report());
+        foreach (var sample in load.FailureSamples.Take(15))
+            output.WriteLine("  " + sample);
+
+        // Documented retry: 409 instance_busy while an instance moves between nodes (the previous reply is being recorded
+        // and handed off). Nothing else may fail: no interrupted reply, no timeout, no connection error.
+        Assert.Equal(0, load.FailureCount(kind => kind != "http:409:instance_busy"));
+        await Consistency.WaitNoOpenTasksAsync(cluster, SweeperBound);
+        await Consistency.VerifyAsync(cluster, instances, load.Completed, output);
+        var ids = string.Join(", ", instances.Select(i => $"'{i}'"));
+        var interrupted = await cluster.QueryAsync(
+            $"SELECT COUNT(*) FROM ai_tasks t JOIN ai_runs r ON r.id = t.run_id WHERE t.status <> 'completed' AND r.instance_id IN ({ids})",
+            r => { r.Read(); return r.GetInt64(0); });
+        Assert.Equal(0, interrupted); // no reply was cut short by a graceful leave
+    }
+
+    /// <summary>Polls GET (2 s per try) through the survivors until the instance answers from a node other than the dead one.</summary>
+    private async Task<TimeSpan> ProbeUntilServedAsync(string id, HostNode dead)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            var survivors = cluster.Routable.Where(n => n != dead).ToArray();
+            try
+            {
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                var view = await Client.GetInstanceAsync(survivors[Random.Shared.Next(survivors.Length)], id, attempt.Token);
+                if (view.GetProperty("node").GetString() != dead.Address)
+                    return clock.Elapsed;
+            }
+            catch (Exception e) when (e is EngineHttpException or HttpRequestException or OperationCanceledException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        return clock.Elapsed;
+    }
+
+    private async Task<string> InstanceOnAsync(HostNode owner, string promptId)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            var view = await Client.StartInstanceAsync(Nodes[i % Nodes.Length], promptId);
+            if (view.GetProperty("node").GetString() == owner.Address)
+                return view.GetProperty("instanceId").GetString()!;
+        }
+        throw new InvalidOperationException($"no instance landed on {owner}");
+    }
+
+    private async Task<List<string>> StartInstancesAsync(string promptId, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+            ids.Add((await Client.StartInstanceAsync(Nodes[i % Nodes.Length], promptId)).GetProperty("instanceId").GetString()!);
+        return ids;
+    }
+
+    private async Task Eventually(Func<Task<bool>> condition, string message, TimeSpan? within = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var limit = within ?? TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit)
+                Assert.Fail($"{message} (after {limit})\n{cluster.Logs(25)}");
+            await Task.Delay(200);
+        }
+    }
+}
