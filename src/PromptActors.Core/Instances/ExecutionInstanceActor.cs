@@ -58,6 +58,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private Action<ExecContext>? _contextThen;
     private IActorRef? _contextReplyTo;
     private bool _reapedAndDeleting;
+    private DateTimeOffset _recoveredAt;
     private string? _node;
     private bool _stopRequested; // told to stop (hand-off) while a task ran: stop once it is recorded
 
@@ -408,7 +409,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         }
         // Only a still-completed instance is reaped; one that moved on since the reaper looked is left alone.
-        if (_state.Status != InstanceStatus.Completed || _state.CompletedAt != cmd.CompletedAt || _state.IsExecuting
+        if (_state.Status != InstanceStatus.Completed || ReapReference() != cmd.CompletedAt || _state.IsExecuting
             || _state.Unsynced.Count > 0)
             return;
         if (_state.Start!.Retain)
@@ -654,6 +655,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void OnRecovered()
     {
         SetReceiveTimeout(_settings.IdlePassivation);
+        _recoveredAt = Time.GetUtcNow();
         if (_state.Expired || !_state.Started)
             return;
         if (_state.Current is { } interrupted)
@@ -677,9 +679,16 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void RegisterWithReaperIfDone()
     {
-        if (_state.Status == InstanceStatus.Completed && _state.Unsynced.Count == 0 && _state.CompletedAt is { } at)
+        if (_state.Status == InstanceStatus.Completed && _state.Unsynced.Count == 0 && ReapReference() is { } at)
             _deps.Reaper.Tell(new InstanceCompletedNotice(_instanceId, at, _state.Start!.Retain));
     }
+
+    /// <summary>
+    /// When this instance became a reaping candidate: its completion, or — for a retained instance woken from its journal —
+    /// the moment it was woken, so a caller who brings it back is not passivated again underneath.
+    /// </summary>
+    private DateTimeOffset? ReapReference() =>
+        _state.CompletedAt is { } at && _state.Start is { Retain: true } && _recoveredAt > at ? _recoveredAt : _state.CompletedAt;
 
     private void Tombstone(IActorRef? replyTo)
     {
