@@ -59,7 +59,16 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     public async IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var offer = await AskAsync<ReplyStreamOffer>(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+        var reply = await AskAsync<object>(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+        if (reply is Rejected rejected)
+            throw rejected.ToException();
+        if (reply is LocalReplyStream local)
+        {
+            await foreach (var e in ReadLocalAsync(local, cancellationToken))
+                yield return e;
+            yield break;
+        }
+        var offer = (ReplyStreamOffer)reply;
         var taskId = offer.TaskId ?? "";
         // A stream ref does not notice on its own that the node at its other end crashed (it would wait forever): when the
         // instance lives on another node, the stream also ends once the cluster has downed or removed that node.
@@ -117,6 +126,38 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             {
                 // the stream is torn down anyway; a failing or slow dispose must not hold the caller
             }
+        }
+    }
+
+    /// <summary>Reads a same-node subscription; a dropped subscriber or a stopped instance ends with an error event.</summary>
+    private static async IAsyncEnumerable<ReplyEvent> ReadLocalAsync(LocalReplyStream local,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var taskId = local.TaskId ?? "";
+        var reader = local.Events.Reader;
+        try
+        {
+            while (true)
+            {
+                ReplyEvent e;
+                try
+                {
+                    if (!await reader.WaitToReadAsync(cancellationToken) || !reader.TryRead(out e!))
+                        e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did", "");
+                }
+                catch (Exception ex) when (ex.GetBaseException() is Streaming.SubscriberTooSlowException slow)
+                {
+                    e = new ReplyFailed(slow.TaskId, Streaming.ReplyFanOut.TooSlowCode, slow.Message, "");
+                }
+                taskId = e.TaskId;
+                yield return e;
+                if (e is ReplyCompleted or ReplyFailed)
+                    yield break;
+            }
+        }
+        finally
+        {
+            local.Events.Writer.TryComplete(); // the instance drops this subscriber at its next write
         }
     }
 

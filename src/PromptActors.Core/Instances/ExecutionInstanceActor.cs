@@ -475,12 +475,13 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         var from = (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
         var fanOut = _fanOut ??= new ReplyFanOut(_deps.Materializer, _settings.SubscriberBuffer, Self);
-        Task<ISourceRef<ReplyEvent>> stream;
+        IReadOnlyList<ReplyEvent> prefix;
+        SubscriptionMode mode;
         string? taskId;
         if (_state.Current is { } current)
         {
             taskId = current.TaskId;
-            stream = fanOut.Subscribe(Chunks(current.TaskId, _chunks, from), SubscriptionMode.Live);
+            (prefix, mode) = (Chunks(current.TaskId, _chunks, from), SubscriptionMode.Live);
         }
         else if (_state.LastTask is { } last)
         {
@@ -489,13 +490,19 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 ? Chunks(last.TaskId, kept.Chunks, from)
                 // After a restart the chunk boundaries are gone; the text is replayed as one chunk.
                 : from == 0 && last.Text.Length > 0 ? [new ReplyChunk(last.TaskId, 0, last.Text)] : [];
-            stream = fanOut.Subscribe([.. replay, Terminal(last)], SubscriptionMode.Replay);
+            (prefix, mode) = ([.. replay, Terminal(last)], SubscriptionMode.Replay);
         }
         else
         {
             taskId = null;
-            stream = fanOut.Subscribe([], SubscriptionMode.NextTask);
+            (prefix, mode) = ([], SubscriptionMode.NextTask);
         }
+        if (Sender.Path.Address.HasLocalScope)
+        {
+            Sender.Tell(new LocalReplyStream(_instanceId, taskId, fanOut.SubscribeLocal(prefix, mode)));
+            return;
+        }
+        var stream = fanOut.Subscribe(prefix, mode);
         var instanceId = _instanceId;
         var node = Node;
         stream.PipeTo(Sender,

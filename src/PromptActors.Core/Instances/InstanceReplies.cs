@@ -72,6 +72,11 @@ public sealed record CancelResult(string InstanceId, string? TaskId, bool Cancel
 /// <summary>Reply to <see cref="CleanupInstance"/>.</summary>
 public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage;
 
+/// <summary>Reply to <see cref="SubscribeReplyStream"/> from an instance on the caller's own node: the events arrive in
+/// <see cref="Events"/>. Never leaves the node; the caller completes the channel's writer when it stops reading.</summary>
+public sealed record LocalReplyStream(string InstanceId, string? TaskId, System.Threading.Channels.Channel<ReplyEvent> Events)
+    : Akka.Actor.INoSerializationVerificationNeeded;
+
 /// <summary>Events of a reply stream.</summary>
 public abstract record ReplyEvent(string TaskId) : IPromptActorsMessage;
 

@@ -73,6 +73,36 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
         return sourceRef;
     }
 
+    /// <summary>
+    /// The same stream for a caller on this node, without Akka.Streams: the events go straight into a bounded channel the
+    /// caller reads (a StreamRef per local subscription cost most of the instance's CPU and kept memory alive).
+    /// </summary>
+    public Channel<ReplyEvent> SubscribeLocal(IReadOnlyList<ReplyEvent> prefix, SubscriptionMode mode)
+    {
+        var channel = Channel.CreateBounded<ReplyEvent>(new BoundedChannelOptions(bufferSize + prefix.Count)
+        {
+            SingleWriter = true,
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        foreach (var e in prefix)
+            channel.Writer.TryWrite(e);
+        var id = ++_nextId;
+        switch (mode)
+        {
+            case SubscriptionMode.Replay:
+                channel.Writer.TryComplete();
+                break;
+            case SubscriptionMode.Live:
+                _live[id] = channel.Writer;
+                break;
+            default:
+                _waiting[id] = channel.Writer;
+                break;
+        }
+        return channel;
+    }
+
     /// <summary>A task started: subscribers waiting for the next task now receive it.</summary>
     public void TaskStarted()
     {
