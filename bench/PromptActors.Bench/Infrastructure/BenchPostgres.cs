@@ -141,6 +141,58 @@ public sealed class BenchPostgres : IAsyncDisposable
         }
     }
 
+    /// <summary>The current WAL insert position (bytes since 0/0).</summary>
+    public async Task<long> WalPositionAsync()
+    {
+        await using var c = await _admin.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint", c);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>
+    /// Where the WAL between two positions went (pg_walinspect): bytes by relation of <paramref name="database"/> and
+    /// record type, biggest first. Records without a relation (commits, …) are grouped under their resource manager.
+    /// </summary>
+    public async Task<List<(string Relation, string Record, long Count, long Bytes)>> WalBreakdownAsync(string database, long from, long to)
+    {
+        await using var c = new NpgsqlConnection(ConnectionString(database, pool: 2));
+        await c.OpenAsync();
+        await using (var ext = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_walinspect", c))
+            await ext.ExecuteNonQueryAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT COALESCE(pg_filenode_relation(0, (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid)::text,
+                            CASE WHEN block_ref IS NULL THEN '(none)' ELSE '(other)' END) AS bench_probe,
+                   resource_manager || '/' || record_type, count(*), sum(record_length)
+            FROM pg_get_wal_records_info(@from::pg_lsn, @to::pg_lsn)
+            GROUP BY 1, 2 ORDER BY 4 DESC
+            """, c);
+        cmd.Parameters.AddWithValue("from", Lsn(from));
+        cmd.Parameters.AddWithValue("to", Lsn(to));
+        var rows = new List<(string, string, long, long)>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+            rows.Add((r.GetString(0), r.GetString(1), r.GetInt64(2), Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture)));
+        return rows;
+    }
+
+    /// <summary>Journal rows by event manifest: count, average payload and row size.</summary>
+    public async Task<List<(string Manifest, long Count, double Payload, double Row)>> JournalRowsAsync(string database)
+    {
+        await using var c = new NpgsqlConnection(ConnectionString(database, pool: 2));
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT manifest AS bench_probe, count(*), avg(octet_length(message))::float8, avg(pg_column_size(j.*))::float8
+            FROM journal j GROUP BY 1 ORDER BY 2 DESC
+            """, c);
+        var rows = new List<(string, long, double, double)>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+            rows.Add((r.IsDBNull(0) ? "" : r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3)));
+        return rows;
+    }
+
+    private static string Lsn(long position) => $"{position >> 32:X}/{position & 0xFFFFFFFF:X}";
+
     /// <summary>
     /// CPU time of the whole server in ms: every live postgres process (utime + stime from /proc/PID/stat) plus what the
     /// postmaster collected from children that already exited (cutime + cstime).

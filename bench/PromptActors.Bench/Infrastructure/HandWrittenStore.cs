@@ -21,8 +21,9 @@ namespace PromptActors.Bench.Infrastructure;
 /// </summary>
 public sealed class HandWrittenStore : IAsyncDisposable
 {
-    // The journal table exactly as Akka.Persistence.Sql 1.5.73 creates it on PostgreSQL (auto-initialize, default mapping;
-    // from pg_dump -s, see the hidden `schema` verb): four indexes per row.
+    // The journal table as the engine's migration 005 creates it (Akka.Persistence.Sql 1.5.73's columns, from pg_dump -s,
+    // see the hidden `schema` verb, with only the primary key and the unique (persistence_id, sequence_number) index), so
+    // both write the same rows into the same schema.
     public const string JournalDdl = """
         CREATE TABLE IF NOT EXISTS journal (
             ordering bigint GENERATED ALWAYS AS IDENTITY,
@@ -37,8 +38,6 @@ public sealed class HandWrittenStore : IAsyncDisposable
             CONSTRAINT "PK_journal" PRIMARY KEY (ordering),
             CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number)
         );
-        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
-        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
         """;
 
     private const string InsertEvent = """
@@ -54,7 +53,8 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
     public static async Task<HandWrittenStore> CreateAsync(string connectionString)
     {
-        var data = NpgsqlDataSource.Create(connectionString);
+        // The same pool setting the engine's storage uses by default (no DISCARD ALL when a connection returns to the pool).
+        var data = NpgsqlDataSource.Create(connectionString + ";No Reset On Close=true");
         await using var c = await data.OpenConnectionAsync();
         await using var cmd = new NpgsqlCommand(JournalDdl, c);
         await cmd.ExecuteNonQueryAsync();

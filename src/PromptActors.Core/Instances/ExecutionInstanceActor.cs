@@ -45,6 +45,16 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
     private (string TaskId, List<string> Chunks)? _lastChunks;
 
+    // The last best-effort progress write (pending, streaming) of this instance; the next one starts after it.
+    private Task _progressWrite = Task.CompletedTask;
+
+    // Sequence number and conversation size (chars) of the last snapshot saved or recovered.
+    private long _snapshotAt;
+    private long _snapshotChars;
+
+    // Tasks whose final row the run store confirmed since the last MessageSubmitted (which records them).
+    private readonly List<string> _syncedNotJournaled = new();
+
     // The outbox: run-store writes in flight and their retry counts.
     private readonly HashSet<string> _syncInFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _syncAttempts = new(StringComparer.Ordinal);
@@ -75,7 +85,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is InstanceSnapshot snapshot)
+            {
                 _state = InstanceState.FromSnapshot(snapshot);
+                _snapshotAt = offer.Metadata.SequenceNr;
+                _snapshotChars = _state.ConversationChars();
+            }
         });
         Recover<IInstanceEvent>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
@@ -523,11 +537,15 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
         ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null)
     {
-        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId);
+        var acknowledged = _syncedNotJournaled.Count == 0 ? null : _syncedNotJournaled.ToArray();
+        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
+            acknowledged);
         _persistReplyTo = replyTo;
         Persist(submitted, e =>
         {
             _persistReplyTo = null;
+            if (acknowledged is not null)
+                _syncedNotJournaled.RemoveAll(acknowledged.Contains);
             _state.Apply(e);
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             StartModel(taskId, messages, model);
@@ -750,13 +768,12 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         }
         _syncAttempts.Remove(result.TaskId);
-        Persist(new TaskSynced(result.TaskId), e =>
-        {
-            _state.Apply(e);
-            RegisterWithReaperIfDone();
-            MaybeSnapshot();
-            StopIfHandedOff();
-        });
+        // No journal row of its own: the acknowledgement is applied now and written with the next MessageSubmitted (or
+        // captured by the next snapshot). Until then a restart only writes the same final row once more.
+        _state.Apply(new TaskSynced(result.TaskId));
+        _syncedNotJournaled.Add(result.TaskId);
+        RegisterWithReaperIfDone();
+        StopIfHandedOff();
     }
 
     private TimeSpan Backoff(int attempt)
@@ -775,11 +792,18 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         var record = new RunTaskRecord(_state.RunInfo(_state.Start!), current.TaskId, current.Provider, current.Model,
             current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null, current.Sequence);
         var log = _log;
-        _deps.RunStore.UpsertTaskAsync(record).ContinueWith(t =>
-        {
-            if (!t.IsCompletedSuccessfully)
-                log.Warning("Recording progress of task {0} failed: {1}", record.TaskId, t.Exception?.GetBaseException().Message);
-        }, TaskContinuationOptions.ExecuteSynchronously);
+        var store = _deps.RunStore;
+        // One after another, so the streaming mark never lands before the pending row it updates.
+        _progressWrite = _progressWrite.ContinueWith(_ => status == RunTaskStatus.Pending
+                ? store.UpsertTaskAsync(record)
+                : store.MarkStreamingAsync(record), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default)
+            .Unwrap()
+            .ContinueWith(t =>
+            {
+                if (!t.IsCompletedSuccessfully)
+                    log.Warning("Recording progress of task {0} failed: {1}", record.TaskId, t.Exception?.GetBaseException().Message);
+            }, TaskContinuationOptions.ExecuteSynchronously);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -862,8 +886,17 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void MaybeSnapshot()
     {
-        if (_settings.SnapshotEvery > 0 && LastSequenceNr % _settings.SnapshotEvery == 0)
-            SaveSnapshot(_state.ToSnapshot());
+        if (_settings.SnapshotEvery <= 0 || LastSequenceNr - _snapshotAt < _settings.SnapshotEvery)
+            return;
+        // A snapshot holds the whole conversation. The next one waits until at least as much conversation text has been
+        // journaled since the last one as that one held: snapshot bytes per turn then stay flat however long the
+        // conversation grows (and recovery replays at most about half of it as events).
+        var chars = _state.ConversationChars();
+        if (chars - _snapshotChars < _snapshotChars)
+            return;
+        SaveSnapshot(_state.ToSnapshot());
+        _snapshotAt = LastSequenceNr;
+        _snapshotChars = chars;
     }
 
     private void Passivate() => Context.Parent.Tell(new Passivate(StopInstance.Instance));

@@ -28,6 +28,9 @@ public sealed record VariablesUpdated(
 /// A task was created. <see cref="NewRunId"/> is set on the first tracked message (the run is created with it).
 /// <see cref="RequestId"/> is the caller's id of the <see cref="ExecuteMessage"/> (null in events written before it was kept):
 /// a repeat of the same request is answered with this task instead of creating another.
+/// <see cref="Synced"/> lists earlier tasks whose final row the run store has confirmed since the last event: the outbox
+/// records its acknowledgements on the next event instead of writing a <see cref="TaskSynced"/> row per turn. A task
+/// whose acknowledgement never reached the journal is written again after recovery (the write is idempotent).
 /// </summary>
 public sealed record MessageSubmitted(
     string TaskId,
@@ -36,7 +39,8 @@ public sealed record MessageSubmitted(
     string Model,
     string Provider,
     DateTimeOffset At,
-    string? RequestId = null) : IInstanceEvent;
+    string? RequestId = null,
+    IReadOnlyList<string>? Synced = null) : IInstanceEvent;
 
 public sealed record ExecutionCompleted(
     string TaskId,
@@ -68,7 +72,10 @@ public sealed record ExecutionCancelled(
     double TotalTimeMs,
     DateTimeOffset At) : IInstanceEvent;
 
-/// <summary>The task's final row is in the run store; the outbox stops retrying it.</summary>
+/// <summary>
+/// The task's final row is in the run store; the outbox stops retrying it. Written by earlier versions after every task;
+/// the acknowledgement now rides on the next <see cref="MessageSubmitted"/> (<see cref="MessageSubmitted.Synced"/>).
+/// </summary>
 public sealed record TaskSynced(string TaskId) : IInstanceEvent;
 
 /// <summary>Tombstone: later commands get <c>instance_expired</c>.</summary>

@@ -14,7 +14,10 @@ public sealed record InstanceSettings
     /// <summary>Most user-provided variables an instance may hold.</summary>
     public int MaxVariables { get; init; } = 256;
 
-    /// <summary>A snapshot is saved every this many events.</summary>
+    /// <summary>
+    /// A snapshot is saved after at least this many events since the last one (0: never), and once the conversation text
+    /// journaled since then is at least as large as the last snapshot's, so long conversations do not rewrite themselves.
+    /// </summary>
     public int SnapshotEvery { get; init; } = 100;
 
     /// <summary>Timeout of the instance's own asks (prompt cache, scoped variables).</summary>

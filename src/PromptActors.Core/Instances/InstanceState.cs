@@ -87,6 +87,11 @@ public sealed class InstanceState
                 UpdatedAt = v.At;
                 break;
             case MessageSubmitted m:
+                if (m.Synced is { } synced)
+                {
+                    foreach (var id in synced)
+                        Unsynced.Remove(id);
+                }
                 if (m.NewRunId is not null)
                 {
                     RunId = m.NewRunId;
@@ -170,6 +175,15 @@ public sealed class InstanceState
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
                 current.SubmittedAt, at, at, current.Sequence);
         }
+    }
+
+    /// <summary>Characters of conversation text the instance holds (what a snapshot's size grows with).</summary>
+    public long ConversationChars()
+    {
+        long chars = 0;
+        foreach (var m in Conversation)
+            chars += m.Content.Length;
+        return chars;
     }
 
     /// <summary>The run row this instance writes to (requires a run id).</summary>

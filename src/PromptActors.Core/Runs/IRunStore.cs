@@ -9,6 +9,14 @@ public interface IRunStore
     /// </summary>
     Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Best-effort progress: the task's first token arrived, so its <c>pending</c> row becomes <c>streaming</c>. Stores may
+    /// make this one small update that leaves the run's totals alone (nothing they count changed); a row that is missing or
+    /// already further along is left as it is. The default writes the whole row with <see cref="UpsertTaskAsync"/>.
+    /// </summary>
+    Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default) =>
+        UpsertTaskAsync(task, cancellationToken);
+
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default);

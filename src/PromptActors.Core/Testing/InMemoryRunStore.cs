@@ -32,9 +32,25 @@ public sealed class InMemoryRunStore : IRunStore
         lock (_gate)
         {
             _runs.TryAdd(task.Run.RunId, task.Run);
-            // A terminal row is final: retries of it and late progress writes leave it as it is.
-            if (!_tasks.TryGetValue(task.TaskId, out var existing) || !existing.IsTerminal)
+            // A terminal row is final: retries of it and late progress writes leave it as it is. A pending write only
+            // creates the row: one that exists is already pending or further along.
+            if (!_tasks.TryGetValue(task.TaskId, out var existing)
+                || (!existing.IsTerminal && task.Status != RunTaskStatus.Pending))
                 _tasks[task.TaskId] = task;
+            Interlocked.Increment(ref _writes);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    {
+        if (FailWritesWith is { } failure)
+            return Task.FromException(failure);
+        lock (_gate)
+        {
+            // As the SQL store: only a pending row moves on; a missing or further row is left alone.
+            if (_tasks.TryGetValue(task.TaskId, out var existing) && existing.Status == RunTaskStatus.Pending)
+                _tasks[task.TaskId] = existing with { Status = RunTaskStatus.Streaming, UpdatedAt = task.UpdatedAt };
             Interlocked.Increment(ref _writes);
         }
         return Task.CompletedTask;

@@ -72,6 +72,18 @@ internal sealed class SqlRunStore : IRunStore
         WHERE ai_tasks.status NOT IN ({Terminal})
         """;
 
+    // The first (pending) write: a plain insert when the row is missing. Unlike the upsert it needs no speculative
+    // insertion (one WAL record less); two writers of one run never race here, they are serialized by the run lock.
+    private const string InsertTaskIfMissingSql = """
+        INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
+                              status, response_text, response_errors, tokens_input, tokens_output, tokens_total, cost,
+                              time_to_first_token, total_time, completed_at, updated_at)
+        SELECT @task_id, @run_id, @user_id, @service, @task_name, @provider, @model, @request_data, @created_at, @seq,
+               @status, @response_text, @response_errors, @tokens_input, @tokens_output, @tokens_total, @cost,
+               @time_to_first_token, @total_time, @completed_at, @updated_at
+        WHERE NOT EXISTS (SELECT 1 FROM ai_tasks WHERE task_id = @task_id)
+        """;
+
     private readonly SqlDialect _dialect;
     private readonly string _refreshTotalsSql;
 
@@ -130,18 +142,38 @@ internal sealed class SqlRunStore : IRunStore
             .Text("instance_id", run.InstanceId)
             .ExecuteAsync(cancellationToken);
 
-        // A first (pending) write inserts; later writes update the existing row, and fall back to the upsert when there
-        // is no row to update (the first write was lost) or the row is final (the upsert's WHERE then leaves it alone).
-        var taskChanged = 0;
-        if (task.Status != RunTaskStatus.Pending)
+        // Later writes update the existing row, and fall back to the upsert when there is no row to update (the first
+        // write was lost) or the row is final (the upsert's WHERE then leaves it alone).
+        // A pending write only ever creates the row: one that exists is already pending or further along.
+        int taskChanged;
+        if (task.Status == RunTaskStatus.Pending)
+            taskChanged = await BindTask(session.Sql(InsertTaskIfMissingSql), task).ExecuteAsync(cancellationToken);
+        else
+        {
             taskChanged = await BindTask(session.Sql(UpdateTaskSql), task).ExecuteAsync(cancellationToken);
-        if (taskChanged == 0)
-            taskChanged = await BindTask(session.Sql(UpsertTaskSql), task).ExecuteAsync(cancellationToken);
+            if (taskChanged == 0)
+                taskChanged = await BindTask(session.Sql(UpsertTaskSql), task).ExecuteAsync(cancellationToken);
+        }
 
         // A retry of a row that is already final changes nothing, so the totals need no refresh.
         if (runCreated > 0 || taskChanged > 0)
             await session.Sql(_refreshTotalsSql).Text("run_id", run.RunId).ExecuteAsync(cancellationToken);
         await session.CommitAsync(cancellationToken);
+    }
+
+    // Only status and updated_at change: a small HOT update, no run row write (the totals do not move), no lock.
+    private const string MarkStreamingSql = """
+        UPDATE ai_tasks SET status = 'streaming', updated_at = @updated_at
+        WHERE task_id = @task_id AND status = 'pending'
+        """;
+
+    public async Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    {
+        await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
+        await session.Sql(MarkStreamingSql)
+            .Text("task_id", task.TaskId)
+            .Timestamp("updated_at", task.UpdatedAt)
+            .ExecuteAsync(cancellationToken);
     }
 
     private static SqlStatement BindTask(SqlStatement statement, RunTaskRecord task)

@@ -92,4 +92,49 @@ public sealed class RecoveryTests(ITestOutputHelper output)
             Assert.Equal(33, run.TotalTokens);
         }, TimeSpan.FromSeconds(15));
     }
+
+    [Fact]
+    public async Task Outbox_acknowledgements_ride_on_the_next_message_so_recovery_rewrites_only_the_last_final_row()
+    {
+        await SavePromptAsync("chat", "You chat.", "Hi");
+        var view = await StartAsync("chat");
+        Model.Enqueue(ScriptedReply.Text("one"), ScriptedReply.Text("two"), ScriptedReply.Text("three"));
+        await SendAsync(view.InstanceId, "1");
+        await SendAsync(view.InstanceId, "2");
+        await SendAsync(view.InstanceId, "3");
+        await AwaitAssertAsync(() =>
+        {
+            Assert.Equal(3, Runs.Tasks.Count(t => t.Status == RunTaskStatus.Completed));
+            return Task.CompletedTask;
+        });
+        var writes = Runs.WriteCount;
+
+        await StopEntityAsync(view.InstanceId);
+        await Engine.GetInstanceAsync(view.InstanceId);
+
+        // Tasks 1 and 2 were acknowledged on the MessageSubmitted of tasks 2 and 3 (no TaskSynced rows). Task 3's
+        // acknowledgement had no later event to ride on, so the recovered instance writes its final row once more:
+        // an idempotent upsert that changes nothing.
+        await AwaitAssertAsync(() =>
+        {
+            Assert.Equal(writes + 1, Runs.WriteCount);
+            return Task.CompletedTask;
+        });
+        await Engine.GetInstanceAsync(view.InstanceId);
+        Assert.Equal(writes + 1, Runs.WriteCount);
+        Assert.Equal(3, Runs.Tasks.Count);
+        Assert.All(Runs.Tasks, t => Assert.Equal(RunTaskStatus.Completed, t.Status));
+
+        // and once that write is confirmed, the instance is done with its outbox: the next turn carries the acknowledgement.
+        Model.Enqueue(ScriptedReply.Text("four"));
+        await SendAsync(view.InstanceId, "4");
+        await StopEntityAsync(view.InstanceId);
+        writes = Runs.WriteCount;
+        await Engine.GetInstanceAsync(view.InstanceId);
+        await AwaitAssertAsync(() =>
+        {
+            Assert.Equal(writes + 1, Runs.WriteCount); // task 4 only
+            return Task.CompletedTask;
+        });
+    }
 }
