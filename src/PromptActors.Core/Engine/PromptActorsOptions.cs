@@ -144,6 +144,7 @@ public sealed class PromptActorsOptions
         public int SubscriberBuffer { get; set; } = 1024;
         public TimeSpan SyncRetryMin { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan SyncRetryMax { get; set; } = TimeSpan.FromMinutes(1);
+        public TimeSpan CleanupSyncWait { get; set; } = TimeSpan.FromSeconds(10);
         public string? JournalPluginId { get; set; }
         public string? SnapshotPluginId { get; set; }
     }
@@ -177,6 +178,7 @@ public sealed class PromptActorsOptions
             errors.Add($"{Section}:Instances:SnapshotEvery must be 0 (off) or more (was {Instances.SnapshotEvery})");
         Positive(Instances.IdlePassivation, "Instances:IdlePassivation");
         Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
+        Positive(Instances.CleanupSyncWait, "Instances:CleanupSyncWait");
         if (Instances.SubscriberBuffer is < 1 or > 1_000_000)
             errors.Add($"{Section}:Instances:SubscriberBuffer must be between 1 and 1000000 (was {Instances.SubscriberBuffer})");
         if (Instances.SyncRetryMax < Instances.SyncRetryMin)
@@ -205,6 +207,7 @@ public sealed class PromptActorsOptions
         SyncRetryMin = Instances.SyncRetryMin,
         SubscriberBuffer = Instances.SubscriberBuffer,
         SyncRetryMax = Instances.SyncRetryMax,
+        CleanupSyncWait = Instances.CleanupSyncWait,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,
         AskTimeout = AskTimeout < TimeSpan.FromSeconds(10) ? AskTimeout : TimeSpan.FromSeconds(10),

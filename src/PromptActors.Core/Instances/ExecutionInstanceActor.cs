@@ -45,6 +45,15 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
     private (string TaskId, List<string> Chunks)? _lastChunks;
 
+    // This incarnation asked the shard to passivate it (see Active()).
+    private bool _passivating;
+
+    // Cleanups waiting for the outbox to write the last rows (answered when it has, or after CleanupSyncWait).
+    private readonly List<IActorRef> _cleanupWaiters = new();
+
+    // Chunks of the running task on their way from the model stream.
+    private ChunkInbox? _chunkInbox;
+
     // The last best-effort progress write (pending, streaming) of this instance; the next one starts after it.
     private Task _progressWrite = Task.CompletedTask;
 
@@ -113,6 +122,15 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void Active()
     {
+        // Once this incarnation asked to be passivated, commands that change it (or wait on it) go back to the shard, which
+        // holds them until this incarnation stopped and gives them to the next one: a message that raced the passivation
+        // is not run by an instance about to stop.
+        Command<IInstanceCommand>(cmd =>
+        {
+            Handling(cmd);
+            Context.Parent.Forward(cmd);
+        }, cmd => _passivating && _state.Started && !_state.Expired
+                  && cmd is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream);
         Command<StartInstance>(OnStart);
         Command<ExecuteMessage>(OnExecute);
         Command<UpdateVariables>(OnUpdateVariables);
@@ -127,9 +145,10 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Command<SubscribeReplyStream>(OnSubscribe);
         Command<ReapInstance>(OnReap);
 
-        Command<ModelChunk>(OnChunk);
+        Command<ChunksQueued>(q => DrainChunks(q.Inbox));
         Command<ModelFinished>(OnModelFinished);
         Command<SyncResult>(OnSyncResult);
+        Command<CleanupWaitExpired>(_ => AnswerCleanupWaiters(expired: true));
         Command<RetrySync>(r =>
         {
             if (_state.Unsynced.TryGetValue(r.TaskId, out var record))
@@ -407,11 +426,44 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         }
         if (_state.Unsynced.Count > 0)
         {
+            // The last reply's row is usually a moment behind the reply: wait for it (bounded) instead of refusing.
             SyncAll();
-            Sender.Tell(new Rejected(ErrorCodes.StoreUnavailable, "the run store has not yet recorded every task of this instance; try again shortly"));
+            _cleanupWaiters.Add(Sender);
+            if (_cleanupWaiters.Count == 1)
+                Timers.StartSingleTimer("cleanup-wait", CleanupWaitExpired.Instance, _settings.CleanupSyncWait);
             return;
         }
         Tombstone(Sender);
+    }
+
+    /// <summary>Answers the cleanups that waited for the outbox, once it has written every row (or it gave up waiting).</summary>
+    private void AnswerCleanupWaiters(bool expired)
+    {
+        if (_cleanupWaiters.Count == 0 || (!expired && _state.Unsynced.Count > 0))
+            return;
+        Timers.Cancel("cleanup-wait");
+        var waiters = _cleanupWaiters.ToArray();
+        _cleanupWaiters.Clear();
+        Rejected? refusal = _state.Expired ? null
+            : _state.IsExecuting ? new Rejected(ErrorCodes.InstanceBusy, "cancel the running task before cleaning up the instance")
+            : _state.Unsynced.Count > 0 ? new Rejected(ErrorCodes.StoreUnavailable,
+                "the run store has not yet recorded every task of this instance; try again shortly")
+            : null;
+        if (refusal is not null)
+        {
+            foreach (var w in waiters)
+                w.Tell(refusal);
+            return;
+        }
+        if (_state.Expired)
+        {
+            foreach (var w in waiters)
+                w.Tell(new InstanceCleanedUp(_instanceId));
+            return;
+        }
+        Tombstone(waiters[0]);
+        foreach (var w in waiters.Skip(1))
+            w.Tell(new InstanceCleanedUp(_instanceId));
     }
 
     private void OnReap(ReapInstance cmd)
@@ -426,9 +478,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         if (_state.Status != InstanceStatus.Completed || ReapReference() != cmd.CompletedAt || _state.IsExecuting
             || _state.Unsynced.Count > 0)
             return;
-        if (_state.Start!.Retain)
+        if (_state.Start!.Retain || (cmd.OverLimit && _state.Config.AllowChat))
         {
-            _log.Debug("Passivating retained instance {0}", _instanceId);
+            _log.Debug("Passivating {0} instance {1}", _state.Start.Retain ? "retained" : "completed", _instanceId);
             Passivate();
             return;
         }
@@ -574,12 +626,14 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         var self = Self;
         var token = _cts.Token;
         var time = Time;
-        _ = Task.Run(() => StreamModelAsync(self, taskId, model.Client, messages, options, time, token), CancellationToken.None);
+        var inbox = _chunkInbox = new ChunkInbox(taskId);
+        _ = Task.Run(() => StreamModelAsync(self, inbox, model.Client, messages, options, time, token), CancellationToken.None);
     }
 
-    private static async Task StreamModelAsync(IActorRef self, string taskId, IChatClient client, IReadOnlyList<ChatMessage> messages,
+    private static async Task StreamModelAsync(IActorRef self, ChunkInbox inbox, IChatClient client, IReadOnlyList<ChatMessage> messages,
         ChatOptions options, TimeProvider time, CancellationToken token)
     {
+        var taskId = inbox.TaskId;
         TokenUsage? usage = null;
         try
         {
@@ -593,7 +647,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 }
                 var text = update.Text;
                 if (!string.IsNullOrEmpty(text))
-                    self.Tell(new ModelChunk(taskId, text, time.GetTimestamp()));
+                    inbox.Add(self, text, time);
             }
             self.Tell(new ModelFinished(taskId, usage, null, Cancelled: false, time.GetTimestamp()));
         }
@@ -607,25 +661,33 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void OnChunk(ModelChunk chunk)
+    /// <summary>Takes every chunk the model stream has queued for the current task, in order.</summary>
+    private void DrainChunks(ChunkInbox inbox)
     {
-        if (_state.Current?.TaskId != chunk.TaskId)
+        if (_chunkInbox != inbox || _state.Current?.TaskId != inbox.TaskId)
             return;
-        if (_firstTokenAt is null)
+        inbox.Rearm();
+        while (inbox.TryTake(out var text, out var timestamp))
         {
-            _firstTokenAt = chunk.Timestamp;
-            _state.MarkStreaming();
-            WriteProgress(RunTaskStatus.Streaming);
+            if (_firstTokenAt is null)
+            {
+                _firstTokenAt = timestamp;
+                _state.MarkStreaming();
+                WriteProgress(RunTaskStatus.Streaming);
+            }
+            _text.Append(text);
+            _chunks.Add(text);
+            _fanOut?.Publish(new ReplyChunk(inbox.TaskId, _chunks.Count - 1, text));
         }
-        _text.Append(chunk.Text);
-        _chunks.Add(chunk.Text);
-        _fanOut?.Publish(new ReplyChunk(chunk.TaskId, _chunks.Count - 1, chunk.Text));
     }
 
     private void OnModelFinished(ModelFinished done)
     {
         if (_state.Current?.TaskId != done.TaskId)
             return;
+        if (_chunkInbox is { } inbox)
+            DrainChunks(inbox); // every chunk the stream queued comes before its end
+        _chunkInbox = null;
         var text = _text.ToString();
         var ttft = _firstTokenAt is { } first ? Time.GetElapsedTime(_startedAt, first).TotalMilliseconds : (double?)null;
         var total = Time.GetElapsedTime(_startedAt, done.Timestamp).TotalMilliseconds;
@@ -772,6 +834,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         // captured by the next snapshot). Until then a restart only writes the same final row once more.
         _state.Apply(new TaskSynced(result.TaskId));
         _syncedNotJournaled.Add(result.TaskId);
+        AnswerCleanupWaiters(expired: false);
         RegisterWithReaperIfDone();
         StopIfHandedOff();
     }
@@ -899,7 +962,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         _snapshotChars = chars;
     }
 
-    private void Passivate() => Context.Parent.Tell(new Passivate(StopInstance.Instance));
+    private void Passivate()
+    {
+        _passivating = true;
+        Context.Parent.Tell(new Passivate(StopInstance.Instance));
+    }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
 
@@ -934,6 +1001,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             "the instance stopped while the task was running", _text.ToString()));
         var refusal = new Rejected(ErrorCodes.StoreUnavailable,
             "the instance stopped before it could handle this command (the journal failed); nothing was changed, retry");
+        foreach (var waiter in _cleanupWaiters)
+            waiter.Tell(refusal);
+        _cleanupWaiters.Clear();
         foreach (var (command, sender) in _unhandled)
             sender.Tell(refusal);
         _unhandled.Clear();
@@ -942,7 +1012,41 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- internal messages (never leave the node)
 
-    private sealed record ModelChunk(string TaskId, string Text, long Timestamp) : INoSerializationVerificationNeeded;
+    /// <summary>The model stream queued chunks in <see cref="Inbox"/> (sent once per batch, not per chunk).</summary>
+    private sealed record ChunksQueued(ChunkInbox Inbox) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// Chunks of one task on their way from the model stream (a pool thread) to the instance. The stream queues each chunk
+    /// and tells the instance only when no earlier notice is still unread, so a fast model costs one mailbox message per
+    /// batch of chunks rather than per chunk. The instance re-arms the notice before it drains, so no chunk is left behind.
+    /// </summary>
+    private sealed class ChunkInbox(string taskId)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(string Text, long Timestamp)> _queue = new();
+        private int _notified;
+
+        public string TaskId { get; } = taskId;
+
+        public void Add(IActorRef instance, string text, TimeProvider time)
+        {
+            _queue.Enqueue((text, time.GetTimestamp()));
+            if (Interlocked.Exchange(ref _notified, 1) == 0)
+                instance.Tell(new ChunksQueued(this));
+        }
+
+        public void Rearm() => Volatile.Write(ref _notified, 0);
+
+        public bool TryTake(out string text, out long timestamp)
+        {
+            if (_queue.TryDequeue(out var item))
+            {
+                (text, timestamp) = item;
+                return true;
+            }
+            (text, timestamp) = (string.Empty, 0);
+            return false;
+        }
+    }
 
     private sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp)
         : INoSerializationVerificationNeeded;
@@ -950,6 +1054,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private sealed record SyncResult(string TaskId, string? Error) : INoSerializationVerificationNeeded;
 
     private sealed record RetrySync(string TaskId) : INoSerializationVerificationNeeded;
+
+    private sealed class CleanupWaitExpired : INoSerializationVerificationNeeded
+    {
+        public static readonly CleanupWaitExpired Instance = new();
+    }
 
     private sealed class HandOffDeadline : INoSerializationVerificationNeeded
     {

@@ -49,8 +49,13 @@ public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
 /// </summary>
 public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0) : IInstanceCommand;
 
-/// <summary>From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>.</summary>
-public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt) : IInstanceCommand;
+/// <summary>
+/// From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>. With
+/// <see cref="OverLimit"/> the node keeps more completed instances in memory than allowed: a conversation that may go
+/// on (chat allowed) is then only passivated (it leaves memory, keeps its journal and is reaped when its time is up),
+/// while a one-shot instance is reaped.
+/// </summary>
+public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt, bool OverLimit = false) : IInstanceCommand;
 
 /// <summary>
 /// From the task sweeper: the row of task <see cref="TaskId"/> is still pending or streaming although nobody updated it

@@ -14,7 +14,10 @@ public sealed record ReaperSettings(TimeSpan CompletedTtl, int MaxCompletedPerNo
 /// <summary>
 /// One per node. Tracks the completed instances living on this node and tells each one to reap itself (through the
 /// shard region) when it is too old or too many are kept. The instance decides: a <c>retain</c> instance only passivates,
-/// others leave a tombstone. Time comes from the injected <see cref="TimeProvider"/>, so tests advance a fake clock.
+/// others leave a tombstone. Over the per-node limit, a conversation that may go on (chat allowed) is only passivated:
+/// the limit bounds memory, and a conversation waiting for its next message is not lost to load. The reaper keeps such a
+/// passivated instance on its list (not counting towards the limit) and reaps it when its time is up. Time comes from
+/// the injected <see cref="TimeProvider"/>, so tests advance a fake clock.
 /// </summary>
 public sealed class InstanceReaper : ReceiveActor
 {
@@ -22,12 +25,29 @@ public sealed class InstanceReaper : ReceiveActor
     private readonly TimeProvider _time;
     private readonly Func<IActorRef> _region;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, DateTimeOffset> _completed = new(StringComparer.Ordinal);
+
+    // Every tracked instance: when it completed, and whether it was passivated over the limit (not in memory).
+    private readonly Dictionary<string, (DateTimeOffset CompletedAt, bool Passivated)> _tracked = new(StringComparer.Ordinal);
+    // All tracked instances by completion (for the TTL), and those in memory (for the limit): each sweep and each
+    // registration costs O(log n) per instance it touches, however many are tracked.
+    private readonly SortedSet<(DateTimeOffset CompletedAt, string Id)> _byAge = new(Oldest.Instance);
+    private readonly SortedSet<(DateTimeOffset CompletedAt, string Id)> _inMemory = new(Oldest.Instance);
     private ITimer? _timer;
 
     private sealed class Sweep : INoSerializationVerificationNeeded
     {
         public static readonly Sweep Instance = new();
+    }
+
+    private sealed class Oldest : IComparer<(DateTimeOffset CompletedAt, string Id)>
+    {
+        public static readonly Oldest Instance = new();
+
+        public int Compare((DateTimeOffset CompletedAt, string Id) x, (DateTimeOffset CompletedAt, string Id) y)
+        {
+            var byTime = x.CompletedAt.CompareTo(y.CompletedAt);
+            return byTime != 0 ? byTime : string.CompareOrdinal(x.Id, y.Id);
+        }
     }
 
     public InstanceReaper(ReaperSettings settings, TimeProvider time, Func<IActorRef> region)
@@ -38,13 +58,22 @@ public sealed class InstanceReaper : ReceiveActor
 
         Receive<InstanceCompletedNotice>(n =>
         {
-            _completed[n.InstanceId] = n.CompletedAt;
-            DoSweep();
+            Forget(n.InstanceId);
+            _tracked[n.InstanceId] = (n.CompletedAt, false);
+            _byAge.Add((n.CompletedAt, n.InstanceId));
+            _inMemory.Add((n.CompletedAt, n.InstanceId));
+            ReapExpired();
+            EnforceLimit();
         });
-        Receive<InstanceActiveNotice>(n => { _completed.Remove(n.InstanceId); }); // a statement: a bool lambda would mean "unhandled" when absent
-        Receive<Sweep>(_ => DoSweep());
+        Receive<InstanceActiveNotice>(n => Forget(n.InstanceId));
+        Receive<Sweep>(_ =>
+        {
+            ReapExpired();
+            EnforceLimit();
+        });
         Receive<GetReaperState>(_ => Sender.Tell(new ReaperState(
-            _completed.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray())));
+            _inMemory.Select(e => e.Id).ToArray(),
+            _byAge.Where(e => _tracked[e.Id].Passivated).Select(e => e.Id).ToArray())));
     }
 
     public static Props Props(ReaperSettings settings, TimeProvider time, Func<IActorRef> region) =>
@@ -58,32 +87,40 @@ public sealed class InstanceReaper : ReceiveActor
 
     protected override void PostStop() => _timer?.Dispose();
 
-    private void DoSweep()
+    private void Forget(string id)
+    {
+        if (!_tracked.Remove(id, out var entry))
+            return;
+        _byAge.Remove((entry.CompletedAt, id));
+        _inMemory.Remove((entry.CompletedAt, id));
+    }
+
+    /// <summary>Completed longer than the TTL ago: reaped (a passivated one is woken from its journal to be reaped).</summary>
+    private void ReapExpired()
     {
         var now = _time.GetUtcNow();
-        var toReap = new List<KeyValuePair<string, DateTimeOffset>>();
-        foreach (var kv in _completed)
+        var reaped = 0;
+        while (_byAge.Count > 0 && now - _byAge.Min.CompletedAt >= _settings.CompletedTtl)
         {
-            if (now - kv.Value >= _settings.CompletedTtl)
-                toReap.Add(kv);
+            var (completedAt, id) = _byAge.Min;
+            Forget(id);
+            _region().Tell(new ReapInstance(id, completedAt));
+            reaped++;
         }
-        var excess = _completed.Count - toReap.Count - _settings.MaxCompletedPerNode;
-        if (excess > 0)
+        if (reaped > 0)
+            _log.Debug("Reaped {0} instances completed more than {1} ago; {2} still tracked", reaped, _settings.CompletedTtl, _tracked.Count);
+    }
+
+    /// <summary>More completed instances in memory than allowed: the oldest go (passivated or reaped, as they decide).</summary>
+    private void EnforceLimit()
+    {
+        while (_inMemory.Count > _settings.MaxCompletedPerNode)
         {
-            toReap.AddRange(_completed
-                .Where(kv => now - kv.Value < _settings.CompletedTtl)
-                .OrderBy(kv => kv.Value)
-                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
-                .Take(excess));
+            var (completedAt, id) = _inMemory.Min;
+            _inMemory.Remove(_inMemory.Min);
+            // Still tracked for its TTL; if the instance reaps itself instead (one-shot), its notice removes it.
+            _tracked[id] = (completedAt, true);
+            _region().Tell(new ReapInstance(id, completedAt, OverLimit: true));
         }
-        if (toReap.Count == 0)
-            return;
-        var region = _region();
-        foreach (var (id, completedAt) in toReap)
-        {
-            _completed.Remove(id);
-            region.Tell(new ReapInstance(id, completedAt));
-        }
-        _log.Debug("Reaped {0} completed instances; {1} still tracked", toReap.Count, _completed.Count);
     }
 }

@@ -20,6 +20,12 @@ public sealed record InstanceSettings
     /// </summary>
     public int SnapshotEvery { get; init; } = 100;
 
+    /// <summary>
+    /// How long a cleanup waits for the outbox to record the instance's last rows before it is refused with
+    /// <c>store_unavailable</c> (the run store is down or slow).
+    /// </summary>
+    public TimeSpan CleanupSyncWait { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Timeout of the instance's own asks (prompt cache, scoped variables).</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

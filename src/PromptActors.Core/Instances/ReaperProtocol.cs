@@ -12,5 +12,9 @@ public sealed record GetReaperState : IPromptActorsMessage
     public static readonly GetReaperState Instance = new();
 }
 
-/// <summary>Reply to <see cref="GetReaperState"/>: tracked completed instances, oldest first.</summary>
-public sealed record ReaperState(IReadOnlyList<string> CompletedInstanceIds) : IPromptActorsMessage;
+/// <summary>
+/// Reply to <see cref="GetReaperState"/>: completed instances held in memory on this node, oldest first, and those the
+/// reaper passivated over the limit and still reaps when their time is up.
+/// </summary>
+public sealed record ReaperState(IReadOnlyList<string> CompletedInstanceIds, IReadOnlyList<string>? PassivatedInstanceIds = null)
+    : IPromptActorsMessage;

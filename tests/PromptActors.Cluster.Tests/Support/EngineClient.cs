@@ -91,12 +91,12 @@ public sealed class EngineClient : IDisposable
         }, ct);
 
     public Task<JsonElement> StartInstanceAsync(HostNode node, string promptId, string userId = "u1", bool retain = true,
-        bool autoRun = false, string? orgId = null, CancellationToken ct = default) =>
+        bool autoRun = false, string? orgId = null, bool allowChat = true, CancellationToken ct = default) =>
         JsonAsync(node, HttpMethod.Post, "/v1/instances", new
         {
             promptId,
             scope = new { userId, orgId },
-            executionConfig = new { autoRun, allowChat = true, showVariables = true, applyVariables = true, trackInRuns = true },
+            executionConfig = new { autoRun, allowChat, showVariables = true, applyVariables = true, trackInRuns = true },
             retain,
         }, ct);
 

@@ -7,9 +7,9 @@ namespace PromptActors.Tests.Instances;
 
 public sealed class ReaperTests(ITestOutputHelper output) : EngineTestKit(output)
 {
-    private async Task<string> CompletedInstanceAsync(bool retain = false)
+    private async Task<string> CompletedInstanceAsync(bool retain = false, bool allowChat = true)
     {
-        var view = await StartAsync("p", retain: retain);
+        var view = await StartAsync("p", new ExecutionConfig(AllowChat: allowChat), retain: retain);
         await SendAsync(view.InstanceId);
         await AwaitAssertAsync(async () =>
         {
@@ -52,13 +52,13 @@ public sealed class ReaperTests(ITestOutputHelper output) : EngineTestKit(output
     }
 
     [Fact]
-    public async Task Oldest_completed_instances_beyond_50_per_node_are_reaped_first()
+    public async Task Oldest_one_shot_instances_beyond_50_per_node_are_reaped_first()
     {
         await SavePromptAsync("p", "x", "Hi");
         var ids = new List<string>();
         for (var i = 0; i < 52; i++)
         {
-            ids.Add(await CompletedInstanceAsync());
+            ids.Add(await CompletedInstanceAsync(allowChat: false));
             Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
@@ -68,6 +68,38 @@ public sealed class ReaperTests(ITestOutputHelper output) : EngineTestKit(output
             Assert.Equal(InstanceStatus.Completed, (await Engine.GetInstanceAsync(id)).Status);
         var state = await Runtime.Reaper.Ask<ReaperState>(GetReaperState.Instance);
         Assert.Equal(50, state.CompletedInstanceIds.Count);
+        Assert.Empty(state.PassivatedInstanceIds!);
+    }
+
+    [Fact]
+    public async Task Conversations_beyond_50_per_node_leave_memory_but_go_on_and_are_reaped_when_their_time_is_up()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var ids = new List<string>();
+        for (var i = 0; i < 52; i++)
+        {
+            ids.Add(await CompletedInstanceAsync());
+            Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // The two oldest are passivated, not reaped: still on the reaper's list, no longer in memory.
+        await AwaitAssertAsync(async () =>
+        {
+            var state = await Runtime.Reaper.Ask<ReaperState>(GetReaperState.Instance);
+            Assert.Equal(50, state.CompletedInstanceIds.Count);
+            Assert.Equal(ids.Take(2), state.PassivatedInstanceIds!);
+        });
+        var entity = $"/system/sharding/{PromptActorsConfig.ShardTypeName}/*/{ids[0]}";
+        await AwaitAssertAsync(async () =>
+            await Assert.ThrowsAsync<ActorNotFoundException>(() => Sys.ActorSelection(entity).ResolveOne(TimeSpan.FromSeconds(1))));
+
+        // A passivated conversation goes on where it was (rehydrated from its journal).
+        Assert.IsType<ReplyCompleted>(await SendAsync(ids[0], "still talking"));
+        Assert.Equal(2, (await Engine.GetInstanceAsync(ids[0])).Conversation.Count(m => m.Role == PromptActors.Prompts.MessageRole.Assistant));
+
+        // The other one is reaped once it has been completed for the TTL, although it is not in memory.
+        Clock.Advance(TimeSpan.FromMinutes(30));
+        await AwaitAssertAsync(() => Refused<InstanceExpiredException>(() => Engine.GetInstanceAsync(ids[1])));
     }
 
     [Fact]
