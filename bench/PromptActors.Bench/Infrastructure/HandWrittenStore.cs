@@ -53,8 +53,9 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
     public static async Task<HandWrittenStore> CreateAsync(string connectionString)
     {
-        // The same pool setting the engine's storage uses by default (no DISCARD ALL when a connection returns to the pool).
-        var data = NpgsqlDataSource.Create(connectionString + ";No Reset On Close=true");
+        // The same pool settings the engine's storage uses by default (no DISCARD ALL when a connection returns to the
+        // pool; hot statements prepared).
+        var data = NpgsqlDataSource.Create(connectionString + ";No Reset On Close=true;Max Auto Prepare=64");
         await using var c = await data.OpenConnectionAsync();
         await using var cmd = new NpgsqlCommand(JournalDdl, c);
         await cmd.ExecuteNonQueryAsync();
