@@ -52,28 +52,16 @@ internal sealed class SqlRunStore : IRunStore
         updated_at = @updated_at
         """;
 
-    // Both statements carry the "never move a terminal row back" rule in their WHERE clause: the database enforces it.
-    // A plain UPDATE serves the common case (the row exists); unlike ON CONFLICT DO UPDATE it writes no row-lock record.
+    // The "never move a terminal row back" rule is in the WHERE clause: the database enforces it. A plain UPDATE serves
+    // the common case (the row exists); unlike ON CONFLICT DO UPDATE it writes no row-lock record.
     private const string UpdateTaskSql = $"""
         UPDATE ai_tasks SET
         {TaskValues}
         WHERE task_id = @task_id AND status NOT IN ({Terminal})
         """;
 
-    private const string UpsertTaskSql = $"""
-        INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
-                              status, response_text, response_errors, tokens_input, tokens_output, tokens_total, cost,
-                              time_to_first_token, total_time, completed_at, updated_at)
-        VALUES (@task_id, @run_id, @user_id, @service, @task_name, @provider, @model, @request_data, @created_at, @seq,
-                @status, @response_text, @response_errors, @tokens_input, @tokens_output, @tokens_total, @cost,
-                @time_to_first_token, @total_time, @completed_at, @updated_at)
-        ON CONFLICT (task_id) DO UPDATE SET
-        {TaskValues}
-        WHERE ai_tasks.status NOT IN ({Terminal})
-        """;
-
-    // The first (pending) write: a plain insert when the row is missing. Unlike the upsert it needs no speculative
-    // insertion (one WAL record less); two writers of one run never race here, they are serialized by the run lock.
+    // Creates the task row when it is missing: a plain insert (no speculative insertion, one WAL record less than
+    // ON CONFLICT); two writers of one task never race here, they are serialized by the run lock.
     private const string InsertTaskIfMissingSql = """
         INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
                               status, response_text, response_errors, tokens_input, tokens_output, tokens_total, cost,
@@ -85,50 +73,68 @@ internal sealed class SqlRunStore : IRunStore
         """;
 
     private readonly SqlDialect _dialect;
-    private readonly string _refreshTotalsSql;
+    private readonly string _pendingWriteSql;
+    private readonly string _laterWriteSql;
 
     public SqlRunStore(SqlDialect dialect)
     {
         _dialect = dialect;
         var userMessage = dialect.JsonText("request_data", "userMessage");
         // Same rules as RunTotals.Build: every task counts tokens and cost; a completed task adds its user message
-        // (when it had one) and the assistant reply to the transcript.
-        _refreshTotalsSql = $"""
+        // (when it had one) and the assistant reply to the transcript. A write that changes no total (a retry of a final
+        // row, a late progress write) leaves the run row alone: no new row version, no WAL.
+        var refreshTotals = $"""
             UPDATE ai_runs SET
-                status = CASE WHEN a.open_tasks > 0 THEN 'running' ELSE 'idle' END,
-                total_tokens = a.tokens,
-                total_cost = a.cost,
-                message_count = a.messages,
-                task_count = a.tasks,
-                last_message_at = a.last_message_at,
-                updated_at = CASE WHEN a.last_update > ai_runs.created_at THEN a.last_update ELSE ai_runs.created_at END
+                status = n.status,
+                total_tokens = n.tokens,
+                total_cost = n.cost,
+                message_count = n.messages,
+                task_count = n.tasks,
+                last_message_at = n.last_message_at,
+                updated_at = n.updated_at
             FROM (
-                SELECT COUNT(*) AS tasks,
-                       COALESCE(SUM(tokens_total), 0) AS tokens,
-                       COALESCE(SUM(cost), 0) AS cost,
-                       COALESCE(SUM(CASE WHEN status = 'completed'
-                                         THEN CASE WHEN {userMessage} IS NULL THEN 1 ELSE 2 END
-                                         ELSE 0 END), 0) AS messages,
-                       MAX(CASE WHEN status = 'completed' THEN COALESCE(completed_at, updated_at) END) AS last_message_at,
-                       COALESCE(SUM(CASE WHEN status IN ('pending', 'streaming') THEN 1 ELSE 0 END), 0) AS open_tasks,
-                       MAX(updated_at) AS last_update
-                FROM ai_tasks
-                WHERE run_id = @run_id
-            ) AS a
+                SELECT CASE WHEN a.open_tasks > 0 THEN 'running' ELSE 'idle' END AS status,
+                       a.tokens, a.cost, a.messages, a.tasks, a.last_message_at,
+                       CASE WHEN a.last_update > r.created_at THEN a.last_update ELSE r.created_at END AS updated_at
+                FROM ai_runs r, (
+                    SELECT COUNT(*) AS tasks,
+                           COALESCE(SUM(tokens_total), 0) AS tokens,
+                           COALESCE(SUM(cost), 0) AS cost,
+                           COALESCE(SUM(CASE WHEN status = 'completed'
+                                             THEN CASE WHEN {userMessage} IS NULL THEN 1 ELSE 2 END
+                                             ELSE 0 END), 0) AS messages,
+                           MAX(CASE WHEN status = 'completed' THEN COALESCE(completed_at, updated_at) END) AS last_message_at,
+                           COALESCE(SUM(CASE WHEN status IN ('pending', 'streaming') THEN 1 ELSE 0 END), 0) AS open_tasks,
+                           MAX(updated_at) AS last_update
+                    FROM ai_tasks
+                    WHERE run_id = @run_id
+                ) AS a
+                WHERE r.id = @run_id
+            ) AS n
             WHERE ai_runs.id = @run_id
+              AND (ai_runs.status, ai_runs.total_tokens, ai_runs.total_cost, ai_runs.message_count, ai_runs.task_count,
+                   ai_runs.last_message_at, ai_runs.updated_at)
+                  {dialect.IsDistinctFrom}
+                  (n.status, n.tokens, n.cost, n.messages, n.tasks, n.last_message_at, n.updated_at)
             """;
+        var serialize = dialect.SerializeRunWritersSql is { } lockSql ? lockSql + ";\n" : "";
+        // One command per write. PostgreSQL runs its statements as one implicit transaction in one round trip; SQLite
+        // runs them inside a write transaction. The run lock comes first, so the writers of one run take turns and each
+        // computes the totals after every earlier writer committed.
+        // A first (pending) write creates the row; one that exists is already pending or further along.
+        _pendingWriteSql = $"{serialize}{InsertRunSql};\n{InsertTaskIfMissingSql};\n{refreshTotals}";
+        // Later writes update the row unless it is final (the database refuses to move a final row back), and create it
+        // when the first write was lost.
+        _laterWriteSql = $"{serialize}{InsertRunSql};\n{UpdateTaskSql};\n{InsertTaskIfMissingSql};\n{refreshTotals}";
     }
 
     public async Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
     {
         var run = task.Run;
-        await using var session = await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
-        if (_dialect.SerializeRunWritersSql is { } serialize)
-            await session.Sql(serialize).Text("run_id", run.RunId).ExecuteAsync(cancellationToken);
-
-        var runCreated = await session.Sql(InsertRunSql)
-            .Text("run_id", run.RunId)
-            .Text("user_id", run.UserId)
+        await using var session = _dialect.StatementsRunAtomically
+            ? await SqlSession.OpenAsync(_dialect, cancellationToken)
+            : await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
+        await BindTask(session.Sql(task.Status == RunTaskStatus.Pending ? _pendingWriteSql : _laterWriteSql), task)
             .Text("org_id", run.OrgId)
             .Text("project_id", run.ProjectId)
             .Text("source_type", run.SourceType)
@@ -141,24 +147,8 @@ internal sealed class SqlRunStore : IRunStore
             .Timestamp("run_created_at", run.CreatedAt)
             .Text("instance_id", run.InstanceId)
             .ExecuteAsync(cancellationToken);
-
-        // Later writes update the existing row, and fall back to the upsert when there is no row to update (the first
-        // write was lost) or the row is final (the upsert's WHERE then leaves it alone).
-        // A pending write only ever creates the row: one that exists is already pending or further along.
-        int taskChanged;
-        if (task.Status == RunTaskStatus.Pending)
-            taskChanged = await BindTask(session.Sql(InsertTaskIfMissingSql), task).ExecuteAsync(cancellationToken);
-        else
-        {
-            taskChanged = await BindTask(session.Sql(UpdateTaskSql), task).ExecuteAsync(cancellationToken);
-            if (taskChanged == 0)
-                taskChanged = await BindTask(session.Sql(UpsertTaskSql), task).ExecuteAsync(cancellationToken);
-        }
-
-        // A retry of a row that is already final changes nothing, so the totals need no refresh.
-        if (runCreated > 0 || taskChanged > 0)
-            await session.Sql(_refreshTotalsSql).Text("run_id", run.RunId).ExecuteAsync(cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        if (!_dialect.StatementsRunAtomically)
+            await session.CommitAsync(cancellationToken);
     }
 
     // Only status and updated_at change: a small HOT update, no run row write (the totals do not move), no lock.

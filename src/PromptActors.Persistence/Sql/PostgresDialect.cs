@@ -81,6 +81,10 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override string? MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
 
+    public override string IsDistinctFrom => "IS DISTINCT FROM";
+
+    public override bool StatementsRunAtomically => true;
+
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 

@@ -51,6 +51,15 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public abstract string? SerializeRunWritersSql { get; }
 
+    /// <summary>The null-safe "differs" operator between two row values.</summary>
+    public abstract string IsDistinctFrom { get; }
+
+    /// <summary>
+    /// True when a command of several statements runs as one implicit transaction in one round trip (PostgreSQL's
+    /// extended protocol with a single Sync), so a run-store write needs no BEGIN/COMMIT round trips of its own.
+    /// </summary>
+    public abstract bool StatementsRunAtomically { get; }
+
     /// <summary>A statement run first in the migration transaction so that nodes starting together migrate one at a time.</summary>
     public abstract string? MigrationLockSql { get; }
 

@@ -62,6 +62,10 @@ internal sealed class SqliteDialect : SqlDialect
     // BEGIN IMMEDIATE already gives one writer at a time.
     public override string? SerializeRunWritersSql => null;
 
+    public override string IsDistinctFrom => "IS NOT";
+
+    public override bool StatementsRunAtomically => false;
+
     public override string? MigrationLockSql => null;
 
     public override async Task PrepareAsync(CancellationToken cancellationToken)
