@@ -49,7 +49,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private bool _passivating;
 
     // Cleanups waiting for the outbox to write the last rows (answered when it has, or after CleanupSyncWait).
-    private readonly List<IActorRef> _cleanupWaiters = new();
+    private List<IActorRef>? _cleanupWaiters;
 
     // Chunks of the running task on their way from the model stream.
     private ChunkInbox? _chunkInbox;
@@ -62,7 +62,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private long _snapshotChars;
 
     // Tasks whose final row the run store confirmed since the last MessageSubmitted (which records them).
-    private readonly List<string> _syncedNotJournaled = new();
+    private List<string>? _syncedNotJournaled;
 
     // The outbox: run-store writes in flight and their retry counts.
     private readonly HashSet<string> _syncInFlight = new(StringComparer.Ordinal);
@@ -122,15 +122,6 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
 
     private void Active()
     {
-        // Once this incarnation asked to be passivated, commands that change it (or wait on it) go back to the shard, which
-        // holds them until this incarnation stopped and gives them to the next one: a message that raced the passivation
-        // is not run by an instance about to stop.
-        Command<IInstanceCommand>(cmd =>
-        {
-            Handling(cmd);
-            Context.Parent.Forward(cmd);
-        }, cmd => _passivating && _state.Started && !_state.Expired
-                  && cmd is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream);
         Command<StartInstance>(OnStart);
         Command<ExecuteMessage>(OnExecute);
         Command<UpdateVariables>(OnUpdateVariables);
@@ -318,9 +309,25 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         });
     }
 
+    /// <summary>
+    /// Once this incarnation asked to be passivated, commands that change it (or wait on it) go back to the shard, which
+    /// holds them until this incarnation stopped and gives them to the next one: a message that raced the passivation is
+    /// not run by an instance about to stop. (A check in each handler rather than a handler of its own: a predicate
+    /// handler would cost every instance its own compiled match.)
+    /// </summary>
+    private bool HandedBackToShard(IInstanceCommand cmd)
+    {
+        if (!_passivating || !_state.Started || _state.Expired)
+            return false;
+        Context.Parent.Forward(cmd);
+        return true;
+    }
+
     private void OnExecute(ExecuteMessage cmd)
     {
         Handling(cmd);
+        if (HandedBackToShard(cmd))
+            return;
         if (!Guard())
             return;
         if (cmd.RequestId is { } requestId && _state.RecentRequests.Find(r => r.RequestId == requestId) is { } repeat)
@@ -376,6 +383,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void OnUpdateVariables(UpdateVariables cmd)
     {
         Handling(cmd);
+        if (HandedBackToShard(cmd))
+            return;
         if (!Guard())
             return;
         var set = cmd.Set ?? new Dictionary<string, string>();
@@ -417,6 +426,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void OnCleanup(CleanupInstance cmd)
     {
         Handling(cmd);
+        if (HandedBackToShard(cmd))
+            return;
         if (!Guard())
             return;
         if (_state.IsExecuting)
@@ -428,7 +439,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         {
             // The last reply's row is usually a moment behind the reply: wait for it (bounded) instead of refusing.
             SyncAll();
-            _cleanupWaiters.Add(Sender);
+            (_cleanupWaiters ??= new List<IActorRef>()).Add(Sender);
             if (_cleanupWaiters.Count == 1)
                 Timers.StartSingleTimer("cleanup-wait", CleanupWaitExpired.Instance, _settings.CleanupSyncWait);
             return;
@@ -439,11 +450,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     /// <summary>Answers the cleanups that waited for the outbox, once it has written every row (or it gave up waiting).</summary>
     private void AnswerCleanupWaiters(bool expired)
     {
-        if (_cleanupWaiters.Count == 0 || (!expired && _state.Unsynced.Count > 0))
+        if (_cleanupWaiters is not { Count: > 0 } || (!expired && _state.Unsynced.Count > 0))
             return;
         Timers.Cancel("cleanup-wait");
         var waiters = _cleanupWaiters.ToArray();
-        _cleanupWaiters.Clear();
+        _cleanupWaiters = null;
         Rejected? refusal = _state.Expired ? null
             : _state.IsExecuting ? new Rejected(ErrorCodes.InstanceBusy, "cancel the running task before cleaning up the instance")
             : _state.Unsynced.Count > 0 ? new Rejected(ErrorCodes.StoreUnavailable,
@@ -537,6 +548,8 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void OnSubscribe(SubscribeReplyStream cmd)
     {
         Handling(cmd);
+        if (HandedBackToShard(cmd))
+            return;
         if (!Guard())
             return;
         var from = (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
@@ -589,7 +602,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
         ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null)
     {
-        var acknowledged = _syncedNotJournaled.Count == 0 ? null : _syncedNotJournaled.ToArray();
+        var acknowledged = _syncedNotJournaled is { Count: > 0 } synced ? synced.ToArray() : null;
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
             acknowledged);
         _persistReplyTo = replyTo;
@@ -597,7 +610,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         {
             _persistReplyTo = null;
             if (acknowledged is not null)
-                _syncedNotJournaled.RemoveAll(acknowledged.Contains);
+                _syncedNotJournaled?.RemoveAll(acknowledged.Contains);
             _state.Apply(e);
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             StartModel(taskId, messages, model);
@@ -833,7 +846,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         // No journal row of its own: the acknowledgement is applied now and written with the next MessageSubmitted (or
         // captured by the next snapshot). Until then a restart only writes the same final row once more.
         _state.Apply(new TaskSynced(result.TaskId));
-        _syncedNotJournaled.Add(result.TaskId);
+        (_syncedNotJournaled ??= new List<string>()).Add(result.TaskId);
         AnswerCleanupWaiters(expired: false);
         RegisterWithReaperIfDone();
         StopIfHandedOff();
@@ -1001,9 +1014,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             "the instance stopped while the task was running", _text.ToString()));
         var refusal = new Rejected(ErrorCodes.StoreUnavailable,
             "the instance stopped before it could handle this command (the journal failed); nothing was changed, retry");
-        foreach (var waiter in _cleanupWaiters)
+        foreach (var waiter in _cleanupWaiters ?? [])
             waiter.Tell(refusal);
-        _cleanupWaiters.Clear();
+        _cleanupWaiters = null;
         foreach (var (command, sender) in _unhandled)
             sender.Tell(refusal);
         _unhandled.Clear();

@@ -54,14 +54,20 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
         var words = ReplyWords(list, options);
         var responseId = Guid.NewGuid().ToString("N");
+        // A reply repeats the input's words: each distinct chunk text (" word") is built once, not once per chunk.
+        var spaced = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < words.Count; i++)
         {
             if (_options.WordDelay > TimeSpan.Zero)
                 await Task.Delay(_options.WordDelay, _time, cancellationToken);
-            else if ((i & 63) == 63)
+            else if ((i & 255) == 255)
                 await Task.Yield();
             cancellationToken.ThrowIfCancellationRequested();
-            var text = i == 0 ? words[i] : " " + words[i];
+            string text;
+            if (i == 0)
+                text = words[i];
+            else if (!spaced.TryGetValue(words[i], out text!))
+                spaced[words[i]] = text = " " + words[i];
             yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ResponseId = responseId, ModelId = ModelId };
         }
 

@@ -14,11 +14,11 @@ internal sealed class PostgresDialect : SqlDialect
 
     private readonly NpgsqlDataSource _dataSource;
 
-    private PostgresDialect(string connectionString, NpgsqlConnectionStringBuilder parsed)
+    private PostgresDialect(string connectionString, string storesConnectionString, NpgsqlConnectionStringBuilder parsed)
     {
         ConnectionString = connectionString;
         Target = $"Host={parsed.Host};Port={parsed.Port};Database={parsed.Database};Username={parsed.Username}";
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = NpgsqlDataSource.Create(storesConnectionString);
     }
 
     private static bool NamesKey(string connectionString, params string[] keys)
@@ -49,15 +49,15 @@ internal sealed class PostgresDialect : SqlDialect
             parsed.NoResetOnClose = true;
             connectionString = connectionString.TrimEnd().TrimEnd(';') + ";No Reset On Close=true";
         }
-        // The same few statements run for every turn (journal inserts, run-store writes): preparing them once per pooled
-        // connection saves PostgreSQL the parse and plan of each (about a third of its CPU per turn in bench durable).
+        // Our stores run the same few statements for every turn (run-store writes, reads): preparing them once per pooled
+        // connection saves PostgreSQL their parse and plan. Only for the stores' own connections: the journal's SQL
+        // (built by linq2db) varies with every batch, and preparing it made every pooled connection hold hundreds of
+        // candidate statements (the soak's heap grew by ~150 MiB a minute until idle connections were pruned).
         // Behind a pooler in transaction mode (PgBouncer < 1.21), set Max Auto Prepare=0 in the connection string.
+        var stores = connectionString;
         if (!NamesKey(connectionString, "Max Auto Prepare", "MaxAutoPrepare"))
-        {
-            parsed.MaxAutoPrepare = 64;
-            connectionString += ";Max Auto Prepare=64";
-        }
-        return new PostgresDialect(connectionString, parsed);
+            stores += ";Max Auto Prepare=16";
+        return new PostgresDialect(connectionString, stores, parsed);
     }
 
     public override string Provider => StorageOptions.Postgres;

@@ -94,6 +94,10 @@ public abstract class EngineTestKit : Akka.TestKit.Xunit2.TestKit
         probe.Watch(entity);
         entity.Tell(PoisonPill.Instance);
         probe.ExpectTerminated(entity);
+        // The probe can learn of the stop before the shard does; a command sent in between would go to the dead entity.
+        // Once the shard no longer lists the child, its own Terminated is queued ahead of anything sent from here on.
+        await AwaitAssertAsync(async () => await Assert.ThrowsAsync<ActorNotFoundException>(() =>
+            Sys.ActorSelection($"/system/sharding/{PromptActorsConfig.ShardTypeName}/*/{instanceId}").ResolveOne(TimeSpan.FromSeconds(1))));
     }
 
     protected static string Text(IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> messages) =>
