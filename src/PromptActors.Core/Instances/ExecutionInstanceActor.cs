@@ -45,7 +45,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
     private (string TaskId, List<string> Chunks)? _lastChunks;
 
-    // This incarnation asked the shard to passivate it (see Active()).
+    // This incarnation asked the shard to passivate it (see HandedBackToShard).
     private bool _passivating;
 
     // Cleanups waiting for the outbox to write the last rows (answered when it has, or after CleanupSyncWait).
