@@ -29,6 +29,7 @@ public sealed class PromptActorsStorage : IAsyncDisposable
 
     private readonly SqlDialect _dialect;
     private readonly ILogger _logger;
+    private readonly SqlRunStore _runs;
 
     private PromptActorsStorage(SqlDialect dialect, ILogger logger, TimeProvider time)
     {
@@ -36,7 +37,7 @@ public sealed class PromptActorsStorage : IAsyncDisposable
         _logger = logger;
         Prompts = new SqlPromptStore(dialect, time);
         Variables = new SqlScopedVariableStore(dialect, time);
-        Runs = new SqlRunStore(dialect);
+        Runs = _runs = new SqlRunStore(dialect);
     }
 
     /// <summary>
@@ -124,7 +125,12 @@ public sealed class PromptActorsStorage : IAsyncDisposable
         return await MigrateAsync(cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => _dialect.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        // The run store first: it finishes the writes it has queued while the connections are still there.
+        await _runs.DisposeAsync();
+        await _dialect.DisposeAsync();
+    }
 
     private static string LoadHocon(string name)
     {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Threading.Channels;
 using PromptActors.Persistence.Sql;
 using PromptActors.Prompts;
 using PromptActors.Runs;
@@ -11,7 +12,7 @@ namespace PromptActors.Persistence.Runs;
 /// rows. Every write is constant-size, however long the conversation: the transcript is never stored, it is derived
 /// from the task rows on read (and by the <c>ai_run_messages</c> view).
 /// </summary>
-internal sealed class SqlRunStore : IRunStore
+internal sealed class SqlRunStore : IRunStore, IAsyncDisposable
 {
     public const string Service = "prompt-actors";
     public const string TaskName = "execute_message";
@@ -72,9 +73,22 @@ internal sealed class SqlRunStore : IRunStore
         WHERE NOT EXISTS (SELECT 1 FROM ai_tasks WHERE task_id = @task_id)
         """;
 
+    private const int MaxBatch = 256;
+
     private readonly SqlDialect _dialect;
+    private readonly string _refreshTotalsSql;
     private readonly string _pendingWriteSql;
     private readonly string _laterWriteSql;
+
+    // PostgreSQL: writes of all instances on this node queue here and go to the database in batches (see WriteLoopAsync).
+    private readonly Channel<Write>? _writes;
+    private readonly Task _writeLoop = Task.CompletedTask;
+
+    /// <summary>A queued write: a task row (or only its streaming mark) and whoever waits for it.</summary>
+    private sealed record Write(RunTaskRecord Task, bool StreamingMark)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     public SqlRunStore(SqlDialect dialect)
     {
@@ -117,6 +131,7 @@ internal sealed class SqlRunStore : IRunStore
                   {dialect.IsDistinctFrom}
                   (n.status, n.tokens, n.cost, n.messages, n.tasks, n.last_message_at, n.updated_at)
             """;
+        _refreshTotalsSql = refreshTotals;
         var serialize = dialect.SerializeRunWritersSql is { } lockSql ? lockSql + ";\n" : "";
         // One command per write. PostgreSQL runs its statements as one implicit transaction in one round trip; SQLite
         // runs them inside a write transaction. The run lock comes first, so the writers of one run take turns and each
@@ -126,16 +141,151 @@ internal sealed class SqlRunStore : IRunStore
         // Later writes update the row unless it is final (the database refuses to move a final row back), and create it
         // when the first write was lost.
         _laterWriteSql = $"{serialize}{InsertRunSql};\n{UpdateTaskSql};\n{InsertTaskIfMissingSql};\n{refreshTotals}";
+        if (dialect.BatchesRunWrites)
+        {
+            _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
+            _writeLoop = Task.Run(WriteLoopAsync);
+        }
     }
 
-    public async Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    public Task UpsertTaskAsync(RunTaskRecord task, CancellationToken cancellationToken = default) =>
+        Enqueue(new Write(task, StreamingMark: false)) ?? WriteOneAsync(task, cancellationToken);
+
+    public Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default) =>
+        Enqueue(new Write(task, StreamingMark: true)) ?? MarkStreamingOneAsync(task, cancellationToken);
+
+    private Task? Enqueue(Write write)
     {
-        var run = task.Run;
+        if (_writes is null)
+            return null;
+        if (!_writes.Writer.TryWrite(write))
+            return Task.FromException(new ObjectDisposedException(nameof(SqlRunStore), "the run store is shut down"));
+        return write.Done.Task;
+    }
+
+    /// <summary>
+    /// One writer per node: it takes every write that queued while the previous batch was in flight (up to
+    /// <see cref="MaxBatch"/>) and sends them in one round trip, run as one implicit transaction. Under load that turns
+    /// the two or three commits per turn into a fraction of one. The statements are the same as for a single write: the
+    /// runs' locks (all of them first, in hash order, so writers on other nodes cannot deadlock with this one), each run
+    /// created once, the task rows in queue order, then each run's totals once. When a batch fails, its writes are
+    /// retried one by one, so one bad row fails alone.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _writes!.Reader;
+        var batch = new List<Write>(MaxBatch);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var write))
+                batch.Add(write);
+            try
+            {
+                await WriteBatchAsync(batch).ConfigureAwait(false);
+                foreach (var w in batch)
+                    w.Done.TrySetResult();
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                foreach (var w in batch)
+                {
+                    try
+                    {
+                        await WriteBatchAsync([w]).ConfigureAwait(false);
+                        w.Done.TrySetResult();
+                    }
+                    catch (Exception ex)
+                    {
+                        w.Done.TrySetException(ex);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task WriteBatchAsync(IReadOnlyList<Write> batch)
+    {
+        var runs = new Dictionary<string, RunInfo>(StringComparer.Ordinal);
+        foreach (var w in batch)
+        {
+            if (!w.StreamingMark)
+                runs.TryAdd(w.Task.Run.RunId, w.Task.Run);
+        }
+        var statements = new List<SqlBatchStatement>(batch.Count * 3 + runs.Count * 2 + 1);
+        if (runs.Count > 0)
+        {
+            var lockRuns = new SqlBatchStatement(_dialect.SerializeRunsWritersSql!);
+            lockRuns.Bind("run_ids", runs.Keys.ToArray(), SqlType.TextArray);
+            statements.Add(lockRuns);
+            foreach (var run in runs.Values)
+            {
+                var insertRun = new SqlBatchStatement(InsertRunSql);
+                BindRun(insertRun, run);
+                statements.Add(insertRun);
+            }
+        }
+        foreach (var w in batch)
+        {
+            if (w.StreamingMark)
+            {
+                var mark = new SqlBatchStatement(MarkStreamingSql);
+                mark.Text("task_id", w.Task.TaskId).Timestamp("updated_at", w.Task.UpdatedAt);
+                statements.Add(mark);
+                continue;
+            }
+            if (w.Task.Status != RunTaskStatus.Pending)
+            {
+                var update = new SqlBatchStatement(UpdateTaskSql);
+                BindTask(update, w.Task);
+                statements.Add(update);
+            }
+            var insert = new SqlBatchStatement(InsertTaskIfMissingSql);
+            BindTask(insert, w.Task);
+            statements.Add(insert);
+        }
+        foreach (var runId in runs.Keys)
+        {
+            var refresh = new SqlBatchStatement(_refreshTotalsSql);
+            refresh.Text("run_id", runId);
+            statements.Add(refresh);
+        }
+        await using var session = await SqlSession.OpenAsync(_dialect, CancellationToken.None).ConfigureAwait(false);
+        await session.ExecuteBatchAsync(statements, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops taking writes and finishes the ones already queued.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_writes is null)
+            return;
+        _writes.Writer.TryComplete();
+        await _writeLoop.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    /// <summary>One write on its own: one command (PostgreSQL: one implicit transaction; SQLite: in a write transaction).</summary>
+    private async Task WriteOneAsync(RunTaskRecord task, CancellationToken cancellationToken)
+    {
         await using var session = _dialect.StatementsRunAtomically
             ? await SqlSession.OpenAsync(_dialect, cancellationToken)
             : await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
-        await BindTask(session.Sql(task.Status == RunTaskStatus.Pending ? _pendingWriteSql : _laterWriteSql), task)
-            .Text("org_id", run.OrgId)
+        var statement = session.Sql(task.Status == RunTaskStatus.Pending ? _pendingWriteSql : _laterWriteSql);
+        BindTask(statement, task);
+        BindRun(statement, task.Run, runKeys: false);
+        await statement.ExecuteAsync(cancellationToken);
+        if (!_dialect.StatementsRunAtomically)
+            await session.CommitAsync(cancellationToken);
+    }
+
+    private static void BindRun(ISqlBinder b, RunInfo run, bool runKeys = true)
+    {
+        if (runKeys)
+            b.Text("run_id", run.RunId).Text("user_id", run.UserId);
+        b.Text("org_id", run.OrgId)
             .Text("project_id", run.ProjectId)
             .Text("source_type", run.SourceType)
             .Text("source_id", run.SourceId)
@@ -145,10 +295,7 @@ internal sealed class SqlRunStore : IRunStore
             .Json("settings", StorageJson.Serialize(run.Settings))
             .Json("variable_values", StorageJson.Serialize(run.VariableValues))
             .Timestamp("run_created_at", run.CreatedAt)
-            .Text("instance_id", run.InstanceId)
-            .ExecuteAsync(cancellationToken);
-        if (!_dialect.StatementsRunAtomically)
-            await session.CommitAsync(cancellationToken);
+            .Text("instance_id", run.InstanceId);
     }
 
     // Only status and updated_at change: a small HOT update, no run row write (the totals do not move), no lock.
@@ -157,7 +304,7 @@ internal sealed class SqlRunStore : IRunStore
         WHERE task_id = @task_id AND status = 'pending'
         """;
 
-    public async Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default)
+    private async Task MarkStreamingOneAsync(RunTaskRecord task, CancellationToken cancellationToken)
     {
         await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
         await session.Sql(MarkStreamingSql)
@@ -166,12 +313,12 @@ internal sealed class SqlRunStore : IRunStore
             .ExecuteAsync(cancellationToken);
     }
 
-    private static SqlStatement BindTask(SqlStatement statement, RunTaskRecord task)
+    private static void BindTask(ISqlBinder statement, RunTaskRecord task)
     {
         var errors = task.ErrorCode is null && task.ErrorDetail is null
             ? null
             : StorageJson.Serialize(new TaskErrors(task.ErrorCode, task.ErrorDetail));
-        return statement
+        statement
             .Text("task_id", task.TaskId)
             .Text("run_id", task.Run.RunId)
             .Text("user_id", task.Run.UserId)

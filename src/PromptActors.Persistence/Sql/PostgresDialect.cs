@@ -83,6 +83,11 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override string IsDistinctFrom => "IS DISTINCT FROM";
 
+    public override bool BatchesRunWrites => true;
+
+    public override string? SerializeRunsWritersSql =>
+        $"SELECT pg_advisory_xact_lock({RunLockClass}, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest(@run_ids) AS r ORDER BY 1) AS x";
+
     public override bool StatementsRunAtomically => true;
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
@@ -122,6 +127,10 @@ internal sealed class PostgresDialect : SqlDialect
                 break;
             case SqlType.Double:
                 p.NpgsqlDbType = NpgsqlDbType.Double;
+                p.Value = value ?? DBNull.Value;
+                break;
+            case SqlType.TextArray:
+                p.NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text;
                 p.Value = value ?? DBNull.Value;
                 break;
             default:

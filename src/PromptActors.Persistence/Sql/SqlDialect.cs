@@ -12,6 +12,8 @@ internal enum SqlType
     Json,
     Timestamp,
     Money,
+    /// <summary>An array of strings (PostgreSQL only).</summary>
+    TextArray,
 }
 
 /// <summary>
@@ -69,6 +71,18 @@ internal abstract class SqlDialect : IAsyncDisposable
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
     public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the run store should gather the writes of many instances into one batch (one round trip, one implicit
+    /// transaction) instead of writing each on its own.
+    /// </summary>
+    public virtual bool BatchesRunWrites => false;
+
+    /// <summary>
+    /// The statement that takes the run locks of a whole batch, in one order for every writer (no deadlock between nodes);
+    /// its parameter <c>@run_ids</c> is a <see cref="SqlType.TextArray"/>. Null when writes are not batched.
+    /// </summary>
+    public virtual string? SerializeRunsWritersSql => null;
 
     /// <summary>Sets a parameter's value (and type) for one of our <see cref="SqlType"/>s.</summary>
     public abstract void Bind(DbParameter parameter, object? value, SqlType type);

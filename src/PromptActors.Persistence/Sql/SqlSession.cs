@@ -43,6 +43,30 @@ internal sealed class SqlSession : IAsyncDisposable
         return new SqlStatement(Dialect, command);
     }
 
+    /// <summary>
+    /// Runs the statements in one round trip (<see cref="DbBatch"/>). Without a transaction of the session's own they
+    /// form one implicit transaction: all of them happen, or none.
+    /// </summary>
+    public async Task ExecuteBatchAsync(IReadOnlyList<SqlBatchStatement> statements, CancellationToken cancellationToken)
+    {
+        await using var batch = _connection.CreateBatch();
+        batch.Transaction = _transaction;
+        foreach (var statement in statements)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = statement.Text;
+            foreach (var (name, value, type) in statement.Parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                Dialect.Bind(parameter, value, type);
+                command.Parameters.Add(parameter);
+            }
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         if (_transaction is null)
@@ -61,9 +85,43 @@ internal sealed class SqlSession : IAsyncDisposable
     }
 }
 
-/// <summary>A command being built: typed parameters, then one execution (which disposes it).</summary>
-internal sealed class SqlStatement(SqlDialect dialect, DbCommand command)
+/// <summary>Something typed parameters are bound to (a command, or a statement of a batch).</summary>
+internal interface ISqlBinder
 {
+    void Bind(string name, object? value, SqlType type);
+}
+
+internal static class SqlBinderExtensions
+{
+    public static ISqlBinder Text(this ISqlBinder b, string name, string? value) => b.With(name, value, SqlType.Text);
+    public static ISqlBinder Int32(this ISqlBinder b, string name, int? value) => b.With(name, value, SqlType.Int32);
+    public static ISqlBinder Int64(this ISqlBinder b, string name, long? value) => b.With(name, value, SqlType.Int64);
+    public static ISqlBinder Double(this ISqlBinder b, string name, double? value) => b.With(name, value, SqlType.Double);
+    public static ISqlBinder Json(this ISqlBinder b, string name, string? value) => b.With(name, value, SqlType.Json);
+    public static ISqlBinder Timestamp(this ISqlBinder b, string name, DateTimeOffset? value) => b.With(name, value, SqlType.Timestamp);
+    public static ISqlBinder Money(this ISqlBinder b, string name, decimal? value) => b.With(name, value, SqlType.Money);
+
+    private static ISqlBinder With(this ISqlBinder b, string name, object? value, SqlType type)
+    {
+        b.Bind(name, value, type);
+        return b;
+    }
+}
+
+/// <summary>One statement of a batch: its text and typed parameters.</summary>
+internal sealed class SqlBatchStatement(string text) : ISqlBinder
+{
+    public string Text { get; } = text;
+    public List<(string Name, object? Value, SqlType Type)> Parameters { get; } = new();
+
+    public void Bind(string name, object? value, SqlType type) => Parameters.Add((name, value, type));
+}
+
+/// <summary>A command being built: typed parameters, then one execution (which disposes it).</summary>
+internal sealed class SqlStatement(SqlDialect dialect, DbCommand command) : ISqlBinder
+{
+    void ISqlBinder.Bind(string name, object? value, SqlType type) => With(name, value, type);
+
     public SqlStatement With(string name, object? value, SqlType type)
     {
         var parameter = command.CreateParameter();

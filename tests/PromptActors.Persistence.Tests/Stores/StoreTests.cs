@@ -394,6 +394,64 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
         }
     }
 
+    [Fact]
+    public async Task Concurrent_writes_of_many_runs_give_the_same_rows_as_one_at_a_time()
+    {
+        // Many instances writing at once (PostgreSQL gathers them into batches): each task's writes in its own order, all
+        // tasks at the same time, some final rows twice. The result must equal the in-memory store's.
+        var memory = new InMemoryRunStore();
+        var perTask = new List<List<RunTaskRecord>>();
+        for (var t = 0; t < 120; t++)
+        {
+            var runId = $"crun-{t % 15}";
+            var at = T0.AddSeconds(t);
+            var writes = new List<RunTaskRecord> { Row(runId, $"ctask-{t}", RunTaskStatus.Pending, at) };
+            writes.Add(Row(runId, $"ctask-{t}", RunTaskStatus.Streaming, at));
+            if (t % 9 != 4)
+            {
+                var final = Row(runId, $"ctask-{t}", t % 6 == 0 ? RunTaskStatus.Failed : RunTaskStatus.Completed, at, $"reply {t}",
+                    tokens: t, cost: t * 0.000007m, error: t % 6 == 0 ? "provider_error" : null);
+                writes.Add(final);
+                if (t % 4 == 0)
+                    writes.Add(final); // a retry
+            }
+            // One run row for all tasks of a run (which write creates it is up to the race).
+            var run = Row(runId, "any", RunTaskStatus.Pending, T0).Run;
+            perTask.Add(writes.Select(w => w with { Run = run }).ToList());
+        }
+        foreach (var write in perTask.SelectMany(w => w))
+        {
+            if (write.Status == RunTaskStatus.Streaming)
+                await memory.MarkStreamingAsync(write);
+            else
+                await memory.UpsertTaskAsync(write);
+        }
+
+        await Task.WhenAll(perTask.Select(writes => Task.Run(async () =>
+        {
+            foreach (var write in writes)
+            {
+                if (write.Status == RunTaskStatus.Streaming)
+                    await Storage.Runs.MarkStreamingAsync(write);
+                else
+                    await Storage.Runs.UpsertTaskAsync(write);
+            }
+        })));
+
+        foreach (var runId in Enumerable.Range(0, 15).Select(i => $"crun-{i}"))
+        {
+            var want = (await memory.GetRunAsync(runId))!;
+            var got = (await Storage.Runs.GetRunAsync(runId))!;
+            Assert.Equal(Summary(want), Summary(got));
+            Assert.Equal(want.Tasks.OrderBy(x => x.TaskId).Select(x => (x.TaskId, x.Status, x.TokensTotal, x.Cost, x.ResponseText)),
+                got.Tasks.OrderBy(x => x.TaskId).Select(x => (x.TaskId, x.Status, x.TokensTotal, x.Cost, x.ResponseText)));
+            await AssertTotalsMatchTaskRowsAsync(runId);
+            var stored = await StoredRunAsync(runId);
+            Assert.Equal((want.Status, want.TotalTokens, want.TotalCost, want.MessageCount, want.TaskCount),
+                (stored!.Status, stored.TotalTokens, stored.TotalCost, stored.MessageCount, stored.TaskCount));
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static object Summary(RunRecord r) => new
@@ -438,7 +496,7 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     private static Dictionary<string, string> Map(params (string Key, string Value)[] entries) =>
         entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
 
-    private static RunTaskRecord Row(string runId, string taskId, RunTaskStatus status, DateTimeOffset createdAt,
+    protected static RunTaskRecord Row(string runId, string taskId, RunTaskStatus status, DateTimeOffset createdAt,
         string? text = null, long tokens = 0, decimal cost = 0m, string? error = null, string? user = "Tell me more",
         string userId = "u1")
     {
@@ -455,4 +513,29 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
 public sealed class SqliteStoreTests(SqliteFiles files) : StoreTests(files), IClassFixture<SqliteFiles>;
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreTests(postgres);
+public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreTests(postgres)
+{
+    [Fact]
+    public async Task A_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_written()
+    {
+        // PostgreSQL refuses a NUL character in text. Queued together with 30 good writes, the bad one makes their batch
+        // fail; the writes are then retried one by one.
+        var at = new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
+        var good = Enumerable.Range(0, 30)
+            .Select(i => Row($"prun-{i % 3}", $"ptask-{i}", RunTaskStatus.Completed, at.AddSeconds(i), $"reply {i}", tokens: 3))
+            .ToList();
+        var bad = Row("prun-0", "ptask-bad", RunTaskStatus.Completed, at, "cut\0here", tokens: 3);
+        var writes = good.Take(15).Select(g => Storage.Runs.UpsertTaskAsync(g))
+            .Append(Storage.Runs.UpsertTaskAsync(bad))
+            .Concat(good.Skip(15).Select(g => Storage.Runs.UpsertTaskAsync(g)))
+            .ToList();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => writes[15]);
+        await Task.WhenAll(writes.Where((_, i) => i != 15));
+        var stored = await StoredTasksAsync();
+        Assert.Equal(30, stored.Count);
+        Assert.DoesNotContain(stored, t => t.TaskId == "ptask-bad");
+        foreach (var run in new[] { "prun-0", "prun-1", "prun-2" })
+            await AssertTotalsMatchTaskRowsAsync(run);
+    }
+}
