@@ -21,25 +21,8 @@ namespace PromptActors.Bench.Infrastructure;
 /// </summary>
 public sealed class HandWrittenStore : IAsyncDisposable
 {
-    // The journal table as the engine's migration 005 creates it (Akka.Persistence.Sql 1.5.73's columns, from pg_dump -s,
-    // see the hidden `schema` verb, with only the primary key and the unique (persistence_id, sequence_number) index), so
-    // both write the same rows into the same schema.
-    public const string JournalDdl = """
-        CREATE TABLE IF NOT EXISTS journal (
-            ordering bigint GENERATED ALWAYS AS IDENTITY,
-            created bigint NOT NULL,
-            deleted boolean NOT NULL,
-            persistence_id text NOT NULL,
-            sequence_number bigint NOT NULL,
-            message bytea NOT NULL,
-            manifest text,
-            identifier integer,
-            writer_uuid text,
-            CONSTRAINT "PK_journal" PRIMARY KEY (ordering),
-            CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number)
-        );
-        """;
-
+    // The tables are the engine's own: the databases the bench hands this store were migrated by PromptActorsStorage
+    // (journal from migration 005, ai_runs / ai_tasks), so both write the same rows into the same schema.
     private const string InsertEvent = """
         INSERT INTO journal (deleted, persistence_id, sequence_number, created, message, identifier, manifest, writer_uuid)
         VALUES (false, $1, $2, $3, $4, $5, $6, $7)
@@ -51,16 +34,10 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
     private HandWrittenStore(NpgsqlDataSource data) => _data = data;
 
-    public static async Task<HandWrittenStore> CreateAsync(string connectionString)
-    {
-        // The same pool settings the engine's storage uses by default (no DISCARD ALL when a connection returns to the
-        // pool; hot statements prepared).
-        var data = NpgsqlDataSource.Create(connectionString + ";No Reset On Close=true;Max Auto Prepare=64");
-        await using var c = await data.OpenConnectionAsync();
-        await using var cmd = new NpgsqlCommand(JournalDdl, c);
-        await cmd.ExecuteNonQueryAsync();
-        return new HandWrittenStore(data);
-    }
+    public static Task<HandWrittenStore> CreateAsync(string connectionString) =>
+        // The pool settings the engine's stores use by default (no DISCARD ALL when a connection returns to the pool;
+        // hot statements prepared).
+        Task.FromResult(new HandWrittenStore(NpgsqlDataSource.Create(connectionString + ";No Reset On Close=true;Max Auto Prepare=64")));
 
     public NpgsqlDataSource DataSource => _data;
 
