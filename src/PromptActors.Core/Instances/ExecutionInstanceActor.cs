@@ -680,11 +680,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         if (_chunkInbox != inbox || _state.Current?.TaskId != inbox.TaskId)
             return;
         inbox.Rearm();
-        while (inbox.TryTake(out var text, out var timestamp))
+        while (inbox.TryTake(out var text))
         {
             if (_firstTokenAt is null)
             {
-                _firstTokenAt = timestamp;
+                _firstTokenAt = inbox.FirstChunkAt;
                 _state.MarkStreaming();
                 WriteProgress(RunTaskStatus.Streaming);
             }
@@ -1035,30 +1035,27 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private sealed class ChunkInbox(string taskId)
     {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<(string Text, long Timestamp)> _queue = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _queue = new();
         private int _notified;
+        private long _firstChunkAt;
 
         public string TaskId { get; } = taskId;
 
+        /// <summary>When the stream produced the first chunk (for time to first token); read after taking that chunk.</summary>
+        public long FirstChunkAt => Volatile.Read(ref _firstChunkAt);
+
         public void Add(IActorRef instance, string text, TimeProvider time)
         {
-            _queue.Enqueue((text, time.GetTimestamp()));
+            if (_firstChunkAt == 0)
+                Volatile.Write(ref _firstChunkAt, time.GetTimestamp()); // only the stream's own thread writes it
+            _queue.Enqueue(text);
             if (Interlocked.Exchange(ref _notified, 1) == 0)
                 instance.Tell(new ChunksQueued(this));
         }
 
         public void Rearm() => Volatile.Write(ref _notified, 0);
 
-        public bool TryTake(out string text, out long timestamp)
-        {
-            if (_queue.TryDequeue(out var item))
-            {
-                (text, timestamp) = item;
-                return true;
-            }
-            (text, timestamp) = (string.Empty, 0);
-            return false;
-        }
+        public bool TryTake(out string text) => _queue.TryDequeue(out text!);
     }
 
     private sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp)
