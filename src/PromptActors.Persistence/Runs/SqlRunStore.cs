@@ -258,13 +258,24 @@ internal sealed class SqlRunStore : IRunStore, IAsyncDisposable
         await session.ExecuteBatchAsync(statements, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Stops taking writes and finishes the ones already queued.</summary>
+    /// <summary>
+    /// Stops taking writes and finishes the ones already queued, for up to 30 seconds (a database that is down would
+    /// otherwise hold shutdown). Writes left unfinished are not lost: each instance's journal still lists them as
+    /// unsynced, and the outbox writes them again after the restart.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_writes is null)
             return;
         _writes.Writer.TryComplete();
-        await _writeLoop.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        try
+        {
+            await _writeLoop.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // see above
+        }
     }
 
     /// <summary>One write on its own: one command (PostgreSQL: one implicit transaction; SQLite: in a write transaction).</summary>
