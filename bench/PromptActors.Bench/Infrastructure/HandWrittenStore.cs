@@ -50,21 +50,22 @@ public sealed class HandWrittenStore : IAsyncDisposable
         public int Turns { get; set; }
     }
 
-    private NpgsqlBatchCommand Event(string persistenceId, long sequence, object payload)
+    private NpgsqlBatchCommand Event(string persistenceId, long sequence, IInstanceEvent payload)
     {
+        var (manifest, bytes) = PromptActorsSerializer.JournalForm(payload);
         var cmd = new NpgsqlBatchCommand(InsertEvent);
         cmd.Parameters.Add(new NpgsqlParameter { Value = persistenceId, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = sequence, NpgsqlDbType = NpgsqlDbType.Bigint });
         cmd.Parameters.Add(new NpgsqlParameter { Value = DateTime.UtcNow.Ticks, NpgsqlDbType = NpgsqlDbType.Bigint });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.SerializeToUtf8Bytes(payload, payload.GetType(), Json), NpgsqlDbType = NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = bytes, NpgsqlDbType = NpgsqlDbType.Bytea });
         cmd.Parameters.Add(new NpgsqlParameter { Value = PromptActorsSerializer.Id, NpgsqlDbType = NpgsqlDbType.Integer });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = PromptActorsSerializer.Manifests.First(kv => kv.Value == payload.GetType()).Key, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = manifest, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = _writer, NpgsqlDbType = NpgsqlDbType.Text });
         return cmd;
     }
 
     /// <summary>One event in its own transaction (what a persist of one event costs).</summary>
-    public async Task AppendAsync(string persistenceId, long sequence, object payload, CancellationToken cancellationToken = default)
+    public async Task AppendAsync(string persistenceId, long sequence, IInstanceEvent payload, CancellationToken cancellationToken = default)
     {
         await using var c = await _data.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(c);
@@ -73,7 +74,7 @@ public sealed class HandWrittenStore : IAsyncDisposable
     }
 
     /// <summary>Several events of one writer in one transaction and one statement batch (PersistAll).</summary>
-    public async Task AppendAllAsync(string persistenceId, long firstSequence, IReadOnlyList<object> payloads,
+    public async Task AppendAllAsync(string persistenceId, long firstSequence, IReadOnlyList<IInstanceEvent> payloads,
         CancellationToken cancellationToken = default)
     {
         await using var c = await _data.OpenConnectionAsync(cancellationToken);

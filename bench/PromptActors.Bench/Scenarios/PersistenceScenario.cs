@@ -95,7 +95,7 @@ public static class PersistenceScenario
         {
             var pid = "hand-" + Guid.NewGuid().ToString("N");
             for (var k = 0; k < batches; k++)
-                await hand.AppendAllAsync(pid, 1 + k * Batch, Enumerable.Range(0, Batch).Select(i => (object)new TaskSynced("task-" + i)).ToArray());
+                await hand.AppendAllAsync(pid, 1 + k * Batch, Enumerable.Range(0, Batch).Select(i => (IInstanceEvent)new TaskSynced("task-" + i)).ToArray());
             return batches * Batch;
         });
 

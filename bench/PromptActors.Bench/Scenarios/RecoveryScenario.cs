@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Npgsql;
 using PromptActors.Bench.Infrastructure;
 using PromptActors.Instances;
@@ -11,8 +10,8 @@ namespace PromptActors.Bench.Scenarios;
 /// <summary>
 /// Recovery: writes N instances with a few turns each to PostgreSQL, restarts the actor system on the same database and
 /// touches every instance with GetInstanceAsync; reports the time to rehydrate them all and the events replayed per
-/// second. Beside it, a hand-written replay: the same events read with Npgsql per persistence id, deserialized with the
-/// same serializer options and folded into the same InstanceState.
+/// second. Beside it, a hand-written replay: the same events read with Npgsql per persistence id, deserialized by the
+/// same serializer and folded into the same InstanceState.
 /// </summary>
 public static class RecoveryScenario
 {
@@ -94,7 +93,6 @@ public static class RecoveryScenario
         await pg.ResetStatementsAsync();
         var hpg0 = await pg.SampleAsync(db);
         var hp0 = ProcessSample.Take();
-        var json = PromptActorsSerializer.CreateOptions(null);
         var handWrong = 0;
         await using var data = NpgsqlDataSource.Create(pg.ConnectionString(db));
         watch.Restart();
@@ -108,10 +106,7 @@ public static class RecoveryScenario
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
             {
-                var bytes = (byte[])r.GetValue(0);
-                var type = PromptActorsSerializer.Manifests[r.GetString(1)];
-                if (JsonSerializer.Deserialize(bytes, type, json) is IInstanceEvent e)
-                    state.Apply(e);
+                state.Apply(PromptActorsSerializer.FromJournalForm((byte[])r.GetValue(0), r.GetString(1)));
             }
             if (state.Conversation.Count != 2 * turns)
                 Interlocked.Increment(ref handWrong);

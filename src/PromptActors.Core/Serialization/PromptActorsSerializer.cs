@@ -14,6 +14,8 @@ namespace PromptActors.Serialization;
 /// <summary>
 /// The one serializer for every <see cref="IPromptActorsMessage"/>: System.Text.Json with a stable, explicit manifest per
 /// type. A manifest is never renamed or reused once released; persisted events are checked by golden fixtures in the tests.
+/// The two events every turn journals are written in a compact binary form instead (<see cref="TurnEventCodec"/>); their
+/// earlier JSON manifests are still read (<see cref="ReadOnlyManifests"/>).
 /// </summary>
 public sealed class PromptActorsSerializer : SerializerWithStringManifest
 {
@@ -25,8 +27,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         // persisted events and snapshots
         ["ev.started.v1"] = typeof(InstanceStarted),
         ["ev.vars.v1"] = typeof(VariablesUpdated),
-        ["ev.submitted.v1"] = typeof(MessageSubmitted),
-        ["ev.completed.v1"] = typeof(ExecutionCompleted),
+        ["ev.submitted.v2"] = typeof(MessageSubmitted),
+        ["ev.completed.v2"] = typeof(ExecutionCompleted),
         ["ev.failed.v1"] = typeof(ExecutionFailed),
         ["ev.cancelled.v1"] = typeof(ExecutionCancelled),
         ["ev.synced.v1"] = typeof(TaskSynced),
@@ -76,11 +78,18 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["cmd.checktask.v1"] = typeof(CheckTask),
     };
 
+    /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>
+    public static readonly IReadOnlyDictionary<string, Type> ReadOnlyManifests = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        ["ev.submitted.v1"] = typeof(MessageSubmitted),
+        ["ev.completed.v1"] = typeof(ExecutionCompleted),
+    };
+
     private static readonly Dictionary<Type, string> ManifestByType = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);
 
     private readonly JsonSerializerOptions _options;
 
-    public PromptActorsSerializer(ExtendedActorSystem system) : base(system)
+    public PromptActorsSerializer(ExtendedActorSystem? system) : base(system!)
     {
         _options = CreateOptions(system);
     }
@@ -108,11 +117,48 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
             ? m
             : throw new ArgumentException($"{o.GetType()} has no manifest in {nameof(PromptActorsSerializer)}; add one.");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        MessageSubmitted e => TurnEventCodec.Write(e),
+        ExecutionCompleted e => TurnEventCodec.Write(e),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options),
+    };
+
+    /// <summary>
+    /// The journal form of a persisted event (manifest and payload) as the journal gets it from this serializer, without
+    /// an actor system (events hold no actor references). For tools that write or inspect journal rows themselves.
+    /// </summary>
+    public static (string Manifest, byte[] Payload) JournalForm(IInstanceEvent e) => e switch
+    {
+        MessageSubmitted s => (ManifestByType[typeof(MessageSubmitted)], TurnEventCodec.Write(s)),
+        ExecutionCompleted c => (ManifestByType[typeof(ExecutionCompleted)], TurnEventCodec.Write(c)),
+        _ => (ManifestByType[e.GetType()], JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), StaticOptions)),
+    };
+
+    /// <summary>Reads a persisted event from its journal form (<see cref="JournalForm"/>), any manifest it was ever written with.</summary>
+    public static IInstanceEvent FromJournalForm(byte[] payload, string manifest) =>
+        Detached.Value.FromBinary(payload, manifest) as IInstanceEvent
+        ?? throw new SerializationException($"Manifest '{manifest}' is not a persisted event.");
+
+    private static readonly JsonSerializerOptions StaticOptions = CreateOptions(null);
+
+    private static readonly Lazy<PromptActorsSerializer> Detached = new(() => new PromptActorsSerializer(null));
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        if (!Manifests.TryGetValue(manifest, out var type))
+        try
+        {
+            switch (manifest)
+            {
+                case "ev.submitted.v2": return TurnEventCodec.ReadSubmitted(bytes);
+                case "ev.completed.v2": return TurnEventCodec.ReadCompleted(bytes);
+            }
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException ex)
+        {
+            throw new SerializationException($"Manifest '{manifest}': {ex.Message}", ex);
+        }
+        if (!Manifests.TryGetValue(manifest, out var type) && !ReadOnlyManifests.TryGetValue(manifest, out type))
             throw new SerializationException($"Unknown manifest '{manifest}' for {nameof(PromptActorsSerializer)}.");
         return JsonSerializer.Deserialize(bytes, type, _options)
                ?? throw new SerializationException($"Manifest '{manifest}' deserialized to null.");

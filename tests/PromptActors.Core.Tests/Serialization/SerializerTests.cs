@@ -47,7 +47,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
 
             Assert.IsType(sample.GetType(), back);
             // Records holding collections compare by reference, so compare the serialized form of the copy instead.
-            Assert.Equal(Encoding.UTF8.GetString(bytes), Encoding.UTF8.GetString(Serializer.ToBinary(back)));
+            Assert.Equal(bytes, Serializer.ToBinary(back));
         }
     }
 
@@ -65,25 +65,55 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
         Assert.Equal("x", Assert.IsType<PromptActors.Instances.ReplyChunk>(Assert.Single(events)).Text);
     }
 
+    // The per-turn events are binary (TurnEventCodec); their fixtures are the raw bytes.
+    private static string GoldenPath(string manifest) =>
+        Path.Combine(GoldenDir(), manifest + (manifest is "ev.submitted.v2" or "ev.completed.v2" ? ".bin" : ".json"));
+
+    private static byte[] ReadGolden(string path) =>
+        path.EndsWith(".json", StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(File.ReadAllText(path).Trim()) : File.ReadAllBytes(path);
+
     [Fact]
     public void Persisted_events_still_read_their_golden_fixtures()
     {
         // A change in how an event serializes fails this test, because journals already written hold the old form:
         // add a new manifest (v2) instead of changing one. New fixtures are written with PROMPTACTORS_WRITE_GOLDEN=1.
-        var dir = GoldenDir();
         var write = Environment.GetEnvironmentVariable("PROMPTACTORS_WRITE_GOLDEN") == "1";
         foreach (var (manifest, sample) in SerializationSamples.Persisted)
         {
-            var path = Path.Combine(dir, manifest + ".json");
-            var current = Encoding.UTF8.GetString(Serializer.ToBinary(sample));
+            Assert.Equal(manifest, Serializer.Manifest(sample));
+            var path = GoldenPath(manifest);
+            var current = Serializer.ToBinary(sample);
             if (write && !File.Exists(path))
-                File.WriteAllText(path, current);
+                File.WriteAllBytes(path, current);
             Assert.True(File.Exists(path), $"golden fixture {path} is missing (PROMPTACTORS_WRITE_GOLDEN=1 writes it)");
-            var golden = File.ReadAllText(path).Trim();
+            var golden = ReadGolden(path);
 
-            var fromGolden = Serializer.FromBinary(Encoding.UTF8.GetBytes(golden), manifest);
-            Assert.Equal(golden, Encoding.UTF8.GetString(Serializer.ToBinary(fromGolden)));
+            var fromGolden = Serializer.FromBinary(golden, manifest);
+            Assert.Equal(golden, Serializer.ToBinary(fromGolden));
             Assert.Equal(golden, current);
+        }
+    }
+
+    [Fact]
+    public void Events_in_the_json_form_of_earlier_versions_are_still_read()
+    {
+        foreach (var (manifest, sample) in SerializationSamples.ReadOnly)
+        {
+            var fromGolden = Serializer.FromBinary(ReadGolden(GoldenPath(manifest)), manifest);
+            Assert.IsType(sample.GetType(), fromGolden);
+            Assert.Equal(Serializer.ToBinary(sample), Serializer.ToBinary(fromGolden));
+            Assert.NotEqual(manifest, Serializer.Manifest(sample));
+        }
+    }
+
+    [Fact]
+    public void The_journal_form_without_an_actor_system_is_what_the_serializer_writes()
+    {
+        foreach (var sample in SerializationSamples.Persisted.Values.OfType<PromptActors.Instances.IInstanceEvent>())
+        {
+            var (manifest, payload) = PromptActorsSerializer.JournalForm(sample);
+            Assert.Equal(Serializer.Manifest(sample), manifest);
+            Assert.Equal(Serializer.ToBinary(sample), payload);
         }
     }
 
