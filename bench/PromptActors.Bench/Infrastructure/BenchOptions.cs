@@ -24,7 +24,21 @@ public sealed class BenchOptions
     public string? ExtraConnection => Overrides.GetValueOrDefault("connection");
 
     /// <summary>The engine's options with the command line's extras applied.</summary>
-    public EngineHostOptions Engine(EngineHostOptions options) => options with { ExtraHocon = ExtraHocon, DefaultReaper = DefaultReaper };
+    /// <summary>The run's engine options: extra HOCON, the default reaper, and <c>--snapshot-every N</c> when given.</summary>
+    public EngineHostOptions Engine(EngineHostOptions options)
+    {
+        var configure = options.Configure;
+        if (Overrides.TryGetValue("snapshot-every", out var every))
+        {
+            var n = int.Parse(every, CultureInfo.InvariantCulture);
+            configure = o =>
+            {
+                options.Configure?.Invoke(o);
+                o.Instances.SnapshotEvery = n;
+            };
+        }
+        return options with { ExtraHocon = ExtraHocon, DefaultReaper = DefaultReaper, Configure = configure };
+    }
 
     public void Log(string message) => Output($"[{_clock.Elapsed.TotalSeconds,7:0.0}s] {message}");
 

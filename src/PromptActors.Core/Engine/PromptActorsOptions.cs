@@ -138,7 +138,7 @@ public sealed class PromptActorsOptions
     {
         public int MaxInputBytes { get; set; } = 256 * 1024;
         public int MaxVariables { get; set; } = 256;
-        public int SnapshotEvery { get; set; } = 100;
+        public int SnapshotEvery { get; set; } = 500;
         public TimeSpan IdlePassivation { get; set; } = TimeSpan.FromMinutes(30);
         public bool DeleteJournalOnReap { get; set; } = true;
         public int SubscriberBuffer { get; set; } = 1024;

@@ -17,8 +17,10 @@ public sealed record InstanceSettings
     /// <summary>
     /// A snapshot is saved after at least this many events since the last one (0: never), and once the conversation text
     /// journaled since then is at least as large as the last snapshot's, so long conversations do not rewrite themselves.
+    /// The state is mostly the conversation text, which the events hold too, so a snapshot saves little at recovery until
+    /// a conversation is long: 500 events (250 turns) by default.
     /// </summary>
-    public int SnapshotEvery { get; init; } = 100;
+    public int SnapshotEvery { get; init; } = 500;
 
     /// <summary>
     /// How long a cleanup waits for the outbox to record the instance's last rows before it is refused with
