@@ -138,6 +138,10 @@ public static class DurableScenario
         walTable.Row($"mean of turns 1–{third}", Fmt.N0(engineWal.Take(third).Average()), Fmt.N0(baseWal.Take(third).Average()));
         walTable.Row($"mean of turns {longTurns - third + 1}–{longTurns}", Fmt.N0(engineWal.TakeLast(third).Average()), Fmt.N0(baseWal.TakeLast(third).Average()));
         walTable.Row("median turn", Fmt.N0(Median(engineWal)), Fmt.N0(Median(baseWal)));
+        var plainTurns = engineWal.Where((_, i) => !SnapshotTurns.Contains(i + 1)).ToArray();
+        walTable.Row("highest turn without a snapshot", Fmt.N0(plainTurns.Max()), Fmt.N0(baseWal.Max()));
+        walTable.Row("turns over 3,000 B (snapshot turns included)", engineWal.Count(w => w > 3000).ToString(), baseWal.Count(w => w > 3000).ToString());
+        o.Log("engine WAL per turn: " + string.Join(' ', engineWal.Select(w => w.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
         foreach (var (name, db, (from, to)) in new[] { ("engine", engineDb, engineRun.Span), ("hand-written", baseDb, baseRun.Span) })
         {
             var breakdown = await pg.WalBreakdownAsync(db, from, to);
@@ -146,6 +150,14 @@ public static class DurableScenario
             foreach (var (rel, record, count, bytes) in breakdown.Take(24))
                 bt.Row(rel, record, Fmt.N2((double)count / longTurns), Fmt.N0((double)bytes / longTurns));
             bt.Row("total", "", Fmt.N2((double)breakdown.Sum(b => b.Count) / longTurns), Fmt.N0((double)breakdown.Sum(b => b.Bytes) / longTurns));
+        }
+        foreach (var k in new[] { 1, Array.IndexOf(engineWal, engineWal.Max()) + 1 }.Distinct())
+        {
+            var (from, to) = engineRun.Turns[k - 1];
+            var tt = result.Table($"where the WAL of turn {k}{SnapshotMark(k)} of that conversation went, engine (bytes)",
+                "relation", "record", "records", "bytes");
+            foreach (var (rel, record, count, bytes) in (await pg.WalBreakdownAsync(engineDb, from, to)).Take(16))
+                tt.Row(rel, record, Fmt.N0(count), Fmt.N0(bytes));
         }
         var rowsTable = result.Table("journal rows of the engine (all instances of the run): bytes per row by event",
             "manifest", "rows", "payload bytes (avg)", "row bytes (avg, pg_column_size)");
@@ -331,23 +343,31 @@ public static class DurableScenario
         return last;
     }
 
-    private static async Task<(double[] Wal, (long From, long To) Span)> EngineLongConversationAsync(BenchPostgres pg, string db, EngineHost host, int turns)
+    private static async Task<(double[] Wal, (long From, long To) Span, (long From, long To)[] Turns)> EngineLongConversationAsync(
+        BenchPostgres pg, string db, EngineHost host, int turns)
     {
         var id = (await host.StartAsync(new ExecutionConfig(TrackInRuns: true, ShowVariables: false))).InstanceId;
         var wal = new double[turns];
+        var spans = new (long, long)[turns];
         var before = await QuiesceAsync(pg, db);
         var first = before;
         long lastSnapshot = 0;
+        string? runId = null;
         SnapshotTurns.Clear();
         for (var k = 1; k <= turns; k++)
         {
             var turn = await Turns.EngineAsync(host.Engine, id, EngineHost.UserInput(k));
             if (!turn.Ok)
                 throw new InvalidOperationException($"turn {k} failed: {turn.Error}");
-            await pg.WaitForCountAsync(db, "SELECT count(*) AS bench_probe FROM ai_tasks t JOIN ai_runs r ON r.id = t.run_id " +
-                $"WHERE r.instance_id = '{id}' AND t.status = 'completed'", k, TimeSpan.FromSeconds(30));
+            // The probe reads the run's task rows through ai_tasks_run: a scan of ai_runs or ai_tasks would prune the
+            // pages the load phases left dead row versions on, and that WAL would count against this turn.
+            runId ??= (await host.Engine.GetInstanceAsync(id)).RunTracking.RunId
+                      ?? throw new InvalidOperationException("the conversation has no run after its first turn");
+            await pg.WaitForCountAsync(db, "SELECT count(*) AS bench_probe FROM ai_tasks " +
+                $"WHERE run_id = '{runId}' AND status = 'completed'", k, TimeSpan.FromSeconds(30));
             var after = await QuiesceAsync(pg, db);
             wal[k - 1] = after - before;
+            spans[k - 1] = (before, after);
             before = after;
             var snapshotAt = await pg.ScalarAsync(db, "SELECT COALESCE(max(sequence_number), 0) AS bench_probe FROM snapshot " +
                 $"WHERE persistence_id = 'execution-instance-{id}'");
@@ -355,7 +375,7 @@ public static class DurableScenario
                 SnapshotTurns.Add(k);
             lastSnapshot = snapshotAt;
         }
-        return (wal, (first, before));
+        return (wal, (first, before), spans);
     }
 
     private static async Task<(double[] Wal, (long From, long To) Span)> BaselineLongConversationAsync(BenchPostgres pg, string db, HandWrittenStore hand,
