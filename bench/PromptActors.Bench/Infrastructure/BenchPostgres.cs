@@ -175,6 +175,26 @@ public sealed class BenchPostgres : IAsyncDisposable
         return rows;
     }
 
+    /// <summary>Every WAL record between two positions, in order (for a close look at one turn).</summary>
+    public async Task<List<string>> WalRecordsAsync(string database, long from, long to)
+    {
+        await using var c = new NpgsqlConnection(ConnectionString(database, pool: 2));
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT xid::text AS bench_probe, resource_manager || '/' || record_type,
+                   COALESCE(pg_filenode_relation(0, (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid)::text, '-'),
+                   record_length, left(description, 90)
+            FROM pg_get_wal_records_info(@from::pg_lsn, @to::pg_lsn)
+            """, c);
+        cmd.Parameters.AddWithValue("from", Lsn(from));
+        cmd.Parameters.AddWithValue("to", Lsn(to));
+        var rows = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+            rows.Add($"{r.GetString(0),8} {r.GetString(1),-24} {r.GetString(2),-20} {r.GetInt32(3),5}  {r.GetString(4)}");
+        return rows;
+    }
+
     /// <summary>Journal rows by event manifest: count, average payload and row size.</summary>
     public async Task<List<(string Manifest, long Count, double Payload, double Row)>> JournalRowsAsync(string database)
     {

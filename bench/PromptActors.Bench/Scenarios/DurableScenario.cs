@@ -159,6 +159,13 @@ public static class DurableScenario
             foreach (var (rel, record, count, bytes) in (await pg.WalBreakdownAsync(engineDb, from, to)).Take(16))
                 tt.Row(rel, record, Fmt.N0(count), Fmt.N0(bytes));
         }
+        if (o.Overrides.ContainsKey("dump-turns"))
+            foreach (var k in o.Overrides["dump-turns"].Split(',').Select(int.Parse))
+            {
+                o.Log($"WAL records of turn {k}:");
+                foreach (var line in await pg.WalRecordsAsync(engineDb, engineRun.Turns[k - 1].From, engineRun.Turns[k - 1].To))
+                    o.Log("  " + line);
+            }
         var rowsTable = result.Table("journal rows of the engine (all instances of the run): bytes per row by event",
             "manifest", "rows", "payload bytes (avg)", "row bytes (avg, pg_column_size)");
         foreach (var (manifest, count, payload, row) in await pg.JournalRowsAsync(engineDb))
