@@ -27,8 +27,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         // persisted events and snapshots
         ["ev.started.v1"] = typeof(InstanceStarted),
         ["ev.vars.v1"] = typeof(VariablesUpdated),
-        ["ev.submitted.v2"] = typeof(MessageSubmitted),
-        ["ev.completed.v2"] = typeof(ExecutionCompleted),
+        [TurnEventCodec.SubmittedManifest] = typeof(MessageSubmitted),
+        [TurnEventCodec.CompletedManifest] = typeof(ExecutionCompleted),
         ["ev.failed.v1"] = typeof(ExecutionFailed),
         ["ev.cancelled.v1"] = typeof(ExecutionCancelled),
         ["ev.synced.v1"] = typeof(TaskSynced),
@@ -117,23 +117,21 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
             ? m
             : throw new ArgumentException($"{o.GetType()} has no manifest in {nameof(PromptActorsSerializer)}; add one.");
 
-    public override byte[] ToBinary(object obj) => obj switch
+    public override byte[] ToBinary(object obj) => Encode(obj, _options);
+
+    private static byte[] Encode(object obj, JsonSerializerOptions options) => obj switch
     {
         MessageSubmitted e => TurnEventCodec.Write(e),
         ExecutionCompleted e => TurnEventCodec.Write(e),
-        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), options),
     };
 
     /// <summary>
     /// The journal form of a persisted event (manifest and payload) as the journal gets it from this serializer, without
     /// an actor system (events hold no actor references). For tools that write or inspect journal rows themselves.
     /// </summary>
-    public static (string Manifest, byte[] Payload) JournalForm(IInstanceEvent e) => e switch
-    {
-        MessageSubmitted s => (ManifestByType[typeof(MessageSubmitted)], TurnEventCodec.Write(s)),
-        ExecutionCompleted c => (ManifestByType[typeof(ExecutionCompleted)], TurnEventCodec.Write(c)),
-        _ => (ManifestByType[e.GetType()], JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), StaticOptions)),
-    };
+    public static (string Manifest, byte[] Payload) JournalForm(IInstanceEvent e) =>
+        (ManifestByType[e.GetType()], Encode(e, StaticOptions));
 
     /// <summary>Reads a persisted event from its journal form (<see cref="JournalForm"/>), any manifest it was ever written with.</summary>
     public static IInstanceEvent FromJournalForm(byte[] payload, string manifest) =>
@@ -150,11 +148,12 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         {
             switch (manifest)
             {
-                case "ev.submitted.v2": return TurnEventCodec.ReadSubmitted(bytes);
-                case "ev.completed.v2": return TurnEventCodec.ReadCompleted(bytes);
+                case TurnEventCodec.SubmittedManifest: return TurnEventCodec.ReadSubmitted(bytes);
+                case TurnEventCodec.CompletedManifest: return TurnEventCodec.ReadCompleted(bytes);
             }
         }
-        catch (Google.Protobuf.InvalidProtocolBufferException ex)
+        catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or FormatException or OverflowException
+                                       or ArgumentException)
         {
             throw new SerializationException($"Manifest '{manifest}': {ex.Message}", ex);
         }

@@ -29,6 +29,9 @@ namespace PromptActors.Serialization;
 /// </remarks>
 public static class TurnEventCodec
 {
+    public const string SubmittedManifest = "ev.submitted.v2";
+    public const string CompletedManifest = "ev.completed.v2";
+
     public static byte[] Write(MessageSubmitted e)
     {
         var max = 64 + Max(e.TaskId) + Max(e.NewRunId) + Max(e.UserMessage) + Max(e.Model) + Max(e.Provider) + Max(e.RequestId);
@@ -55,7 +58,7 @@ public static class TurnEventCodec
 
     public static byte[] Write(ExecutionCompleted e)
     {
-        var max = 96 + Max(e.TaskId) + Max(e.Text) + 64;
+        var max = 160 + Max(e.TaskId) + Max(e.Text);
         return Encode(max, e, static (o, e) =>
         {
             WriteId(o, 1, e.TaskId);

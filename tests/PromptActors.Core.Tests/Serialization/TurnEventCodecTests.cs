@@ -123,4 +123,31 @@ public sealed class TurnEventCodecTests
         // An id field that is not 16 bytes.
         Assert.Throws<SerializationException>(() => serializer.FromBinary([0x0A, 2, 1, 2], "ev.submitted.v2"));
     }
+
+    [Fact]
+    public void Random_bytes_read_as_an_event_or_fail_as_a_serialization_error_and_nothing_else()
+    {
+        var serializer = new PromptActorsSerializer(null!);
+        var valid = TurnEventCodec.Write(new ExecutionCompleted(Guid.NewGuid().ToString("N"), "text", new TokenUsage(1, 2), 0.1m, 3, 5,
+            DateTimeOffset.UtcNow));
+        // Pure noise, and valid payloads with bytes flipped (which keeps most of the structure).
+        var damaged = Gen.Select(Gen.Int[0, valid.Length - 1].Array[1, 4], Gen.Byte.Array[4], (at, value) =>
+        {
+            var copy = (byte[])valid.Clone();
+            for (var i = 0; i < at.Length; i++)
+                copy[at[i]] = value[i];
+            return copy;
+        });
+        Gen.Select(Gen.OneOf(Gen.Byte.Array[0, 64], damaged), Gen.Bool).Sample((bytes, submitted) =>
+        {
+            try
+            {
+                var e = serializer.FromBinary(bytes, submitted ? TurnEventCodec.SubmittedManifest : TurnEventCodec.CompletedManifest);
+                Assert.IsAssignableFrom<IInstanceEvent>(e);
+            }
+            catch (SerializationException)
+            {
+            }
+        }, iter: 5_000);
+    }
 }
