@@ -1,6 +1,7 @@
 using PromptActors.Persistence.Sql;
 using PromptActors.Persistence.Tests.Support;
 using PromptActors.Prompts;
+using PromptActors.Runs;
 
 namespace PromptActors.Persistence.Tests.Migrations;
 
@@ -63,6 +64,48 @@ public abstract class MigrationTests(ITestDatabases databases) : IAsyncLifetime
         Assert.Equal(1, upgrade.FromVersion);
         Assert.Equal(Enumerable.Range(2, PromptActorsStorage.SchemaVersion - 1), upgrade.Applied);
         Assert.Equal("Still here.", (await storage.Prompts.GetAsync("kept", null))!.Messages[0].Content);
+    }
+
+    [Fact]
+    public async Task Run_rows_written_before_version_6_keep_their_totals_and_the_sweeper_still_finds_open_tasks()
+    {
+        // Version 6 drops ai_tasks' foreign key and makes ai_tasks_created a BRIN index on PostgreSQL (a no-op on SQLite).
+        var storage = Open();
+        await storage.CheckAsync();
+        Assert.Equal(5, (await storage.MigrateAsync(targetVersion: 5, default)).ToVersion);
+        var at = DateTimeOffset.UtcNow.AddMinutes(-30);
+        var run = new RunInfo("run-v5", "u1", null, null, "prompt", "p", null, "p", 1, PromptSettings.Default,
+            new Dictionary<string, string>(), at, "instance-v5");
+        RunTaskRecord Task(string id, RunTaskStatus status, int minutes, long tokens) => new(run, id, "local", "local", "hi", status,
+            status == RunTaskStatus.Completed ? "hello" : null, null, null, tokens, 0, tokens, tokens / 1000m, null, null,
+            at.AddMinutes(minutes), at.AddMinutes(minutes), status == RunTaskStatus.Completed ? at.AddMinutes(minutes) : null, minutes);
+        await storage.Runs.UpsertTaskAsync(Task("t-done", RunTaskStatus.Completed, 1, 10));
+        await storage.Runs.UpsertTaskAsync(Task("t-open", RunTaskStatus.Pending, 2, 0));
+
+        var upgrade = await Open().InitializeAsync();
+        Assert.Equal(5, upgrade.FromVersion);
+        Assert.Equal(Enumerable.Range(6, PromptActorsStorage.SchemaVersion - 5), upgrade.Applied);
+
+        var after = Open();
+        await after.InitializeAsync();
+        await after.Runs.UpsertTaskAsync(Task("t-new", RunTaskStatus.Completed, 3, 5));
+        var record = await after.Runs.GetRunAsync("run-v5");
+        Assert.NotNull(record);
+        Assert.Equal(["t-done", "t-open", "t-new"], record.Tasks.Select(t => t.TaskId));
+        Assert.Equal(15, record.TotalTokens);
+        var open = await after.Runs.FindUnfinishedTasksAsync(updatedBefore: at.AddMinutes(10), createdAfter: at.AddDays(-1), limit: 10);
+        Assert.Equal("t-open", Assert.Single(open).TaskId);
+        Assert.Equal("instance-v5", open[0].InstanceId);
+        if (after.Dialect is PostgresDialect)
+        {
+            await using var session = await SqlSession.OpenAsync(after.Dialect, default);
+            Assert.Equal(["brin"], await session.Sql(
+                "SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'ai_tasks_created'")
+                .QueryAsync(r => r.GetString(0), default));
+            Assert.Empty(await session.Sql(
+                "SELECT conname FROM pg_constraint WHERE conrelid = 'ai_tasks'::regclass AND contype = 'f'")
+                .QueryAsync(r => r.GetString(0), default));
+        }
     }
 
     [Fact]
