@@ -877,7 +877,13 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             .Unwrap()
             .ContinueWith(t =>
             {
-                if (!t.IsCompletedSuccessfully)
+                if (t.IsCompletedSuccessfully)
+                    return;
+                // A store that is shutting down refuses new writes: expected while the node stops (the final row is in the
+                // journal's unsynced list and is written after the restart), so it is not a warning per task.
+                if (t.Exception?.GetBaseException() is ObjectDisposedException)
+                    log.Debug("Progress of task {0} not recorded: the run store is shut down", record.TaskId);
+                else
                     log.Warning("Recording progress of task {0} failed: {1}", record.TaskId, t.Exception?.GetBaseException().Message);
             }, TaskContinuationOptions.ExecuteSynchronously);
     }
