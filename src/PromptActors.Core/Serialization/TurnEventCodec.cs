@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.Serialization;
 using System.Text;
 using Google.Protobuf;
+using static Google.Protobuf.WireFormat.WireType;
 using PromptActors.Instances;
 using PromptActors.Models;
 
@@ -93,11 +94,11 @@ public static class TurnEventCodec
             {
                 case 1 or 2: taskId = ReadId(input, tag, 1); break;
                 case 3 or 4: newRunId = ReadId(input, tag, 3); break;
-                case 5: userMessage = ReadString(input, tag); break;
-                case 6: model = ReadString(input, tag); break;
-                case 7: provider = ReadString(input, tag); break;
-                case 8: ticks = ReadTicks(input, tag); break;
-                case 9: offsetMinutes = ReadOffset(input, tag); break;
+                case 5: userMessage = Field(input, tag, LengthDelimited).ReadString(); break;
+                case 6: model = Field(input, tag, LengthDelimited).ReadString(); break;
+                case 7: provider = Field(input, tag, LengthDelimited).ReadString(); break;
+                case 8: ticks = Field(input, tag, Fixed64).ReadSFixed64(); break;
+                case 9: offsetMinutes = Field(input, tag, Varint).ReadSInt32(); break;
                 case 10 or 11: requestId = ReadId(input, tag, 10); break;
                 case 12 or 13: (synced ??= new List<string>()).Add(ReadId(input, tag, 12)); break;
                 default: input.SkipLastField(); break;
@@ -124,18 +125,18 @@ public static class TurnEventCodec
             switch (WireFormat.GetTagFieldNumber(tag))
             {
                 case 1 or 2: taskId = ReadId(stream, tag, 1); break;
-                case 3: text = ReadString(stream, tag); break;
-                case 4: input = ReadInt64(stream, tag); break;
-                case 5: output = ReadInt64(stream, tag); break;
-                case 6: cached = ReadInt64(stream, tag); break;
-                case 7: Expect(tag, WireFormat.WireType.Varint); estimated = stream.ReadBool(); break;
-                case 8: Expect(tag, WireFormat.WireType.Varint); units = stream.ReadSInt64(); break;
-                case 9: Expect(tag, WireFormat.WireType.Varint); scale = stream.ReadUInt32(); break;
-                case 10: costText = decimal.Parse(ReadString(stream, tag), NumberStyles.Number, CultureInfo.InvariantCulture); break;
-                case 11: ttft = ReadDouble(stream, tag); break;
-                case 12: total = ReadDouble(stream, tag); break;
-                case 13: ticks = ReadTicks(stream, tag); break;
-                case 14: offsetMinutes = ReadOffset(stream, tag); break;
+                case 3: text = Field(stream, tag, LengthDelimited).ReadString(); break;
+                case 4: input = Field(stream, tag, Varint).ReadInt64(); break;
+                case 5: output = Field(stream, tag, Varint).ReadInt64(); break;
+                case 6: cached = Field(stream, tag, Varint).ReadInt64(); break;
+                case 7: estimated = Field(stream, tag, Varint).ReadBool(); break;
+                case 8: units = Field(stream, tag, Varint).ReadSInt64(); break;
+                case 9: scale = Field(stream, tag, Varint).ReadUInt32(); break;
+                case 10: costText = decimal.Parse(Field(stream, tag, LengthDelimited).ReadString(), NumberStyles.Number, CultureInfo.InvariantCulture); break;
+                case 11: ttft = Field(stream, tag, Fixed64).ReadDouble(); break;
+                case 12: total = Field(stream, tag, Fixed64).ReadDouble(); break;
+                case 13: ticks = Field(stream, tag, Fixed64).ReadSFixed64(); break;
+                case 14: offsetMinutes = Field(stream, tag, Varint).ReadSInt32(); break;
                 default: stream.SkipLastField(); break;
             }
         }
@@ -249,40 +250,17 @@ public static class TurnEventCodec
                 $"field {WireFormat.GetTagFieldNumber(tag)} has wire type {WireFormat.GetTagWireType(tag)}, expected {type}");
     }
 
-    private static string ReadString(CodedInputStream input, uint tag)
+    /// <summary>The stream, once the field's wire type is checked.</summary>
+    private static CodedInputStream Field(CodedInputStream input, uint tag, WireFormat.WireType type)
     {
-        Expect(tag, WireFormat.WireType.LengthDelimited);
-        return input.ReadString();
-    }
-
-    private static long ReadInt64(CodedInputStream input, uint tag)
-    {
-        Expect(tag, WireFormat.WireType.Varint);
-        return input.ReadInt64();
-    }
-
-    private static double ReadDouble(CodedInputStream input, uint tag)
-    {
-        Expect(tag, WireFormat.WireType.Fixed64);
-        return input.ReadDouble();
-    }
-
-    private static long ReadTicks(CodedInputStream input, uint tag)
-    {
-        Expect(tag, WireFormat.WireType.Fixed64);
-        return input.ReadSFixed64();
-    }
-
-    private static int ReadOffset(CodedInputStream input, uint tag)
-    {
-        Expect(tag, WireFormat.WireType.Varint);
-        return input.ReadSInt32();
+        Expect(tag, type);
+        return input;
     }
 
     /// <summary>Field <paramref name="bytesField"/>: 16 bytes, read back as 32 lowercase hex digits; the next: the string.</summary>
     private static string ReadId(CodedInputStream input, uint tag, int bytesField)
     {
-        Expect(tag, WireFormat.WireType.LengthDelimited);
+        Expect(tag, LengthDelimited);
         if (WireFormat.GetTagFieldNumber(tag) != bytesField)
             return input.ReadString();
         var raw = input.ReadBytes();
