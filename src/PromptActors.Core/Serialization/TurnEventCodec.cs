@@ -9,18 +9,18 @@ using PromptActors.Models;
 namespace PromptActors.Serialization;
 
 /// <summary>
-/// The written form of the two events every turn journals, <see cref="MessageSubmitted"/> (<c>ev.submitted.v2</c>) and
-/// <see cref="ExecutionCompleted"/> (<c>ev.completed.v2</c>): the protocol-buffers wire format, with the field numbers
+/// The written form of the two events every turn journals, <see cref="MessageSubmitted"/> (<c>sub.v2</c>) and
+/// <see cref="ExecutionCompleted"/> (<c>done.v2</c>): the protocol-buffers wire format, with the field numbers
 /// below. It carries the same values as the JSON of v1 in about half the bytes around the text (no property names, ids
 /// of 32 hex digits as 16 bytes, times as ticks), which is most of a turn's journal WAL after the texts themselves.
 /// A reader skips fields it does not know, so a later version may add fields without a new manifest; a field number is
 /// never reused. Events journaled as v1 JSON are still read (see <see cref="PromptActorsSerializer"/>).
 /// </summary>
 /// <remarks>
-/// <para><c>ev.submitted.v2</c>: 1 task id (16 bytes) | 2 task id (string); 3 | 4 new run id; 5 user message (absent =
+/// <para><c>sub.v2</c>: 1 task id (16 bytes) | 2 task id (string); 3 | 4 new run id; 5 user message (absent =
 /// null); 6 model; 7 provider; 8 time (UTC ticks, sfixed64); 9 time's offset in minutes (sint32, absent = 0); 10 | 11
 /// request id; 12 | 13 a synced task id (repeated, in order).</para>
-/// <para><c>ev.completed.v2</c>: 1 | 2 task id; 3 text; 4 input tokens; 5 output tokens; 6 cached input tokens;
+/// <para><c>done.v2</c>: 1 | 2 task id; 3 text; 4 input tokens; 5 output tokens; 6 cached input tokens;
 /// 7 estimated; 8 cost's unscaled value (sint64) with 9 its scale (uint32) | 10 cost as invariant text when it does not
 /// fit 64 bits; 11 time to first token in ms (double, absent = null); 12 total time in ms (double); 13 time (UTC ticks);
 /// 14 its offset in minutes.</para>
@@ -30,8 +30,9 @@ namespace PromptActors.Serialization;
 /// </remarks>
 public static class TurnEventCodec
 {
-    public const string SubmittedManifest = "ev.submitted.v2";
-    public const string CompletedManifest = "ev.completed.v2";
+    // Short: the manifest is stored in every journal row.
+    public const string SubmittedManifest = "sub.v2";
+    public const string CompletedManifest = "done.v2";
 
     public static byte[] Write(MessageSubmitted e)
     {
@@ -141,14 +142,14 @@ public static class TurnEventCodec
             }
         }
         if (scale > 28)
-            throw new SerializationException($"ev.completed.v2: cost scale {scale} is out of range");
+            throw new SerializationException($"done.v2: cost scale {scale} is out of range");
         if (units == long.MinValue)
-            throw new SerializationException("ev.completed.v2: cost is out of range");
+            throw new SerializationException("done.v2: cost is out of range");
         var magnitude = (ulong)Math.Abs(units);
         var cost = costText ?? new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), 0, units < 0, (byte)scale);
         return new ExecutionCompleted(Required(taskId, "task id"), Required(text, "text"),
             new TokenUsage(input, output, cached, estimated), cost, ttft,
-            total ?? throw new SerializationException("ev.completed.v2: total time is missing"), Time(ticks, offsetMinutes));
+            total ?? throw new SerializationException("done.v2: total time is missing"), Time(ticks, offsetMinutes));
     }
 
     private static byte[] Encode<T>(int max, T value, Action<CodedOutputStream, T> write)

@@ -44,9 +44,9 @@ internal static class SerializationSamples
     {
         ["ev.started.v1"] = Started,
         ["ev.vars.v1"] = new VariablesUpdated(new Dictionary<string, string> { ["city"] = "Rome" }, ["old"], At),
-        ["ev.submitted.v2"] = new MessageSubmitted("3f2b8c1d9e0a4b5c8d7e6f5a4b3c2d1e", "run-1", "And museums? é€😀", "local", "local",
+        ["sub.v2"] = new MessageSubmitted("3f2b8c1d9e0a4b5c8d7e6f5a4b3c2d1e", "run-1", "And museums? é€😀", "local", "local",
             At, "request-1", ["0123456789abcdef0123456789abcdef", "task-0"]),
-        ["ev.completed.v2"] = new ExecutionCompleted("3f2b8c1d9e0a4b5c8d7e6f5a4b3c2d1e", "Louvre.", Usage, 0.000560m, 12.5, 340.25,
+        ["done.v2"] = new ExecutionCompleted("3f2b8c1d9e0a4b5c8d7e6f5a4b3c2d1e", "Louvre.", Usage, 0.000560m, 12.5, 340.25,
             At.ToOffset(TimeSpan.FromHours(2))),
         ["ev.failed.v1"] = new ExecutionFailed("task-2", ErrorCodes.ProviderError, "HTTP 500", "Lou", Usage, 0.0001m, 10, 20, At),
         ["ev.cancelled.v1"] = new ExecutionCancelled("task-3", "Lo", Usage with { Estimated = true }, 0.00002m, null, 5, At),

@@ -67,7 +67,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
 
     // The per-turn events are binary (TurnEventCodec); their fixtures are the raw bytes.
     private static string GoldenPath(string manifest) =>
-        Path.Combine(GoldenDir(), manifest + (manifest is "ev.submitted.v2" or "ev.completed.v2" ? ".bin" : ".json"));
+        Path.Combine(GoldenDir(), manifest + (manifest is "sub.v2" or "done.v2" ? ".bin" : ".json"));
 
     private static byte[] ReadGolden(string path) =>
         path.EndsWith(".json", StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(File.ReadAllText(path).Trim()) : File.ReadAllBytes(path);

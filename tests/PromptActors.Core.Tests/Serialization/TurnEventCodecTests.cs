@@ -115,13 +115,13 @@ public sealed class TurnEventCodecTests
         var good = TurnEventCodec.Write(new ExecutionCompleted(Guid.NewGuid().ToString("N"), "text", new TokenUsage(1, 2), 0.1m, null, 5,
             DateTimeOffset.UtcNow));
 
-        Assert.Throws<SerializationException>(() => serializer.FromBinary(good[..^3], "ev.completed.v2"));
-        Assert.Throws<SerializationException>(() => serializer.FromBinary([], "ev.completed.v2"));
-        Assert.Throws<SerializationException>(() => serializer.FromBinary([], "ev.submitted.v2"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(good[..^3], "done.v2"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([], "done.v2"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([], "sub.v2"));
         // A known field with the wrong wire type.
-        Assert.Throws<SerializationException>(() => serializer.FromBinary([0x0D, 1, 2, 3, 4], "ev.completed.v2"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([0x0D, 1, 2, 3, 4], "done.v2"));
         // An id field that is not 16 bytes.
-        Assert.Throws<SerializationException>(() => serializer.FromBinary([0x0A, 2, 1, 2], "ev.submitted.v2"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([0x0A, 2, 1, 2], "sub.v2"));
     }
 
     [Fact]
