@@ -6,8 +6,11 @@ using PromptActors.Variables;
 namespace PromptActors.Persistence.Prompts;
 
 /// <summary>
-/// Prompts in the <c>prompts</c> table, one row per (id, version). A save inserts version MAX+1 in one statement;
-/// two concurrent saves of one id collide on the primary key and the loser retries, so versions stay 1, 2, 3…
+/// Prompts in the <c>prompts</c> table, one row per (id, version). A save inserts version MAX+1 in one statement.
+/// Saves of one id take turns (a PostgreSQL advisory lock on the id; SQLite has one writer anyway), so each reads the
+/// version the previous save committed and versions stay 1, 2, 3… however many save at once. Should a writer that
+/// does not take the lock (an older build during a rolling upgrade) win a version first, the primary key refuses the
+/// duplicate and the save retries.
 /// </summary>
 internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IPromptStore
 {
@@ -41,6 +44,8 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
             try
             {
                 await using var session = await SqlSession.BeginWriteAsync(dialect, cancellationToken);
+                if (dialect.SerializePromptWritersSql is { } serialize)
+                    await session.Sql(serialize).Text("id", definition.Id).ExecuteAsync(cancellationToken);
                 var saved = await session.Sql($"""
                         INSERT INTO prompts ({Columns})
                         SELECT @id, COALESCE(MAX(version), 0) + 1, @name, @description, @messages, @variable_defaults,

@@ -11,6 +11,7 @@ internal sealed class PostgresDialect : SqlDialect
     // Advisory lock keys. The one-bigint and two-int key spaces never overlap, so run locks cannot collide with this one.
     private const long MigrationLockKey = 0x5041_4D49_4752; // "PAMIGR"
     private const int RunLockClass = 4711;
+    private const int PromptLockClass = 4712;
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -78,6 +79,8 @@ internal sealed class PostgresDialect : SqlDialect
     public override string JsonText(string column, string member) => $"({column} ->> '{member}')";
 
     public override string? SerializeRunWritersSql => $"SELECT pg_advisory_xact_lock({RunLockClass}, hashtext(@run_id))";
+
+    public override string? SerializePromptWritersSql => $"SELECT pg_advisory_xact_lock({PromptLockClass}, hashtext(@id))";
 
     public override string? MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
 

@@ -53,6 +53,12 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public abstract string? SerializeRunWritersSql { get; }
 
+    /// <summary>
+    /// A statement run first in a prompt save so that saves of the same prompt id take turns and each reads the
+    /// version the previous one committed (parameter <c>@id</c>); null when write transactions are serialized anyway.
+    /// </summary>
+    public abstract string? SerializePromptWritersSql { get; }
+
     /// <summary>The null-safe "differs" operator between two row values.</summary>
     public abstract string IsDistinctFrom { get; }
 

@@ -84,12 +84,12 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     [Fact]
     public async Task Concurrent_saves_of_one_prompt_get_distinct_consecutive_versions()
     {
-        var saves = Enumerable.Range(0, 12)
+        var saves = Enumerable.Range(0, 32)
             .Select(i => Task.Run(() => Storage.Prompts.SaveAsync(Definition("busy", $"Save {i}."))));
 
         var versions = (await Task.WhenAll(saves)).Select(p => p.Version).Order().ToArray();
 
-        Assert.Equal(Enumerable.Range(1, 12), versions);
+        Assert.Equal(Enumerable.Range(1, 32), versions);
     }
 
     // ------------------------------------------------------------------ scoped variables
