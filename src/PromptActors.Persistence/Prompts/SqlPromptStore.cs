@@ -44,8 +44,7 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
             try
             {
                 await using var session = await SqlSession.BeginWriteAsync(dialect, cancellationToken);
-                if (dialect.SerializePromptWritersSql is { } serialize)
-                    await session.Sql(serialize).Text("id", definition.Id).ExecuteAsync(cancellationToken);
+                await session.TakeTurnsAsync(WriterTurns.Prompt, definition.Id, cancellationToken);
                 var saved = await session.Sql($"""
                         INSERT INTO prompts ({Columns})
                         SELECT @id, COALESCE(MAX(version), 0) + 1, @name, @description, @messages, @variable_defaults,

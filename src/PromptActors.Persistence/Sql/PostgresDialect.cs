@@ -10,8 +10,7 @@ internal sealed class PostgresDialect : SqlDialect
 {
     // Advisory lock keys. The one-bigint and two-int key spaces never overlap, so run locks cannot collide with this one.
     private const long MigrationLockKey = 0x5041_4D49_4752; // "PAMIGR"
-    private const int RunLockClass = 4711;
-    private const int PromptLockClass = 4712;
+    private const int RunLockClass = (int)WriterTurns.Run;
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -80,7 +79,7 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override string? SerializeRunWritersSql => $"SELECT pg_advisory_xact_lock({RunLockClass}, hashtext(@run_id))";
 
-    public override string? SerializePromptWritersSql => $"SELECT pg_advisory_xact_lock({PromptLockClass}, hashtext(@id))";
+    public override string? TakeTurnsSql(WriterTurns kind) => $"SELECT pg_advisory_xact_lock({(int)kind}, hashtext(@lock_key))";
 
     public override string? MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
 

@@ -21,6 +21,21 @@ internal enum SqlType
 /// timestamps, money and JSON, one JSON accessor, per-run write serialization, and the migration lock.
 /// Every statement of the stores is shared; only fragments that differ come from here.
 /// </summary>
+/// <summary>Writers that take turns per key; the value is the PostgreSQL advisory lock class.</summary>
+internal enum WriterTurns
+{
+    /// <summary>Run-store writes of one run (its totals are computed from its task rows).</summary>
+    Run = 4711,
+
+    /// <summary>Saves of one prompt id (version MAX+1).</summary>
+    Prompt = 4712,
+
+    /// <summary>Replacements of one variable scope's whole map; one class per scope kind.</summary>
+    UserScope = 4713,
+    OrgScope = 4714,
+    ProjectScope = 4715,
+}
+
 internal abstract class SqlDialect : IAsyncDisposable
 {
     /// <summary>The <c>PromptActors:Storage:Provider</c> value (<c>sqlite</c> or <c>postgres</c>).</summary>
@@ -54,10 +69,11 @@ internal abstract class SqlDialect : IAsyncDisposable
     public abstract string? SerializeRunWritersSql { get; }
 
     /// <summary>
-    /// A statement run first in a prompt save so that saves of the same prompt id take turns and each reads the
-    /// version the previous one committed (parameter <c>@id</c>); null when write transactions are serialized anyway.
+    /// A statement that makes write transactions on the same key of <paramref name="kind"/> take turns until they end
+    /// (parameter <c>@lock_key</c>), so a read-then-write sees what the previous writer committed; null when write
+    /// transactions are serialized anyway. Use <see cref="SqlSession.TakeTurnsAsync"/>.
     /// </summary>
-    public abstract string? SerializePromptWritersSql { get; }
+    public abstract string? TakeTurnsSql(WriterTurns kind);
 
     /// <summary>The null-safe "differs" operator between two row values.</summary>
     public abstract string IsDistinctFrom { get; }

@@ -35,6 +35,18 @@ internal sealed class SqlSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until no other write transaction holds <paramref name="key"/> of <paramref name="kind"/>, and holds it until
+    /// this transaction ends. A no-op where write transactions take turns anyway (SQLite).
+    /// </summary>
+    public async Task TakeTurnsAsync(WriterTurns kind, string key, CancellationToken cancellationToken)
+    {
+        if (_transaction is null)
+            throw new InvalidOperationException("Taking turns needs a write transaction.");
+        if (Dialect.TakeTurnsSql(kind) is { } sql)
+            await Sql(sql).Text("lock_key", key).ExecuteAsync(cancellationToken);
+    }
+
     public SqlStatement Sql(string text)
     {
         var command = _connection.CreateCommand();

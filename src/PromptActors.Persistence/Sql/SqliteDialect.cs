@@ -62,7 +62,7 @@ internal sealed class SqliteDialect : SqlDialect
     // BEGIN IMMEDIATE already gives one writer at a time.
     public override string? SerializeRunWritersSql => null;
 
-    public override string? SerializePromptWritersSql => null;
+    public override string? TakeTurnsSql(WriterTurns kind) => null;
 
     public override string IsDistinctFrom => "IS NOT";
 

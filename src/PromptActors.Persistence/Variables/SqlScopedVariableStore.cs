@@ -7,7 +7,8 @@ namespace PromptActors.Persistence.Variables;
 /// <summary>
 /// User, org and project variables in <c>user_variables</c>, <c>org_variables</c>, <c>project_variables</c>.
 /// A set replaces the scope's whole map in one transaction: keys not in the new map are deleted, the rest upserted;
-/// a row whose value did not change is left alone (its description and updated_at stay).
+/// a row whose value did not change is left alone (its description and updated_at stay). Replacements of one scope
+/// take turns, so concurrent sets end with exactly one writer's map, never a mix.
 /// </summary>
 internal sealed class SqlScopedVariableStore(SqlDialect dialect, TimeProvider time) : IScopedVariableStore
 {
@@ -16,7 +17,7 @@ internal sealed class SqlScopedVariableStore(SqlDialect dialect, TimeProvider ti
     public async Task<IReadOnlyDictionary<string, string>> GetAsync(ScopeKind kind, string scopeId, CancellationToken cancellationToken = default)
     {
         await using var session = await SqlSession.OpenAsync(dialect, cancellationToken);
-        var rows = await session.Sql($"SELECT key, value FROM {Table(kind)} WHERE scope_id = @scope_id")
+        var rows = await session.Sql($"SELECT key, value FROM {Scope(kind).Table} WHERE scope_id = @scope_id")
             .Text("scope_id", scopeId)
             .QueryAsync(r => (Key: r.GetString(0), Value: r.GetString(1)), cancellationToken);
         var map = new Dictionary<string, string>(rows.Count, StringComparer.Ordinal);
@@ -35,10 +36,12 @@ internal sealed class SqlScopedVariableStore(SqlDialect dialect, TimeProvider ti
         if (nulls.Count > 0)
             throw new ValidationFailedException("variables without a value: " + string.Join(", ", nulls));
 
-        var table = Table(kind);
+        var (table, turns) = Scope(kind);
         var entries = values.ToArray();
         var now = time.GetUtcNow();
         await using var session = await SqlSession.BeginWriteAsync(dialect, cancellationToken);
+        // Replacements of one scope take turns; interleaved, two writers' maps could end up mixed.
+        await session.TakeTurnsAsync(turns, scopeId, cancellationToken);
 
         var delete = new StringBuilder($"DELETE FROM {table} WHERE scope_id = @scope_id");
         if (entries.Length > 0)
@@ -69,11 +72,11 @@ internal sealed class SqlScopedVariableStore(SqlDialect dialect, TimeProvider ti
     }
 
     // Table names come from this switch only, never from input.
-    private static string Table(ScopeKind kind) => kind switch
+    private static (string Table, WriterTurns Turns) Scope(ScopeKind kind) => kind switch
     {
-        ScopeKind.User => "user_variables",
-        ScopeKind.Org => "org_variables",
-        ScopeKind.Project => "project_variables",
+        ScopeKind.User => ("user_variables", WriterTurns.UserScope),
+        ScopeKind.Org => ("org_variables", WriterTurns.OrgScope),
+        ScopeKind.Project => ("project_variables", WriterTurns.ProjectScope),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown scope kind"),
     };
 }

@@ -106,6 +106,23 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     }
 
     [Fact]
+    public async Task Concurrent_replacements_of_one_scope_leave_exactly_one_of_the_maps()
+    {
+        // Each writer replaces the whole map with keys of its own; a mix of two writers' keys would be a map nobody set.
+        for (var round = 0; round < 10; round++)
+        {
+            var maps = Enumerable.Range(0, 6)
+                .Select(w => Map(Enumerable.Range(0, 3).Select(k => ($"w{w}_k{k}", $"round {round}")).ToArray()))
+                .ToArray();
+
+            await Task.WhenAll(maps.Select(m => Task.Run(() => Storage.Variables.SetAsync(ScopeKind.Org, "busy", m))));
+
+            var stored = await Storage.Variables.GetAsync(ScopeKind.Org, "busy");
+            Assert.Contains(maps, m => m.Count == stored.Count && !m.Except(stored).Any());
+        }
+    }
+
+    [Fact]
     public async Task Scopes_are_kept_apart_by_kind_and_id()
     {
         await Storage.Variables.SetAsync(ScopeKind.User, "x", Map(("name", "user x")));
