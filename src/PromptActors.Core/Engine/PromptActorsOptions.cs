@@ -23,6 +23,13 @@ public sealed class PromptActorsOptions
     /// <summary>How long scoped variables stay cached on a node.</summary>
     public TimeSpan ScopedVariablesTtl { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a node keeps a prompt's latest version cached. A save drops it on every node at once; this bounds how
+    /// long a node that missed that notice (it was joining, or unreachable) starts instances on the version before.
+    /// Pinned versions never change and stay cached.
+    /// </summary>
+    public TimeSpan PromptLatestTtl { get; set; } = TimeSpan.FromMinutes(1);
+
     public ReaperOptions Reaper { get; set; } = new();
 
     public InstanceOptions Instances { get; set; } = new();
@@ -166,6 +173,7 @@ public sealed class PromptActorsOptions
         Positive(AskTimeout, nameof(AskTimeout));
         Positive(AskAttemptTimeout, nameof(AskAttemptTimeout));
         Positive(ScopedVariablesTtl, nameof(ScopedVariablesTtl));
+        Positive(PromptLatestTtl, nameof(PromptLatestTtl));
         Positive(Reaper.CompletedTtl, "Reaper:CompletedTtl");
         Positive(Reaper.SweepInterval, "Reaper:SweepInterval");
         if (Reaper.MaxCompletedPerNode < 0)

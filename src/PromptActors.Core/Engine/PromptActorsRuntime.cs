@@ -57,7 +57,7 @@ public sealed class PromptActorsRuntime
             throw new ArgumentException("Invalid PromptActors options: " + string.Join("; ", errors), nameof(options));
 
         var runtime = new PromptActorsRuntime(options, services, options.ToInstanceSettings());
-        runtime.PromptCache = system.ActorOf(PromptCacheActor.Props(services.Prompts), "prompt-cache");
+        runtime.PromptCache = system.ActorOf(PromptCacheActor.Props(services.Prompts, services.Time, options.PromptLatestTtl), "prompt-cache");
         runtime.ScopedVariables = system.ActorOf(
             ScopedVariablesActor.Props(services.Variables, services.Time, options.ScopedVariablesTtl), "scoped-variables");
 

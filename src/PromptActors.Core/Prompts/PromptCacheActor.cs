@@ -6,29 +6,35 @@ namespace PromptActors.Prompts;
 /// <summary>
 /// One per node. Loads each prompt (and each pinned version) from the store once, however many callers ask at once,
 /// and replies to every waiter. Failures are not cached: the next caller triggers a new load.
-/// Pinned versions are immutable and stay cached; the "latest" entry is dropped by <see cref="InvalidatePrompt"/>.
+/// Pinned versions are immutable and stay cached. The "latest" entry is dropped by <see cref="InvalidatePrompt"/>, and
+/// is kept at most for a TTL, so a node that missed an invalidation (pub-sub delivers at most once) catches up.
+/// A caller that asks after an invalidation never joins a load that started before it: that load may have read the
+/// version the save replaced.
 /// </summary>
 public sealed class PromptCacheActor : ReceiveActor
 {
+    /// <summary>How long the latest version stays cached when <see cref="Props(IPromptStore)"/> is given no TTL.</summary>
+    public static readonly TimeSpan DefaultLatestTtl = TimeSpan.FromMinutes(1);
+
     private readonly IPromptStore _store;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _latestTtl;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<(string Id, int Version), Prompt> _byVersion = new();
-    private readonly Dictionary<string, Prompt> _latest = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Id, int? Version), Pending> _pending = new();
-    // Bumped by every invalidation, so a load that was in flight when the prompt changed is not cached as latest.
+    private readonly Dictionary<string, (Prompt Prompt, DateTimeOffset LoadedAt)> _latest = new(StringComparer.Ordinal);
+    // Loads in flight, by the id's generation when they started; a pinned version's load uses generation 0.
+    private readonly Dictionary<(string Id, int? Version, long Generation), List<IActorRef>> _pending = new();
+    // Bumped by every invalidation, so a load that was in flight when the prompt changed is neither joined nor cached.
     private readonly Dictionary<string, long> _generation = new(StringComparer.Ordinal);
 
-    private sealed class Pending(long generation)
-    {
-        public long Generation { get; } = generation;
-        public List<IActorRef> Waiters { get; } = new();
-    }
+    private sealed record Loaded(string Id, int? Version, long Generation, Prompt? Prompt, string? Error)
+        : INoSerializationVerificationNeeded;
 
-    private sealed record Loaded(string Id, int? Version, Prompt? Prompt, string? Error) : INoSerializationVerificationNeeded;
-
-    public PromptCacheActor(IPromptStore store)
+    public PromptCacheActor(IPromptStore store, TimeProvider time, TimeSpan latestTtl)
     {
         _store = store;
+        _time = time;
+        _latestTtl = latestTtl;
 
         Receive<GetPrompt>(Handle);
         Receive<Loaded>(OnLoaded);
@@ -39,37 +45,52 @@ public sealed class PromptCacheActor : ReceiveActor
         });
     }
 
-    public static Props Props(IPromptStore store) => Akka.Actor.Props.Create(() => new PromptCacheActor(store));
+    public static Props Props(IPromptStore store) => Props(store, TimeProvider.System, DefaultLatestTtl);
+
+    public static Props Props(IPromptStore store, TimeProvider time, TimeSpan latestTtl) =>
+        Akka.Actor.Props.Create(() => new PromptCacheActor(store, time, latestTtl));
 
     private long Generation(string id) => _generation.TryGetValue(id, out var g) ? g : 0;
 
+    private bool TryCached(GetPrompt msg, out Prompt prompt)
+    {
+        if (msg.Version is { } v)
+            return _byVersion.TryGetValue((msg.PromptId, v), out prompt!);
+        if (_latest.TryGetValue(msg.PromptId, out var entry) && _time.GetUtcNow() - entry.LoadedAt < _latestTtl)
+        {
+            prompt = entry.Prompt;
+            return true;
+        }
+        prompt = null!;
+        return false;
+    }
+
     private void Handle(GetPrompt msg)
     {
-        if (msg.Version is { } v ? _byVersion.TryGetValue((msg.PromptId, v), out var hit) : _latest.TryGetValue(msg.PromptId, out hit))
+        if (TryCached(msg, out var hit))
         {
-            Sender.Tell(new PromptFound(hit!));
+            Sender.Tell(new PromptFound(hit));
             return;
         }
 
-        var key = (msg.PromptId, msg.Version);
-        if (_pending.TryGetValue(key, out var pending))
+        var generation = msg.Version is null ? Generation(msg.PromptId) : 0;
+        var key = (msg.PromptId, msg.Version, generation);
+        if (_pending.TryGetValue(key, out var waiters))
         {
-            pending.Waiters.Add(Sender);
+            waiters.Add(Sender);
             return;
         }
 
-        pending = new Pending(Generation(msg.PromptId));
-        pending.Waiters.Add(Sender);
-        _pending[key] = pending;
+        _pending[key] = [Sender];
         var self = Self;
         _store.GetAsync(msg.PromptId, msg.Version).PipeTo(self,
-            success: prompt => new Loaded(msg.PromptId, msg.Version, prompt, null),
-            failure: e => new Loaded(msg.PromptId, msg.Version, null, e.GetBaseException().Message));
+            success: prompt => new Loaded(msg.PromptId, msg.Version, generation, prompt, null),
+            failure: e => new Loaded(msg.PromptId, msg.Version, generation, null, e.GetBaseException().Message));
     }
 
     private void OnLoaded(Loaded loaded)
     {
-        if (!_pending.Remove((loaded.Id, loaded.Version), out var pending))
+        if (!_pending.Remove((loaded.Id, loaded.Version, loaded.Generation), out var waiters))
             return;
 
         object reply;
@@ -86,12 +107,12 @@ public sealed class PromptCacheActor : ReceiveActor
         {
             var prompt = loaded.Prompt;
             _byVersion[(prompt.Id, prompt.Version)] = prompt;
-            if (loaded.Version is null && pending.Generation == Generation(loaded.Id))
-                _latest[prompt.Id] = prompt;
+            if (loaded.Version is null && loaded.Generation == Generation(loaded.Id))
+                _latest[prompt.Id] = (prompt, _time.GetUtcNow());
             reply = new PromptFound(prompt);
         }
 
-        foreach (var waiter in pending.Waiters)
+        foreach (var waiter in waiters)
             waiter.Tell(reply);
     }
 }

@@ -19,6 +19,12 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
     /// <summary>When set, each load throws this exception once it starts.</summary>
     public Exception? FailLoadsWith { get; set; }
 
+    /// <summary>
+    /// When set, each load awaits this after it has read the store and before it answers, so a test can hold an answer
+    /// that a save makes stale in the meantime.
+    /// </summary>
+    public Func<Task>? AfterRead { get; set; }
+
     public async Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _loads);
@@ -28,12 +34,15 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
             await Task.Yield();
         if (FailLoadsWith is { } failure)
             throw failure;
+        Prompt? found;
         lock (_gate)
         {
-            if (!_prompts.TryGetValue(id, out var versions) || versions.Count == 0)
-                return null;
-            return version is null ? versions[^1] : versions.FirstOrDefault(p => p.Version == version);
+            found = !_prompts.TryGetValue(id, out var versions) || versions.Count == 0 ? null
+                : version is null ? versions[^1] : versions.FirstOrDefault(p => p.Version == version);
         }
+        if (AfterRead is { } after)
+            await after();
+        return found;
     }
 
     public Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default)

@@ -15,6 +15,12 @@ public sealed class InMemoryScopedVariableStore : IScopedVariableStore
     /// <summary>When set, each load throws this exception.</summary>
     public Exception? FailLoadsWith { get; set; }
 
+    /// <summary>
+    /// When set, each load awaits this after it has read the store and before it answers, so a test can hold an answer
+    /// that a write makes stale in the meantime.
+    /// </summary>
+    public Func<Task>? AfterRead { get; set; }
+
     public int LoadCount(ScopeKind kind, string scopeId)
     {
         lock (_gate)
@@ -32,8 +38,12 @@ public sealed class InMemoryScopedVariableStore : IScopedVariableStore
             await Task.Yield();
         if (FailLoadsWith is { } failure)
             throw failure;
+        IReadOnlyDictionary<string, string> found;
         lock (_gate)
-            return _maps.TryGetValue(key, out var map) ? map : new Dictionary<string, string>();
+            found = _maps.TryGetValue(key, out var map) ? map : new Dictionary<string, string>();
+        if (AfterRead is { } after)
+            await after();
+        return found;
     }
 
     public Task SetAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken = default)

@@ -6,6 +6,8 @@ namespace PromptActors.Variables;
 /// <summary>
 /// One per node. Caches user/org/project variable maps, each loaded once however many callers ask at once,
 /// kept for a TTL (default 5 minutes) measured with the injected <see cref="TimeProvider"/>, and dropped on invalidation.
+/// A caller that asks after an invalidation never joins a load that started before it: that load may have read the map
+/// the write replaced.
 /// </summary>
 public sealed class ScopedVariablesActor : ReceiveActor
 {
@@ -17,7 +19,8 @@ public sealed class ScopedVariablesActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<ScopeKey, (IReadOnlyDictionary<string, string> Values, DateTimeOffset LoadedAt)> _cache = new();
     private readonly Dictionary<ScopeKey, long> _generation = new();
-    private readonly Dictionary<ScopeKey, (long Generation, List<Request> Requests)> _loading = new();
+    // Loads in flight, by the scope's generation when they started.
+    private readonly Dictionary<(ScopeKey Key, long Generation), List<Request>> _loading = new();
 
     private sealed class Request(IActorRef replyTo, InstanceScope scope)
     {
@@ -28,7 +31,7 @@ public sealed class ScopedVariablesActor : ReceiveActor
         public bool Done { get; set; }
     }
 
-    private sealed record Loaded(ScopeKey Key, IReadOnlyDictionary<string, string>? Values, string? Error)
+    private sealed record Loaded(ScopeKey Key, long Generation, IReadOnlyDictionary<string, string>? Values, string? Error)
         : INoSerializationVerificationNeeded;
 
     public ScopedVariablesActor(IScopedVariableStore store, TimeProvider time, TimeSpan ttl)
@@ -83,17 +86,18 @@ public sealed class ScopedVariablesActor : ReceiveActor
                 continue;
             }
             request.Outstanding++;
-            if (_loading.TryGetValue(key, out var loading))
+            var generation = Gen(key);
+            if (_loading.TryGetValue((key, generation), out var waiting))
             {
-                loading.Requests.Add(request);
+                waiting.Add(request);
                 continue;
             }
-            _loading[key] = (Gen(key), new List<Request> { request });
+            _loading[(key, generation)] = [request];
             var self = Self;
             var k = key;
             _store.GetAsync(key.Kind, key.ScopeId).PipeTo(self,
-                success: values => new Loaded(k, values, null),
-                failure: e => new Loaded(k, null, e.GetBaseException().Message));
+                success: values => new Loaded(k, generation, values, null),
+                failure: e => new Loaded(k, generation, null, e.GetBaseException().Message));
         }
         if (request.Outstanding == 0)
             Complete(request);
@@ -101,12 +105,12 @@ public sealed class ScopedVariablesActor : ReceiveActor
 
     private void OnLoaded(Loaded loaded)
     {
-        if (!_loading.Remove(loaded.Key, out var loading))
+        if (!_loading.Remove((loaded.Key, loaded.Generation), out var requests))
             return;
         if (loaded.Error is not null)
         {
             _log.Warning("Loading {0} variables of {1} failed: {2}", loaded.Key.Kind, loaded.Key.ScopeId, loaded.Error);
-            foreach (var r in loading.Requests.Where(r => !r.Done))
+            foreach (var r in requests.Where(r => !r.Done))
             {
                 r.Done = true;
                 r.ReplyTo.Tell(new ScopedVariablesUnavailable(loaded.Error));
@@ -116,9 +120,9 @@ public sealed class ScopedVariablesActor : ReceiveActor
 
         var values = loaded.Values ?? None;
         // An invalidation during the load means the value may be stale: serve it to the waiters, don't keep it.
-        if (loading.Generation == Gen(loaded.Key))
+        if (loaded.Generation == Gen(loaded.Key))
             _cache[loaded.Key] = (values, _time.GetUtcNow());
-        foreach (var r in loading.Requests)
+        foreach (var r in requests)
         {
             if (r.Done)
                 continue;

@@ -54,6 +54,54 @@ public sealed class PromptCacheTests(ITestOutputHelper output) : EngineTestKit(o
     }
 
     [Fact]
+    public async Task A_caller_after_an_invalidation_does_not_join_a_load_that_read_the_old_version()
+    {
+        await Prompts.SaveAsync(Definition("p", "version one"));
+        var firstRead = new TaskCompletionSource();
+        var reads = 0;
+        Prompts.AfterRead = () => Interlocked.Increment(ref reads) == 1 ? firstRead.Task : Task.CompletedTask;
+        var cache = Sys.ActorOf(PromptCacheActor.Props(Prompts, Clock, TimeSpan.FromMinutes(1)));
+        var early = CreateTestProbe();
+        var late = CreateTestProbe();
+
+        cache.Tell(new GetPrompt("p"), early.Ref);
+        await AwaitAssertAsync(() => Assert.Equal(1, Volatile.Read(ref reads))); // that load holds version one
+        await Prompts.SaveAsync(Definition("p", "version two"));
+        cache.Tell(new InvalidatePrompt("p")); // what a save through the engine sends
+        cache.Tell(new GetPrompt("p"), late.Ref);
+
+        Assert.Equal(2, late.ExpectMsg<PromptFound>().Prompt.Version); // without waiting for the older load
+        firstRead.SetResult();
+        Assert.Equal(1, early.ExpectMsg<PromptFound>().Prompt.Version);
+        cache.Tell(new GetPrompt("p"), late.Ref);
+        Assert.Equal(2, late.ExpectMsg<PromptFound>().Prompt.Version); // and the older load was not cached
+        Assert.Equal(2, Prompts.LoadCount);
+    }
+
+    [Fact]
+    public async Task Latest_version_is_read_again_after_the_ttl_when_no_invalidation_arrived()
+    {
+        await Prompts.SaveAsync(Definition("p", "version one"));
+        var cache = Sys.ActorOf(PromptCacheActor.Props(Prompts, Clock, TimeSpan.FromMinutes(1)));
+        cache.Tell(new GetPrompt("p"), TestActor);
+        Assert.Equal(1, ExpectMsg<PromptFound>().Prompt.Version);
+        await Prompts.SaveAsync(Definition("p", "version two")); // saved on another node; its notice never came
+
+        Clock.Advance(TimeSpan.FromSeconds(59));
+        cache.Tell(new GetPrompt("p"), TestActor);
+        Assert.Equal(1, ExpectMsg<PromptFound>().Prompt.Version);
+        cache.Tell(new GetPrompt("p", 1), TestActor);
+        Assert.Equal(1, ExpectMsg<PromptFound>().Prompt.Version);
+
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        cache.Tell(new GetPrompt("p"), TestActor);
+        Assert.Equal(2, ExpectMsg<PromptFound>().Prompt.Version);
+        cache.Tell(new GetPrompt("p", 1), TestActor); // a pinned version never expires
+        Assert.Equal(1, ExpectMsg<PromptFound>().Prompt.Version);
+        Assert.Equal(2, Prompts.LoadCount);
+    }
+
+    [Fact]
     public async Task Failing_load_is_not_cached_and_the_next_caller_retries()
     {
         await Prompts.SaveAsync(Definition("flaky", "x"));

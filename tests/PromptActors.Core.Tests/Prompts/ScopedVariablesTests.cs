@@ -35,6 +35,31 @@ public sealed class ScopedVariablesTests(ITestOutputHelper output) : EngineTestK
     }
 
     [Fact]
+    public async Task A_caller_after_an_invalidation_does_not_join_a_load_that_read_the_old_map()
+    {
+        await Variables.SetAsync(ScopeKind.User, "u1", new Dictionary<string, string> { ["v"] = "1" });
+        var firstRead = new TaskCompletionSource();
+        var reads = 0;
+        Variables.AfterRead = () => Interlocked.Increment(ref reads) == 1 ? firstRead.Task : Task.CompletedTask;
+        var cache = NewCache();
+        var early = CreateTestProbe();
+        var late = CreateTestProbe();
+
+        cache.Tell(new GetScopedVariables(new InstanceScope("u1")), early.Ref);
+        await AwaitAssertAsync(() => Assert.Equal(1, Volatile.Read(ref reads))); // that load holds v = 1
+        await Variables.SetAsync(ScopeKind.User, "u1", new Dictionary<string, string> { ["v"] = "2" });
+        cache.Tell(new InvalidateScopedVariables(ScopeKind.User, "u1")); // what a write through the engine sends
+        cache.Tell(new GetScopedVariables(new InstanceScope("u1")), late.Ref);
+
+        Assert.Equal("2", late.ExpectMsg<ScopedVariableValues>().User["v"]); // without waiting for the older load
+        firstRead.SetResult();
+        Assert.Equal("1", early.ExpectMsg<ScopedVariableValues>().User["v"]);
+        cache.Tell(new GetScopedVariables(new InstanceScope("u1")), late.Ref);
+        Assert.Equal("2", late.ExpectMsg<ScopedVariableValues>().User["v"]); // and the older load was not cached
+        Assert.Equal(2, Variables.LoadCount(ScopeKind.User, "u1"));
+    }
+
+    [Fact]
     public async Task Scoped_variables_expire_after_the_ttl()
     {
         await Variables.SetAsync(ScopeKind.User, "u1", new Dictionary<string, string> { ["v"] = "1" });
