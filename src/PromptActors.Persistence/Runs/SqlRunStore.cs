@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using System.Threading.Channels;
 using PromptActors.Persistence.Sql;
 using PromptActors.Prompts;
@@ -74,6 +75,9 @@ internal sealed class SqlRunStore : IRunStore, IAsyncDisposable
         """;
 
     private const int MaxBatch = 256;
+
+    // Run ids bound in one "run_id IN (...)" when listing; well under SQLite's parameter limit.
+    private const int RunIdsPerQuery = 500;
 
     private readonly SqlDialect _dialect;
     private readonly string _refreshTotalsSql;
@@ -377,10 +381,20 @@ internal sealed class SqlRunStore : IRunStore, IAsyncDisposable
         if (runs.Count == 0)
             return [];
         var byId = runs.ToDictionary(r => r.RunId, StringComparer.Ordinal);
-        var tasks = await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id IN (SELECT id {newest})")
-            .Text("user_id", userId).Int32("limit", limit)
-            .QueryAsync(r => byId.TryGetValue(r.GetString(1), out var info) ? ReadTask(r, info) : null, cancellationToken);
-        var tasksByRun = tasks.OfType<RunTaskRecord>().ToLookup(t => t.Run.RunId, StringComparer.Ordinal);
+        // The tasks of exactly the runs just read: repeating the "newest" subquery here would see a run started in
+        // between, and the oldest listed run would come back without its tasks.
+        var tasks = new List<RunTaskRecord>();
+        foreach (var chunk in runs.Chunk(RunIdsPerQuery))
+        {
+            var sql = new StringBuilder($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id IN (");
+            for (var i = 0; i < chunk.Length; i++)
+                sql.Append(i == 0 ? "@r0" : $", @r{i}");
+            var statement = session.Sql(sql.Append(')').ToString());
+            for (var i = 0; i < chunk.Length; i++)
+                statement.Text($"r{i}", chunk[i].RunId);
+            tasks.AddRange(await statement.QueryAsync(r => ReadTask(r, byId[r.GetString(1)]), cancellationToken));
+        }
+        var tasksByRun = tasks.ToLookup(t => t.Run.RunId, StringComparer.Ordinal);
         return runs.Select(info => RunTotals.Build(info, tasksByRun[info.RunId])).ToArray();
     }
 

@@ -357,6 +357,41 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     }
 
     [Fact]
+    public async Task Listing_runs_while_new_ones_start_never_shows_a_run_without_its_tasks()
+    {
+        // Every run is created with its first task, so a listed run without tasks is a torn read.
+        for (var i = 0; i < 3; i++)
+            await Storage.Runs.UpsertTaskAsync(Row($"run-{i}", $"t{i}", RunTaskStatus.Completed, T0.AddMinutes(i), "reply", tokens: 1));
+        using var stop = new CancellationTokenSource();
+        var started = 0;
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 3; !stop.IsCancellationRequested; i++)
+            {
+                await Storage.Runs.UpsertTaskAsync(Row($"run-{i}", $"t{i}", RunTaskStatus.Completed, T0.AddMinutes(i), "reply", tokens: 1));
+                Interlocked.Increment(ref started);
+            }
+        });
+
+        try
+        {
+            // Keep listing until many runs started in between (bounded, so a stuck writer fails the test).
+            for (var lists = 0; lists < 300 || Volatile.Read(ref started) < 100; lists++)
+            {
+                Assert.True(lists < 100_000, $"the writer started only {Volatile.Read(ref started)} runs");
+                var runs = await Storage.Runs.ListRunsAsync("u1", limit: 3);
+                Assert.Equal(3, runs.Count);
+                Assert.All(runs, r => Assert.Equal(1, r.TaskCount));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+    }
+
+    [Fact]
     public async Task Sql_store_gives_the_same_runs_as_the_in_memory_store()
     {
         // The same shuffled stream of writes (progress, finals, retries, late progress) into both stores.
