@@ -81,6 +81,8 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         { "another tenant's run", "GET", "/v1/runs/{runU1}", null, Json, U2, 404, "run_not_found" },
         { "unknown run", "GET", "/v1/runs/nope", null, Json, U1, 404, "run_not_found" },
         { "another tenant's run list", "GET", "/v1/runs?userId=u2", null, Json, U1, 403, "forbidden" },
+        { "run list limit zero", "GET", "/v1/runs?limit=0", null, Json, U1, 400, "validation_failed" },
+        { "run list limit over 1000", "GET", "/v1/runs?limit=1001", null, Json, U1, 400, "validation_failed" },
         { "invalid prompt id", "PUT", "/v1/prompts/bad%20id", """{"name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U1, 400, "validation_failed" },
         { "prompt without messages", "PUT", "/v1/prompts/x", """{"name":"n","messages":[]}""", Json, U1, 400, "validation_failed" },
         { "prompt with a bad role", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"robot","content":"x"}]}""", Json, U1, 400, "validation_failed" },

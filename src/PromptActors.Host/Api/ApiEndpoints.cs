@@ -331,6 +331,8 @@ public static class ApiEndpoints
         return TypedResults.Ok(RunDto.From(run, withTasks: true));
     }
 
+    private const int MaxRunListLimit = 1000;
+
     private static async Task<IResult> ListRuns(string? userId, int? limit, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
         var caller = Caller(http);
@@ -339,6 +341,8 @@ public static class ApiEndpoints
             return Problems.Of(ErrorCodes.ValidationFailed, "userId is required");
         if (caller is not null && who != caller.UserId)
             return Problems.Of(Problems.Forbidden, "this API key may only list its own runs");
+        if (limit is < 1 or > MaxRunListLimit)
+            return Problems.Of(ErrorCodes.ValidationFailed, $"limit must be between 1 and {MaxRunListLimit}");
         var runs = await engine.ListRunsAsync(who, limit ?? 100, ct);
         return TypedResults.Ok(new { runs = runs.Select(r => RunDto.From(r, withTasks: false)) });
     }
