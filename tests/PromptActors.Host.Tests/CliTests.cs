@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using PromptActors.Engine;
 using PromptActors.Host.Cli;
 
 namespace PromptActors.Host.Tests;
@@ -40,6 +42,20 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Tell me about Hotels.", output.ToString());
         Assert.Contains("What about trains?", output.ToString());
         Assert.Contains("2 task(s)", error.ToString());
+    }
+
+    [Fact]
+    public void Cli_engine_loads_no_examples_and_sweeps_no_tasks_of_a_host_sharing_its_database()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["PromptActors:TaskSweeper:Enabled"] = "true" })
+            .AddInMemoryCollection(RunCommand.EngineOverrides) // added last, as RunAsync does
+            .Build();
+        var options = new PromptActorsOptions();
+        configuration.GetSection(PromptActorsOptions.Section).Bind(options);
+
+        Assert.False(options.TaskSweeper.Enabled);
+        Assert.False(configuration.GetValue("PromptActors:Examples:Load", true));
     }
 
     [Theory]

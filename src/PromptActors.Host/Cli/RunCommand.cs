@@ -18,6 +18,17 @@ public static class RunCommand
     public const int UsageError = 2;
     public const int ExecutionError = 3;
 
+    /// <summary>
+    /// What the CLI's engine does differently from a host's: it loads no examples, and it runs no task sweeper. A host
+    /// may share the SQLite file; the CLI, which lives for one conversation, must not wake the host's instances (it
+    /// would rebuild a live one from the journal, mark its reply interrupted and collide with its next event).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> EngineOverrides { get; } = new Dictionary<string, string?>
+    {
+        ["PromptActors:Examples:Load"] = "false",
+        ["PromptActors:TaskSweeper:Enabled"] = "false",
+    };
+
     public sealed record Arguments(string Prompt, IReadOnlyList<string> Vars, string? Model, bool Chat, string User, string[] HostArgs);
 
     public static async Task<int> RunAsync(Arguments args, TextReader input, TextWriter output, TextWriter error, CancellationToken ct)
@@ -40,7 +51,7 @@ public static class RunCommand
             Args = args.HostArgs,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["PromptActors:Examples:Load"] = "false" });
+        builder.Configuration.AddInMemoryCollection(EngineOverrides);
         // The terminal shows the reply; only warnings and errors of the engine go to stderr.
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
