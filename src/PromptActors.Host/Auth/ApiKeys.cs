@@ -83,22 +83,54 @@ public sealed class ApiKeyStore
     /// <summary>
     /// With auth on and no key configured (the embedded default), a development key is generated once for user
     /// <c>local</c>; only its hash is stored. Returns the plain key when it was just generated, so it can be shown once.
+    /// The file appears whole or not at all (written aside, then moved into place), so processes starting together
+    /// on one data folder agree on one key: the first to move its file wins, the others read it. A file that cannot be
+    /// read as a key hash (damaged) is replaced by a new key.
     /// </summary>
     public static (ApiKeyStore Store, string? NewDevKey) Load(AuthOptions options)
     {
         if (!options.Enabled || options.ApiKeys.Count > 0)
             return (new ApiKeyStore(options.ApiKeys), null);
         var path = Path.GetFullPath(options.DevKeyFile);
-        if (File.Exists(path))
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var exists = File.Exists(path);
+            if (exists && ReadDevKey(path) is { } stored)
+                return (new ApiKeyStore([stored]), null);
+
+            var key = ApiKeyHasher.NewKey();
+            var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
+            var aside = $"{path}.{Guid.NewGuid():N}.tmp";
+            File.WriteAllText(aside, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+            try
+            {
+                File.Move(aside, path, overwrite: exists); // replaces only a damaged file
+                return (new ApiKeyStore([entry]), key);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created the file first: use its key.
+            }
+            finally
+            {
+                File.Delete(aside); // no-op once moved
+            }
+        }
+        throw new InvalidOperationException(
+            $"The development API key file {path} could not be read or created; delete it, or configure PromptActors:Auth:ApiKeys.");
+    }
+
+    private static ApiKeyEntry? ReadDevKey(string path)
+    {
+        try
         {
             var stored = JsonSerializer.Deserialize<ApiKeyEntry>(File.ReadAllText(path), JsonSerializerOptions.Web);
-            if (stored is not null && ApiKeyHasher.IsHash(stored.KeyHash))
-                return (new ApiKeyStore([stored]), null);
+            return stored is not null && ApiKeyHasher.IsHash(stored.KeyHash) ? stored : null;
         }
-        var key = ApiKeyHasher.NewKey();
-        var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
-        return (new ApiKeyStore([entry]), key);
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }
