@@ -16,6 +16,8 @@ public static class ErrorCodes
     public const string Interrupted = "interrupted";
     public const string Cancelled = "cancelled";
     public const string Timeout = "timeout";
+    /// <summary>The engine failed while handling the command (a defect, logged as an error with the details).</summary>
+    public const string InternalError = "internal_error";
 }
 
 /// <summary>A typed refusal: the command changed nothing.</summary>

@@ -145,6 +145,7 @@ public sealed class PromptActorsOptions
     {
         public int MaxInputBytes { get; set; } = 256 * 1024;
         public int MaxVariables { get; set; } = 256;
+        public int MaxRenderedChars { get; set; } = 4 * 1024 * 1024;
         public int SnapshotEvery { get; set; } = 500;
         public TimeSpan IdlePassivation { get; set; } = TimeSpan.FromMinutes(30);
         public bool DeleteJournalOnReap { get; set; } = true;
@@ -180,6 +181,8 @@ public sealed class PromptActorsOptions
             errors.Add($"{Section}:Reaper:MaxCompletedPerNode must be 0 or more (was {Reaper.MaxCompletedPerNode})");
         if (Instances.MaxInputBytes < 1)
             errors.Add($"{Section}:Instances:MaxInputBytes must be positive (was {Instances.MaxInputBytes})");
+        if (Instances.MaxRenderedChars < 1)
+            errors.Add($"{Section}:Instances:MaxRenderedChars must be positive (was {Instances.MaxRenderedChars})");
         if (Instances.MaxVariables < 1)
             errors.Add($"{Section}:Instances:MaxVariables must be positive (was {Instances.MaxVariables})");
         if (Instances.SnapshotEvery < 0)
@@ -209,6 +212,7 @@ public sealed class PromptActorsOptions
         HandOffWait = Cluster.Enabled ? Cluster.HandOffTimeout : TimeSpan.Zero,
         MaxInputBytes = Instances.MaxInputBytes,
         MaxVariables = Instances.MaxVariables,
+        MaxRenderedChars = Instances.MaxRenderedChars,
         SnapshotEvery = Instances.SnapshotEvery,
         IdlePassivation = Instances.IdlePassivation,
         DeleteJournalOnReap = Instances.DeleteJournalOnReap,

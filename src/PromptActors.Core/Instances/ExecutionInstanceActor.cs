@@ -202,7 +202,17 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 return;
             }
             _prompt = loaded.Context!.Prompt;
-            then(loaded.Context);
+            try
+            {
+                then(loaded.Context);
+            }
+            catch (Exception e)
+            {
+                // A defect: the caller gets an answer now instead of a timeout, and the restart rebuilds from the journal.
+                _log.Error(e, "Instance {0} failed while handling a command", _instanceId);
+                replyTo.Tell(new Rejected(ErrorCodes.InternalError, "the instance failed while handling this command"));
+                throw;
+            }
         });
         CommandAny(_ => Stash.Stash());
     }
@@ -284,7 +294,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 built = Build(prompt, ctx.Scoped, userValues, [], null, runId, config.ApplyVariables);
                 if (!built.Ok)
                 {
-                    replyTo.Tell(MissingRejection(built.Missing));
+                    replyTo.Tell(Refusal(built));
                     Passivate();
                     return;
                 }
@@ -372,7 +382,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
                 _state.Config.ApplyVariables);
             if (!built.Ok)
             {
-                replyTo.Tell(MissingRejection(built.Missing));
+                replyTo.Tell(Refusal(built));
                 return;
             }
             Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
@@ -922,7 +932,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         IReadOnlyList<ConversationMessage> conversation, string? userInput, string? runId, bool apply)
     {
         var merged = Merge(prompt, scoped, userValues, conversation.Count, runId);
-        return MessageBuilder.Build(prompt, conversation, userInput, merged, apply);
+        return MessageBuilder.Build(prompt, conversation, userInput, merged, apply, _settings.MaxRenderedChars);
     }
 
     private MergedVariables Merge(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
@@ -930,8 +940,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         MergedVariables.Merge(prompt.DefaultValues(), scoped.User, scoped.Org, scoped.Project, userValues,
             ComputedVariables.Create(Time, _instanceId, prompt.Id, runId, messageCount));
 
-    private static Rejected MissingRejection(IReadOnlyList<string> missing) =>
-        new(ErrorCodes.MissingVariables, "variables without a value: " + string.Join(", ", missing), missing);
+    private Rejected Refusal(BuiltMessages built) => built.TooLarge
+        ? new(ErrorCodes.ValidationFailed,
+            $"this turn's messages would be longer than {_settings.MaxRenderedChars} characters once their variables are filled in " +
+            "(PromptActors:Instances:MaxRenderedChars)")
+        : new(ErrorCodes.MissingVariables, "variables without a value: " + string.Join(", ", built.Missing), built.Missing);
 
     private void ReplyView(IActorRef replyTo)
     {

@@ -11,6 +11,13 @@ public sealed record InstanceSettings
     /// <summary>Largest user input or variable value, in UTF-8 bytes (default 256 KiB).</summary>
     public int MaxInputBytes { get; init; } = 256 * 1024;
 
+    /// <summary>
+    /// Longest text of one turn's messages (prompt, conversation and new input, after variables are filled in), in
+    /// characters (default 4 Mi). A longer turn is refused with <c>validation_failed</c> before anything is built past
+    /// the limit, so a few placeholders of a large value cannot make the node build a huge string.
+    /// </summary>
+    public int MaxRenderedChars { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>Most user-provided variables an instance may hold.</summary>
     public int MaxVariables { get; init; } = 256;
 

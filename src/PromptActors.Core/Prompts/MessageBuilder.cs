@@ -5,10 +5,13 @@ using PromptActors.Variables;
 
 namespace PromptActors.Prompts;
 
-/// <summary>The messages sent to the model for one turn, or the names of the variables that had no value.</summary>
-public sealed record BuiltMessages(IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> Missing)
+/// <summary>
+/// The messages sent to the model for one turn; or the names of the variables that had no value; or
+/// <see cref="TooLarge"/> when the turn's text would be longer than the limit given to the build.
+/// </summary>
+public sealed record BuiltMessages(IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> Missing, bool TooLarge = false)
 {
-    public bool Ok => Missing.Count == 0;
+    public bool Ok => Missing.Count == 0 && !TooLarge;
 }
 
 /// <summary>
@@ -23,23 +26,37 @@ public static class MessageBuilder
         IReadOnlyList<ConversationMessage> conversation,
         string? newUserInput,
         MergedVariables variables,
-        bool applyVariables)
+        bool applyVariables,
+        int maxChars = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxChars);
         var messages = new List<ChatMessage>(prompt.Messages.Count + conversation.Count + 1);
         List<string>? missing = applyVariables ? new List<string>() : null;
+        long budget = maxChars; // characters the rest of the turn may still use
 
-        string Render(string text) =>
-            applyVariables ? VariableResolver.Render(text, variables, prompt.MissingVariables, missing) : text;
-
-        foreach (var m in prompt.Messages)
-            messages.Add(new ChatMessage(ChatOptionsMapper.ToChatRole(m.Role), Render(m.Content)));
-        foreach (var m in conversation)
+        bool Add(ChatRole role, string text, bool render)
         {
-            var text = m.Role == MessageRole.Assistant ? m.Content : Render(m.Content);
-            messages.Add(new ChatMessage(ChatOptionsMapper.ToChatRole(m.Role), text));
+            string content;
+            if (!render)
+                content = text;
+            else if (!VariableResolver.TryRender(text, variables, prompt.MissingVariables, (int)Math.Max(0, budget), out content, missing))
+                return false;
+            budget -= content.Length;
+            if (budget < 0)
+                return false;
+            messages.Add(new ChatMessage(role, content));
+            return true;
         }
+
+        var fits = true;
+        foreach (var m in prompt.Messages)
+            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables);
+        foreach (var m in conversation)
+            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant);
         if (newUserInput is not null)
-            messages.Add(new ChatMessage(ChatRole.User, Render(newUserInput)));
+            fits = fits && Add(ChatRole.User, newUserInput, applyVariables);
+        if (!fits)
+            return new BuiltMessages(Array.Empty<ChatMessage>(), Array.Empty<string>(), TooLarge: true);
 
         if (missing is null || missing.Count == 0 || prompt.MissingVariables != MissingVariablePolicy.Error)
             return new BuiltMessages(messages, Array.Empty<string>());

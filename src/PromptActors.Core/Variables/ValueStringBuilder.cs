@@ -38,6 +38,9 @@ internal ref struct ValueStringBuilder
         _length += value.Length;
     }
 
+    /// <summary>Characters written so far.</summary>
+    public readonly int Length => _length;
+
     /// <summary>Returns the built string.</summary>
     public override readonly string ToString() => new(_chars[.._length]);
 

@@ -15,7 +15,24 @@ public static class VariableResolver
     /// <param name="policy">What to do with placeholders whose variable is undefined.</param>
     /// <param name="missing">Receives each undefined name (once per call) when <paramref name="policy"/> is <see cref="MissingVariablePolicy.Error"/>.</param>
     /// <returns>The rendered text; the same instance as <paramref name="template"/> when nothing changed.</returns>
-    public static string Render(string template, MergedVariables variables, MissingVariablePolicy policy, ICollection<string>? missing = null)
+    public static string Render(string template, MergedVariables variables, MissingVariablePolicy policy, ICollection<string>? missing = null) =>
+        RenderCore(template, variables, policy, missing, Array.MaxLength)
+        ?? throw new OutOfMemoryException("Rendered template is too large.");
+
+    /// <summary>
+    /// Like <see cref="Render"/>, but stops as soon as the result would be longer than <paramref name="maxLength"/>
+    /// characters and returns false, so a few placeholders of a large value cannot make the caller build a huge string.
+    /// </summary>
+    public static bool TryRender(string template, MergedVariables variables, MissingVariablePolicy policy, int maxLength,
+        out string rendered, ICollection<string>? missing = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
+        rendered = RenderCore(template, variables, policy, missing, maxLength)!;
+        return rendered is not null;
+    }
+
+    private static string? RenderCore(string template, MergedVariables variables, MissingVariablePolicy policy,
+        ICollection<string>? missing, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(variables);
@@ -24,7 +41,7 @@ public static class VariableResolver
         var search = 0;
         if (!PlaceholderScanner.TryFindNext(text, 0, ref search, out var token))
         {
-            return template;
+            return template.Length <= maxLength ? template : null;
         }
 
         var builder = new ValueStringBuilder(stackalloc char[StackBufferSize]);
@@ -49,6 +66,11 @@ public static class VariableResolver
                     var name = text.Slice(token.NameStart, token.NameLength);
                     if (variables.TryGet(name, out var resolved))
                     {
+                        if (resolved.Value.Length > maxLength - builder.Length)
+                        {
+                            return null;
+                        }
+
                         builder.Append(resolved.Value);
                         changed = true;
                     }
@@ -78,7 +100,12 @@ public static class VariableResolver
 
             if (!changed)
             {
-                return template;
+                return template.Length <= maxLength ? template : null;
+            }
+
+            if (text.Length - literalStart > maxLength - builder.Length)
+            {
+                return null;
             }
 
             builder.Append(text[literalStart..]);

@@ -14,7 +14,7 @@ public static class Problems
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string MethodNotAllowed = "method_not_allowed";
-    public const string InternalError = "internal_error";
+    public const string InternalError = ErrorCodes.InternalError;
 
     public static int StatusOf(string code) => code switch
     {

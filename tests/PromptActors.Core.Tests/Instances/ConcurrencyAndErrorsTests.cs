@@ -7,7 +7,11 @@ using Xunit.Abstractions;
 namespace PromptActors.Tests.Instances;
 
 public sealed class ConcurrencyAndErrorsTests(ITestOutputHelper output)
-    : EngineTestKit(output, o => o.Instances.MaxInputBytes = 1024)
+    : EngineTestKit(output, o =>
+    {
+        o.Instances.MaxInputBytes = 1024;
+        o.Instances.MaxRenderedChars = 64 * 1024;
+    })
 {
     [Fact]
     public async Task Second_message_while_executing_is_refused_with_instance_busy()
@@ -106,6 +110,41 @@ public sealed class ConcurrencyAndErrorsTests(ITestOutputHelper output)
         var error = await Refused<PromptActorsException>(() => StartAsync("p", instanceId: "dup", variables: new Dictionary<string, string> { ["a"] = "second" }));
         Assert.Equal(ErrorCodes.InstanceExists, error.Code);
         Assert.Equal("first", (await Engine.GetInstanceAsync("dup")).Variables!.UserValues["a"]);
+    }
+
+    [Fact]
+    public async Task A_turn_that_variables_would_fill_past_the_limit_is_refused_and_changes_nothing()
+    {
+        await SavePromptAsync("p", "You chat.", "Hi");
+        var view = await StartAsync("p");
+        await SendAsync(view.InstanceId);
+        await Engine.UpdateVariablesAsync(view.InstanceId, new Dictionary<string, string> { ["a"] = new string('v', 1000) });
+        var before = await Engine.GetInstanceAsync(view.InstanceId);
+
+        // 500 bytes of input, within MaxInputBytes, that would render to 100,000 characters.
+        var error = await Refused<ValidationFailedException>(() =>
+            Engine.ExecuteMessageAsync(view.InstanceId, string.Concat(Enumerable.Repeat("{{a}}", 100))));
+
+        Assert.Contains("MaxRenderedChars", error.Message);
+        var after = await Engine.GetInstanceAsync(view.InstanceId);
+        Assert.Equal(before.Conversation.Count, after.Conversation.Count);
+        Assert.Equal(before.RunTracking.TaskCount, after.RunTracking.TaskCount);
+        Assert.Single(Model.Requests);
+        // 50,000 characters fit, and the instance goes on
+        await SendAsync(view.InstanceId, string.Concat(Enumerable.Repeat("{{a}}", 50)));
+        Assert.Equal(2, Model.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_auto_run_start_that_would_render_past_the_limit_is_refused_and_leaves_no_instance()
+    {
+        await SavePromptAsync("big", "You chat.", string.Concat(Enumerable.Repeat("{{a}}", 100)));
+
+        await Refused<ValidationFailedException>(() => StartAsync("big", new ExecutionConfig(AutoRun: true),
+            new Dictionary<string, string> { ["a"] = new string('v', 1000) }, instanceId: "too-big"));
+
+        await Refused<InstanceNotFoundException>(() => Engine.GetInstanceAsync("too-big"));
+        Assert.Empty(Model.Requests);
     }
 
     [Fact]

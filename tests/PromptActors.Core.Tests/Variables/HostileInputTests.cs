@@ -8,6 +8,37 @@ public class HostileInputTests
 
     private static readonly MergedVariables Vars = TestVariables.Of(("x", "X"), ("a", "A"));
 
+    [Fact]
+    public void TryRender_stops_at_the_limit_instead_of_building_a_huge_string()
+    {
+        // 52,000 placeholders of a 256 KiB value would render to about 13.6 billion characters.
+        var vars = TestVariables.Of(("a", new string('v', 256 * 1024)));
+        var template = string.Concat(Enumerable.Repeat("{{a}}", 52_000));
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+
+        Assert.False(VariableResolver.TryRender(template, vars, MissingVariablePolicy.Error, OneMb, out _));
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocated < 16 * OneMb, "the refusal built too much first");
+    }
+
+    [Theory]
+    [InlineData("{{a}}{{a}}", 6, true, "AAAAAA")]
+    [InlineData("{{a}}{{a}}", 5, false, null)]
+    [InlineData("x{{a}}y", 5, true, "xAAAy")]
+    [InlineData("x{{a}}yz", 5, false, null)]
+    [InlineData("no placeholders", 15, true, "no placeholders")]
+    [InlineData("no placeholders", 14, false, null)]
+    [InlineData("{{missing}} kept", 16, true, "{{missing}} kept")]
+    [InlineData("{{missing}} kept", 15, false, null)]
+    public void TryRender_counts_every_character_of_the_result(string template, int max, bool fits, string? expected)
+    {
+        var vars = TestVariables.Of(("a", "AAA"));
+
+        Assert.Equal(fits, VariableResolver.TryRender(template, vars, MissingVariablePolicy.Keep, max, out var rendered));
+        if (fits)
+            Assert.Equal(expected, rendered);
+    }
+
     [Theory]
     [InlineData(OneMb)]
     [InlineData(4 * OneMb)]
