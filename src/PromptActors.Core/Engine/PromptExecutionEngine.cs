@@ -284,8 +284,15 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             {
                 case T ok:
                     return ok;
-                case Rejected { Code: ErrorCodes.InstanceExists } when attempt > 1 && command is StartInstance && typeof(T) == typeof(InstanceView):
-                    return (T)(object)await AskAsync<InstanceView>(new GetInstance(command.InstanceId), cancellationToken);
+                case Rejected { Code: ErrorCodes.InstanceExists } exists when attempt > 1 && command is StartInstance start && typeof(T) == typeof(InstanceView):
+                {
+                    // Our earlier attempt started it only if it has our scope and prompt; a client-chosen id can also
+                    // name another tenant's instance, whose view must not be handed out.
+                    var existing = await AskAsync<InstanceView>(new GetInstance(command.InstanceId), cancellationToken);
+                    if (existing.Scope == start.Scope && existing.PromptId == start.PromptId)
+                        return (T)(object)existing;
+                    throw exists.ToException();
+                }
                 case Rejected { Code: ErrorCodes.InstanceExpired } when attempt > 1 && command is CleanupInstance:
                     return (T)(object)new InstanceCleanedUp(command.InstanceId);
                 case Rejected rejected:
