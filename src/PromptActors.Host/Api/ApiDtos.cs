@@ -41,9 +41,17 @@ public sealed record PromptBody(
             else
                 messages.Add(new PromptMessage(role, m.Content!));
         }
-        var policy = MissingVariablePolicy.Error;
-        if (MissingVariables is not null && !Enum.TryParse(MissingVariables, ignoreCase: true, out policy))
+        // Exact names only: Enum.TryParse would also take "1" or "keep,empty".
+        MissingVariablePolicy? parsed = MissingVariables?.ToLowerInvariant() switch
+        {
+            null or "error" => MissingVariablePolicy.Error,
+            "keep" => MissingVariablePolicy.Keep,
+            "empty" => MissingVariablePolicy.Empty,
+            _ => null,
+        };
+        if (parsed is null)
             errors.Add("missingVariables must be error, keep or empty");
+        var policy = parsed ?? MissingVariablePolicy.Error;
         return new PromptDefinition(id, Name!, messages, Description,
             VariableDefaults?.Select(d => new VariableDefault(d?.Name!, d?.DefaultValue, d?.Required ?? false)).ToArray(),
             Settings is null ? null : new PromptSettings(Settings.Model, Settings.Temperature, Settings.TopP, Settings.MaxTokens, Settings.Stop),

@@ -141,8 +141,16 @@ public static class ApiEndpoints
     private static bool TryScope(string kind, string scopeId, ApiCaller? caller, out ScopeKind scopeKind, out IResult? problem)
     {
         problem = null;
-        scopeKind = default;
-        if (!Enum.TryParse(kind, ignoreCase: true, out scopeKind) || !Enum.IsDefined(scopeKind) || kind.Any(char.IsDigit))
+        // Exact names only: Enum.TryParse would also take "1" or "user,org" (a combination that means org).
+        ScopeKind? parsed = kind.ToLowerInvariant() switch
+        {
+            "user" => ScopeKind.User,
+            "org" => ScopeKind.Org,
+            "project" => ScopeKind.Project,
+            _ => null,
+        };
+        scopeKind = parsed ?? default;
+        if (parsed is null)
         {
             problem = Problems.Of(ErrorCodes.ValidationFailed, "scope kind must be user, org or project");
             return false;
