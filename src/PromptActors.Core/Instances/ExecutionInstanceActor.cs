@@ -1036,6 +1036,11 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         foreach (var waiter in _cleanupWaiters ?? [])
             waiter.Tell(refusal);
         _cleanupWaiters = null;
+        // A cancel was asked for a task the stop interrupts; the caller learns now instead of timing out.
+        foreach (var waiter in _cancelWaiters)
+            waiter.Tell(new Rejected(ErrorCodes.StoreUnavailable,
+                "the instance stopped before the cancellation was recorded; its task ends as interrupted, retry to see it"));
+        _cancelWaiters.Clear();
         foreach (var (command, sender) in _unhandled)
             sender.Tell(refusal);
         _unhandled.Clear();
