@@ -83,6 +83,23 @@ public sealed class CliTests : IDisposable
         Assert.Contains("missing_variables", error.ToString());
     }
 
+    [Theory]
+    [InlineData("null", "holds no prompt object")]
+    [InlineData("{\"name\": ", "is not a valid prompt file")]
+    [InlineData("{\"name\":\"n\",\"messages\":[]}", "is not a valid prompt")]
+    public async Task A_prompt_file_that_is_not_a_prompt_exits_2_with_a_message(string content, string message)
+    {
+        var file = Path.Combine(_dir, "bad.json");
+        await File.WriteAllTextAsync(file, content);
+        var error = new StringWriter();
+
+        var code = await RunCommand.RunAsync(new RunCommand.Arguments(file, [], null, false, "cli", HostArgs),
+            new StringReader(""), new StringWriter(), error, CancellationToken.None);
+
+        Assert.Equal(RunCommand.UsageError, code);
+        Assert.Contains(message, error.ToString());
+    }
+
     [Fact]
     public async Task Unknown_model_exits_2_with_the_known_models()
     {

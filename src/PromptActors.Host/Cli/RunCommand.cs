@@ -129,9 +129,19 @@ public static class RunCommand
             await error.WriteLineAsync($"{prompt} is not a valid prompt file: {e.Message}");
             return null;
         }
-        var id = body?.Id ?? Path.GetFileNameWithoutExtension(prompt);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"{prompt} cannot be read: {e.Message}");
+            return null;
+        }
+        if (body is null)
+        {
+            await error.WriteLineAsync($"{prompt} is not a valid prompt file: it holds no prompt object");
+            return null;
+        }
+        var id = body.Id ?? Path.GetFileNameWithoutExtension(prompt);
         var errors = new List<string>();
-        var definition = body!.ToDefinition(id, errors);
+        var definition = body.ToDefinition(id, errors);
         errors.AddRange(Prompts.PromptValidation.Validate(definition));
         if (errors.Count > 0)
         {
