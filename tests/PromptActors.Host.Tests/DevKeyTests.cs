@@ -35,7 +35,8 @@ public sealed class DevKeyTests : IDisposable
 
         var key = Assert.Single(results, r => r.NewDevKey is not null).NewDevKey!;
         Assert.All(results, r => Assert.Equal("local", r.Store.Find(key)?.UserId));
-        Assert.Equal(["dev-api-key.json"], Directory.GetFiles(Path.GetDirectoryName(Options.DevKeyFile)!).Select(Path.GetFileName));
+        Assert.Equal(["dev-api-key.json", "dev-api-key.json.lock"], // no temporary file is left behind
+            Directory.GetFiles(Path.GetDirectoryName(Options.DevKeyFile)!).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Theory]

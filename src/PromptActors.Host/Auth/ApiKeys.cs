@@ -83,9 +83,9 @@ public sealed class ApiKeyStore
     /// <summary>
     /// With auth on and no key configured (the embedded default), a development key is generated once for user
     /// <c>local</c>; only its hash is stored. Returns the plain key when it was just generated, so it can be shown once.
-    /// The file appears whole or not at all (written aside, then moved into place), so processes starting together
-    /// on one data folder agree on one key: the first to move its file wins, the others read it. A file that cannot be
-    /// read as a key hash (damaged) is replaced by a new key.
+    /// Processes starting together on one data folder take turns through an exclusive lock on a file beside it, so
+    /// they agree on one key; the key file is written aside and moved into place, so it appears whole or not at all.
+    /// A file that cannot be read as a key hash (damaged) is replaced by a new key.
     /// </summary>
     public static (ApiKeyStore Store, string? NewDevKey) Load(AuthOptions options)
     {
@@ -93,32 +93,33 @@ public sealed class ApiKeyStore
             return (new ApiKeyStore(options.ApiKeys), null);
         var path = Path.GetFullPath(options.DevKeyFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var exists = File.Exists(path);
-            if (exists && ReadDevKey(path) is { } stored)
-                return (new ApiKeyStore([stored]), null);
+        using var turn = TakeTurn(path + ".lock");
+        if (File.Exists(path) && ReadDevKey(path) is { } stored)
+            return (new ApiKeyStore([stored]), null);
 
-            var key = ApiKeyHasher.NewKey();
-            var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
-            var aside = $"{path}.{Guid.NewGuid():N}.tmp";
-            File.WriteAllText(aside, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+        var key = ApiKeyHasher.NewKey();
+        var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
+        var aside = $"{path}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(aside, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+        File.Move(aside, path, overwrite: true); // replaces only a damaged file: a good one was returned above
+        return (new ApiKeyStore([entry]), key);
+    }
+
+    // FileShare.None is an exclusive advisory lock on Unix too (flock), between processes and within one.
+    private static FileStream TakeTurn(string lockPath)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
             try
             {
-                File.Move(aside, path, overwrite: exists); // replaces only a damaged file
-                return (new ApiKeyStore([entry]), key);
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (File.Exists(path))
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromSeconds(30))
             {
-                // Another process created the file first: use its key.
-            }
-            finally
-            {
-                File.Delete(aside); // no-op once moved
+                Thread.Sleep(10); // start-up only: another process is writing the key file
             }
         }
-        throw new InvalidOperationException(
-            $"The development API key file {path} could not be read or created; delete it, or configure PromptActors:Auth:ApiKeys.");
     }
 
     private static ApiKeyEntry? ReadDevKey(string path)
