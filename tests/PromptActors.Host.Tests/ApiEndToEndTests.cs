@@ -56,7 +56,7 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         Assert.Equal("text/event-stream", streamResponse.Content.Headers.ContentType!.MediaType);
         var raw = await streamResponse.Content.ReadAsStringAsync();
         Assert.Contains("event: chunk\n", raw);
-        Assert.Contains("id: 0\n", raw);
+        Assert.Contains($"id: {taskId}:0\n", raw); // event ids name the task and the chunk
         Assert.Contains("event: completed\n", raw);
         var events = await ParseSse(raw);
         var chunks = events.Where(e => e.EventType == "chunk").ToList();
@@ -74,10 +74,22 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         Assert.Equal(chunks.Skip(3).Select(c => c.Data), resumed.Where(e => e.EventType == "chunk").Select(e => e.Data));
         Assert.Equal(chunks.Skip(3).Select(c => c.EventId), resumed.Where(e => e.EventType == "chunk").Select(e => e.EventId));
         Assert.Equal("completed", resumed[^1].EventType);
+        // The same with the event id as sent ("taskId:2").
+        var resumeById = new HttpRequestMessage(HttpMethod.Get, $"/v1/instances/{id}/stream");
+        resumeById.Headers.Add("Last-Event-ID", $"{taskId}:2");
+        var resumedById = await ParseSse(await (await http.SendAsync(resumeById)).Content.ReadAsStringAsync());
+        Assert.Equal(chunks.Skip(3).Select(c => c.Data), resumedById.Where(e => e.EventType == "chunk").Select(e => e.Data));
 
         // Send and stream in one call.
         var streamed = await ParseSse(await (await http.PostJson($"/v1/instances/{id}/messages?stream=true", """{"userInput":"And food?"}""")).Content.ReadAsStringAsync());
         Assert.Equal("And food?", JsonDocument.Parse(streamed.Single(e => e.EventType == "completed").Data).RootElement.GetProperty("text").GetString());
+        // A client that last saw chunk 2 of the first task reconnects after the second one ran: it gets the second reply
+        // whole, not from its chunk 3.
+        var acrossTasks = new HttpRequestMessage(HttpMethod.Get, $"/v1/instances/{id}/stream");
+        acrossTasks.Headers.Add("Last-Event-ID", $"{taskId}:2");
+        var resumedAcross = await ParseSse(await (await http.SendAsync(acrossTasks)).Content.ReadAsStringAsync());
+        Assert.Equal(streamed.Where(e => e.EventType == "chunk").Select(e => e.Data),
+            resumedAcross.Where(e => e.EventType == "chunk").Select(e => e.Data));
 
         var view = await (await http.GetAsync($"/v1/instances/{id}")).Json();
         Assert.Equal("completed", view.GetProperty("status").GetString());

@@ -33,6 +33,14 @@ public interface IPromptExecutionEngine
     /// <summary>The reply of the running task (or a replay of the last one, or the next one): chunks, then one terminal event.</summary>
     IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Resumes a stream after chunk <paramref name="afterIndex"/> of task <paramref name="afterTaskId"/> (what an SSE
+    /// client's <c>Last-Event-ID</c> names). When the running or last task is another one, its stream starts at chunk 0,
+    /// so a reconnect across tasks loses nothing.
+    /// </summary>
+    IAsyncEnumerable<ReplyEvent> ResumeStreamAsync(string instanceId, string afterTaskId, long afterIndex,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Waits for the running (or last) task to end and returns its terminal event.</summary>
     Task<ReplyEvent> WaitForReplyAsync(string instanceId, CancellationToken cancellationToken = default);
 

@@ -56,10 +56,19 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     public Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default) =>
         AskAsync<InstanceCleanedUp>(new CleanupInstance(CheckId(instanceId)), cancellationToken);
 
-    public async IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+
+    public IAsyncEnumerable<ReplyEvent> ResumeStreamAsync(string instanceId, string afterTaskId, long afterIndex,
+        CancellationToken cancellationToken = default) =>
+        SubscribeAsync(new SubscribeReplyStream(CheckId(instanceId), afterIndex < long.MaxValue ? afterIndex + 1 : afterIndex,
+            CheckId(afterTaskId)), cancellationToken);
+
+    private async IAsyncEnumerable<ReplyEvent> SubscribeAsync(SubscribeReplyStream subscribe,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var reply = await AskAsync<object>(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+        var instanceId = subscribe.InstanceId;
+        var reply = await AskAsync<object>(subscribe, cancellationToken);
         if (reply is Rejected rejected)
             throw rejected.ToException();
         if (reply is LocalReplyStream local)

@@ -23,6 +23,10 @@ internal sealed class DeferredPromptExecutionEngine(PromptActorsRuntimeHolder ho
     public IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default) =>
         Engine.StreamAsync(instanceId, fromIndex, cancellationToken);
 
+    public IAsyncEnumerable<ReplyEvent> ResumeStreamAsync(string instanceId, string afterTaskId, long afterIndex,
+        CancellationToken cancellationToken = default) =>
+        Engine.ResumeStreamAsync(instanceId, afterTaskId, afterIndex, cancellationToken);
+
     public Task<ReplyEvent> WaitForReplyAsync(string instanceId, CancellationToken cancellationToken = default) =>
         Engine.WaitForReplyAsync(instanceId, cancellationToken);
 

@@ -562,7 +562,10 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         if (!Guard())
             return;
-        var from = (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
+        // Resuming another task's stream: the index belongs to that task, so this one is sent from its start.
+        var from = cmd.ResumeTaskId is { } resume && resume != (_state.Current?.TaskId ?? _state.LastTask?.TaskId)
+            ? 0
+            : (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
         var fanOut = _fanOut ??= new ReplyFanOut(_deps.Materializer, _settings.SubscriberBuffer, Self);
         IReadOnlyList<ReplyEvent> prefix;
         SubscriptionMode mode;

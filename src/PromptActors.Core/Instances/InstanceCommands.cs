@@ -47,7 +47,11 @@ public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
 /// Opens a reply stream: the running task (from chunk <see cref="FromIndex"/>), else a replay of the last task, else the
 /// next task. Replies <see cref="ReplyStreamOffer"/> (a stream readable on any node) or <see cref="Rejected"/>.
 /// </summary>
-public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0) : IInstanceCommand;
+/// <remarks>
+/// With <paramref name="ResumeTaskId"/> the subscriber resumes a stream of that task: when the running (or last) task
+/// is another one, <paramref name="FromIndex"/> is ignored and the stream starts at that task's first chunk.
+/// </remarks>
+public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0, string? ResumeTaskId = null) : IInstanceCommand;
 
 /// <summary>
 /// From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>. With

@@ -263,27 +263,31 @@ public static class ApiEndpoints
         var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, ct);
         metrics.MessageAccepted();
         if (stream == true)
-            return TypedResults.ServerSentEvents(Sse(engine, id, 0, ct));
+            return TypedResults.ServerSentEvents(Sse(engine.StreamAsync(id, 0, ct), ct));
         return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
     }
 
     private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
         await OwnedInstance(id, http, engine, ct);
-        var start = from ?? 0;
-        if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is { Length: > 0 } last)
-        {
-            if (!long.TryParse(last, out var lastIndex) || lastIndex < 0)
-                return Problems.Of(ErrorCodes.ValidationFailed, "Last-Event-ID must be a chunk index");
-            start = lastIndex + 1;
-        }
-        return TypedResults.ServerSentEvents(Sse(engine, id, start, ct));
+        if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is not { Length: > 0 } last)
+            return TypedResults.ServerSentEvents(Sse(engine.StreamAsync(id, from ?? 0, ct), ct));
+        // "taskId:index" as we send it; a bare index (the form before task ids) resumes whatever task is current.
+        var colon = last.LastIndexOf(':');
+        var taskId = colon < 0 ? null : last[..colon];
+        if (!long.TryParse(last.AsSpan(colon + 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var lastIndex)
+            || lastIndex >= int.MaxValue || (taskId is not null && !PromptValidation.IsValidId(taskId)))
+            return Problems.Of(ErrorCodes.ValidationFailed, "Last-Event-ID must be an event id this API sent (taskId:index)");
+        return TypedResults.ServerSentEvents(Sse(taskId is null
+            ? engine.StreamAsync(id, lastIndex + 1, ct)
+            : engine.ResumeStreamAsync(id, taskId, lastIndex, ct), ct));
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Sse(IPromptExecutionEngine engine, string id, long from,
+    private static async IAsyncEnumerable<SseItem<string>> Sse(IAsyncEnumerable<ReplyEvent> stream,
         [EnumeratorCancellation] CancellationToken ct)
     {
-        await using var events = engine.StreamAsync(id, from, ct).GetAsyncEnumerator(ct);
+        await using var events = stream.GetAsyncEnumerator(ct);
         while (true)
         {
             SseItem<string> item;
@@ -307,7 +311,7 @@ public static class ApiEndpoints
     private static (SseItem<string> Item, bool Last) ToSse(ReplyEvent e) => e switch
     {
         ReplyChunk c => (new SseItem<string>(Json(new { taskId = c.TaskId, index = c.Index, text = c.Text }), "chunk")
-            { EventId = c.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) }, false),
+            { EventId = c.TaskId + ":" + c.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) }, false),
         ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats) }), "completed"), true),
         ReplyFailed f => (new SseItem<string>(Json(new { taskId = f.TaskId, code = f.Code, detail = f.Detail, partialText = f.PartialText }), "error"), true),
         _ => throw new InvalidOperationException("unknown reply event"),

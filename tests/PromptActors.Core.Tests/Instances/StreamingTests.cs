@@ -41,6 +41,27 @@ public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(out
     }
 
     [Fact]
+    public async Task Resuming_names_the_task_so_a_reconnect_across_tasks_gets_the_new_reply_whole()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("one ", "two ", "three"));
+        var first = (await Engine.ExecuteMessageAsync(view.InstanceId)).TaskId;
+        await Engine.WaitForReplyAsync(view.InstanceId);
+
+        var sameTask = await Collect(Engine.ResumeStreamAsync(view.InstanceId, first, afterIndex: 1));
+        Assert.Equal(new[] { "three" }, sameTask.OfType<ReplyChunk>().Select(c => c.Text));
+
+        Model.Enqueue(ScriptedReply.Text("four ", "five ", "six"));
+        await Engine.ExecuteMessageAsync(view.InstanceId, "more");
+        await Engine.WaitForReplyAsync(view.InstanceId);
+        var acrossTasks = await Collect(Engine.ResumeStreamAsync(view.InstanceId, first, afterIndex: 1));
+
+        Assert.Equal(new[] { "four ", "five ", "six" }, acrossTasks.OfType<ReplyChunk>().Select(c => c.Text));
+        Assert.Equal("four five six", Assert.IsType<ReplyCompleted>(acrossTasks[^1]).Text);
+    }
+
+    [Fact]
     public async Task Subscriber_of_an_idle_instance_receives_the_next_task()
     {
         await SavePromptAsync("p", "x", "Hi");
