@@ -30,11 +30,41 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
 {
     public const string TooSlowCode = "subscriber_too_slow";
 
-    private readonly Dictionary<int, ChannelWriter<ReplyEvent>> _live = new();
-    private readonly Dictionary<int, ChannelWriter<ReplyEvent>> _waiting = new();
+    private readonly Dictionary<int, Subscriber> _live = new();
+    private readonly Dictionary<int, Subscriber> _waiting = new();
     private int _nextId;
 
-    public int Count => _live.Count + _waiting.Count;
+    // A remote subscriber's end is reported by ReplyStreamEnded; a local reader completes its channel when it stops,
+    // which LocalDone shows once the channel is empty (a waiting subscriber's channel is).
+    private sealed record Subscriber(ChannelWriter<ReplyEvent> Writer, Task? LocalDone = null)
+    {
+        public bool Gone => LocalDone is { IsCompleted: true };
+    }
+
+    public int Count
+    {
+        get
+        {
+            PruneGone();
+            return _live.Count + _waiting.Count;
+        }
+    }
+
+    /// <summary>Forgets local readers that stopped; without a write to fail they would otherwise stay forever.</summary>
+    private void PruneGone()
+    {
+        foreach (var map in new[] { _live, _waiting })
+        {
+            List<int>? gone = null;
+            foreach (var (id, sub) in map)
+            {
+                if (sub.Gone)
+                    (gone ??= new List<int>()).Add(id);
+            }
+            foreach (var id in gone ?? [])
+                map.Remove(id);
+        }
+    }
 
     /// <summary>
     /// A stream of <paramref name="prefix"/>, then (when <paramref name="mode"/> is not <see cref="SubscriptionMode.Replay"/>)
@@ -64,10 +94,10 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
                 writer.TryComplete();
                 break;
             case SubscriptionMode.Live:
-                _live[id] = writer;
+                _live[id] = new Subscriber(writer);
                 break;
             default:
-                _waiting[id] = writer;
+                _waiting[id] = new Subscriber(writer);
                 break;
         }
         return sourceRef;
@@ -87,6 +117,7 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
         });
         foreach (var e in prefix)
             channel.Writer.TryWrite(e);
+        PruneGone(); // so readers that subscribe and leave again and again do not pile up
         var id = ++_nextId;
         switch (mode)
         {
@@ -94,10 +125,10 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
                 channel.Writer.TryComplete();
                 break;
             case SubscriptionMode.Live:
-                _live[id] = channel.Writer;
+                _live[id] = new Subscriber(channel.Writer, channel.Reader.Completion);
                 break;
             default:
-                _waiting[id] = channel.Writer;
+                _waiting[id] = new Subscriber(channel.Writer, channel.Reader.Completion);
                 break;
         }
         return channel;
@@ -106,19 +137,19 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
     /// <summary>A task started: subscribers waiting for the next task now receive it.</summary>
     public void TaskStarted()
     {
-        foreach (var (id, writer) in _waiting)
-            _live[id] = writer;
+        foreach (var (id, sub) in _waiting)
+            _live[id] = sub;
         _waiting.Clear();
     }
 
     public void Publish(ReplyChunk chunk)
     {
         List<int>? dropped = null;
-        foreach (var (id, writer) in _live)
+        foreach (var (id, sub) in _live)
         {
-            if (writer.TryWrite(chunk))
+            if (sub.Writer.TryWrite(chunk))
                 continue;
-            writer.TryComplete(new SubscriberTooSlowException(chunk.TaskId, bufferSize));
+            sub.Writer.TryComplete(new SubscriberTooSlowException(chunk.TaskId, bufferSize));
             (dropped ??= new List<int>()).Add(id);
         }
         if (dropped is not null)
@@ -131,12 +162,12 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
     /// <summary>Ends every live stream with <paramref name="terminal"/>.</summary>
     public void Complete(ReplyEvent terminal)
     {
-        foreach (var writer in _live.Values)
+        foreach (var sub in _live.Values)
         {
-            if (writer.TryWrite(terminal))
-                writer.TryComplete();
+            if (sub.Writer.TryWrite(terminal))
+                sub.Writer.TryComplete();
             else
-                writer.TryComplete(new SubscriberTooSlowException(terminal.TaskId, bufferSize));
+                sub.Writer.TryComplete(new SubscriberTooSlowException(terminal.TaskId, bufferSize));
         }
         _live.Clear();
     }
@@ -145,10 +176,10 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
     public void Interrupt(ReplyFailed interrupted)
     {
         Complete(interrupted);
-        foreach (var writer in _waiting.Values)
+        foreach (var sub in _waiting.Values)
         {
-            writer.TryWrite(interrupted);
-            writer.TryComplete();
+            sub.Writer.TryWrite(interrupted);
+            sub.Writer.TryComplete();
         }
         _waiting.Clear();
     }
