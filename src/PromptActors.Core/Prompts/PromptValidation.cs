@@ -7,6 +7,9 @@ public static class PromptValidation
 {
     public const int MaxIdLength = 128;
 
+    /// <summary>Most stop sequences a prompt may set (providers allow 4 to 16).</summary>
+    public const int MaxStopSequences = 16;
+
     /// <summary>Ids: 1–128 characters of letters, digits, '_', '-', '.' (they appear in URLs and persistence ids).</summary>
     public static bool IsValidId(string? id)
     {
@@ -66,6 +69,13 @@ public static class PromptValidation
                 errors.Add("settings.topP must be between 0 and 1");
             if (s.MaxTokens is < 1)
                 errors.Add("settings.maxTokens must be positive");
+            if (s.Stop is { } stop)
+            {
+                if (stop.Count > MaxStopSequences)
+                    errors.Add($"settings.stop may hold at most {MaxStopSequences} sequences");
+                if (stop.Any(string.IsNullOrEmpty))
+                    errors.Add("settings.stop entries must be non-empty strings");
+            }
         }
         if (!Enum.IsDefined(definition.MissingVariables))
             errors.Add("missingVariables must be error, keep or empty");
