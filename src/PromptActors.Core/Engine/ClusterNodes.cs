@@ -38,9 +38,16 @@ public sealed class ClusterNodes
             return null;
         var gone = _watched.GetOrAdd(address, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_cluster.State.Members.Any(m => m.Address.ToString() == address && m.Status is not (MemberStatus.Down or MemberStatus.Removed)))
+        {
+            // Not kept: a node that rejoins at the same address later must not look gone to every stream from it.
             gone.TrySetResult();
+            _watched.TryRemove(KeyValuePair.Create(address, gone));
+        }
         return gone.Task;
     }
+
+    /// <summary>Addresses with a pending watch (for tests).</summary>
+    internal int Watched => _watched.Count;
 
     private void Gone(Address address)
     {

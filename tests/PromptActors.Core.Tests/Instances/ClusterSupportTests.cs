@@ -92,4 +92,16 @@ public sealed class ClusterSupportTests(ITestOutputHelper output) : EngineTestKi
             Assert.Equal(ErrorCodes.Interrupted, row.ErrorCode);
         }, TimeSpan.FromSeconds(15));
     }
+
+    [Fact]
+    public void A_node_that_is_not_a_member_is_gone_at_once_and_is_not_remembered_as_gone()
+    {
+        var absent = "akka.tcp://engine-test@127.0.0.1:1";
+
+        var gone = Runtime.Nodes.WhenGone(absent);
+
+        Assert.True(gone!.IsCompleted);
+        Assert.Equal(0, Runtime.Nodes.Watched); // a later member at that address starts with a fresh watch
+        Assert.Null(Runtime.Nodes.WhenGone(Akka.Cluster.Cluster.Get(Sys).SelfAddress.ToString()));
+    }
 }
