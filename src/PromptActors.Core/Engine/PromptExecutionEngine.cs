@@ -269,6 +269,11 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     /// the same request id (answered with the first task), and a repeat that finds its own earlier effect
     /// (<c>instance_exists</c> after a start, <c>instance_expired</c> after a clean-up) is read as that effect.
     /// </summary>
+    private long _resends;
+
+    /// <summary>Commands sent again because an attempt went unanswered (for tests: they wait on it, not on a clock).</summary>
+    internal long Resends => Interlocked.Read(ref _resends);
+
     private async Task<T> AskAsync<T>(IInstanceCommand command, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -286,7 +291,10 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             catch (AskTimeoutException)
             {
                 if (clock.Elapsed < _timeout - TimeSpan.FromMilliseconds(50))
+                {
+                    Interlocked.Increment(ref _resends);
                     continue;
+                }
                 throw new PromptActorsException(ErrorCodes.Timeout, $"instance '{command.InstanceId}' did not answer within {_timeout}");
             }
             switch (reply)
