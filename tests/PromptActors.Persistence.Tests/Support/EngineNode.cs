@@ -51,9 +51,9 @@ public sealed class EngineNode : IAsyncDisposable
     public ScriptedChatClient Model { get; }
 
     public static EngineNode Start(PromptActorsStorage storage, ITestOutputHelper output, IRunStore? runs = null,
-        ScriptedChatClient? model = null, Action<PromptActorsOptions>? configure = null)
+        ScriptedChatClient? model = null, Action<PromptActorsOptions>? configure = null, Config? akka = null)
     {
-        var config = TestConfig.WithFallback(storage.AkkaConfig()).WithFallback(PromptActorsConfig.Default);
+        var config = (akka ?? Config.Empty).WithFallback(TestConfig).WithFallback(storage.AkkaConfig()).WithFallback(PromptActorsConfig.Default);
         var kit = new Akka.TestKit.Xunit2.TestKit(config, "persistence-test", output);
         model ??= new ScriptedChatClient();
         var models = new ModelRegistry([
