@@ -6,6 +6,8 @@ public static class ErrorCodes
     public const string ValidationFailed = "validation_failed";
     public const string PromptNotFound = "prompt_not_found";
     public const string InstanceNotFound = "instance_not_found";
+    /// <summary>A stream resume names a task this instance does not know (never another task's reply instead).</summary>
+    public const string TaskNotFound = "task_not_found";
     public const string InstanceExists = "instance_exists";
     public const string MissingVariables = "missing_variables";
     public const string InstanceBusy = "instance_busy";
@@ -41,6 +43,7 @@ public class PromptActorsException : Exception
         ErrorCodes.ValidationFailed => new ValidationFailedException(r.Detail),
         ErrorCodes.PromptNotFound => new PromptNotFoundException(r.Detail),
         ErrorCodes.InstanceNotFound => new InstanceNotFoundException(r.Detail),
+        ErrorCodes.TaskNotFound => new TaskNotFoundException(r.Detail),
         ErrorCodes.MissingVariables => new MissingVariablesException(r.Missing ?? [], r.Detail),
         ErrorCodes.InstanceBusy => new InstanceBusyException(r.Detail),
         ErrorCodes.ChatNotAllowed => new ChatNotAllowedException(r.Detail),
@@ -54,6 +57,7 @@ public class PromptActorsException : Exception
 public sealed class ValidationFailedException(string detail) : PromptActorsException(ErrorCodes.ValidationFailed, detail);
 public sealed class PromptNotFoundException(string detail) : PromptActorsException(ErrorCodes.PromptNotFound, detail);
 public sealed class InstanceNotFoundException(string detail) : PromptActorsException(ErrorCodes.InstanceNotFound, detail);
+public sealed class TaskNotFoundException(string detail) : PromptActorsException(ErrorCodes.TaskNotFound, detail);
 public sealed class InstanceBusyException(string detail) : PromptActorsException(ErrorCodes.InstanceBusy, detail);
 public sealed class ChatNotAllowedException(string detail) : PromptActorsException(ErrorCodes.ChatNotAllowed, detail);
 public sealed class InstanceExpiredException(string detail) : PromptActorsException(ErrorCodes.InstanceExpired, detail);

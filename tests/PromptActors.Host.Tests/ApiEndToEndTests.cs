@@ -90,6 +90,12 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         var resumedAcross = await ParseSse(await (await http.SendAsync(acrossTasks)).Content.ReadAsStringAsync());
         Assert.Equal(streamed.Where(e => e.EventType == "chunk").Select(e => e.Data),
             resumedAcross.Where(e => e.EventType == "chunk").Select(e => e.Data));
+        // A task id the instance never had gets an error event, never another task's reply.
+        var unknownTask = new HttpRequestMessage(HttpMethod.Get, $"/v1/instances/{id}/stream");
+        unknownTask.Headers.Add("Last-Event-ID", "no-such-task:2");
+        var resumedUnknown = await ParseSse(await (await http.SendAsync(unknownTask)).Content.ReadAsStringAsync());
+        Assert.Equal("error", Assert.Single(resumedUnknown).EventType);
+        Assert.Equal("task_not_found", JsonDocument.Parse(resumedUnknown[0].Data).RootElement.GetProperty("code").GetString());
 
         var view = await (await http.GetAsync($"/v1/instances/{id}")).Json();
         Assert.Equal("completed", view.GetProperty("status").GetString());

@@ -541,6 +541,7 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
         Handling(cmd);
         if (_state.Expired || !_state.Started)
         {
+            Sender.Tell(new TaskUnknown(_instanceId, cmd.TaskId));
             if (!_reapedAndDeleting)
                 Passivate();
             return;
@@ -552,7 +553,9 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             Sync(record);
             return;
         }
-        _log.Info("Instance {0} knows no unfinished or unrecorded task {1}; the sweeper's row is left as it is", _instanceId, cmd.TaskId);
+        // No outcome of this task will ever come from here (the journal lacks it): the sweeper closes the row.
+        _log.Info("Instance {0} knows no unfinished or unrecorded task {1}; the sweeper closes its row as interrupted", _instanceId, cmd.TaskId);
+        Sender.Tell(new TaskUnknown(_instanceId, cmd.TaskId));
     }
 
     private void OnSubscribe(SubscribeReplyStream cmd)
@@ -562,8 +565,16 @@ public sealed class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
             return;
         if (!Guard())
             return;
-        // Resuming another task's stream: the index belongs to that task, so this one is sent from its start.
-        var from = cmd.ResumeTaskId is { } resume && resume != (_state.Current?.TaskId ?? _state.LastTask?.TaskId)
+        // Resuming another task's stream: the index belongs to that task, so this one is sent from its start. A task this
+        // instance does not know is refused: the current or last reply is not the one the client asked to resume.
+        var latest = _state.Current?.TaskId ?? _state.LastTask?.TaskId;
+        if (cmd.ResumeTaskId is { } resume && resume != latest && !_state.KnowsTask(resume))
+        {
+            Sender.Tell(new Rejected(ErrorCodes.TaskNotFound,
+                $"instance '{_instanceId}' has no task '{resume}' to resume; read the instance for its conversation"));
+            return;
+        }
+        var from = cmd.ResumeTaskId is { } resumed && resumed != latest
             ? 0
             : (int)Math.Clamp(cmd.FromIndex, 0, int.MaxValue);
         var fanOut = _fanOut ??= new ReplyFanOut(_deps.Materializer, _settings.SubscriberBuffer, Self);

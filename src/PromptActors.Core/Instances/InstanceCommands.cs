@@ -64,6 +64,8 @@ public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt,
 /// <summary>
 /// From the task sweeper: the row of task <see cref="TaskId"/> is still pending or streaming although nobody updated it
 /// for a while. Being addressed is the point: an instance whose node died recovers here, marks its unfinished task
-/// interrupted and re-sends the rows the run store lacks. A live instance running the task ignores it. No reply.
+/// interrupted and re-sends the rows the run store lacks. A live instance running the task ignores it. An instance that
+/// knows no such unfinished task (its journal never recorded the task's outcome, or it was never started or is reaped)
+/// answers <see cref="TaskUnknown"/>, and the sweeper closes the row itself as interrupted; otherwise no reply.
 /// </summary>
 public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceCommand;

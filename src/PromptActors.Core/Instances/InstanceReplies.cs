@@ -72,6 +72,9 @@ public sealed record CancelResult(string InstanceId, string? TaskId, bool Cancel
 /// <summary>Reply to <see cref="CleanupInstance"/>.</summary>
 public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage;
 
+/// <summary>To the task sweeper's <see cref="CheckTask"/>: this instance is not running the task and has no outcome of it to write.</summary>
+public sealed record TaskUnknown(string InstanceId, string TaskId) : IPromptActorsMessage;
+
 /// <summary>Reply to <see cref="SubscribeReplyStream"/> from an instance on the caller's own node: the events arrive in
 /// <see cref="Events"/>. Never leaves the node; the caller completes the channel's writer when it stops reading.</summary>
 public sealed record LocalReplyStream(string InstanceId, string? TaskId, System.Threading.Channels.Channel<ReplyEvent> Events)

@@ -66,6 +66,14 @@ public sealed class InstanceState
 
     public bool Started => Start is not null;
     public bool IsExecuting => Current is not null;
+    /// <summary>
+    /// Whether <paramref name="taskId"/> is a task of this instance: the running or last one, one whose turn is in the
+    /// conversation, or one of the last <see cref="RecentRequestsKept"/> submitted.
+    /// </summary>
+    public bool KnowsTask(string taskId) =>
+        Current?.TaskId == taskId || LastTask?.TaskId == taskId
+        || RecentRequests.Exists(r => r.TaskId == taskId) || Conversation.Exists(m => m.TaskId == taskId);
+
     public bool HasCompletedTurn => Conversation.Exists(m => m.Role == MessageRole.Assistant);
     public ExecutionConfig Config => Start?.Config ?? ExecutionConfig.Default;
 

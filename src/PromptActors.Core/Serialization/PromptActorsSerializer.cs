@@ -76,6 +76,7 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["run.task.v1"] = typeof(RunTaskRecord),
         // task sweeper
         ["cmd.checktask.v1"] = typeof(CheckTask),
+        ["re.taskunknown.v1"] = typeof(TaskUnknown),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

@@ -21,7 +21,7 @@ public static class Problems
         ErrorCodes.ValidationFailed => 400,
         Unauthorized => 401,
         Forbidden => 403,
-        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or NotFound or RunNotFound => 404,
+        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or NotFound or RunNotFound => 404,
         MethodNotAllowed => 405,
         ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists => 409,
         ErrorCodes.InstanceExpired => 410,

@@ -94,6 +94,40 @@ public sealed class ClusterSupportTests(ITestOutputHelper output) : EngineTestKi
     }
 
     [Fact]
+    public async Task The_sweeper_closes_a_row_whose_instance_holds_no_outcome_of_the_task()
+    {
+        // The row of a task the instance's journal does not record (events lost before the replay filter was turned off,
+        // or a row written by an incarnation whose events never landed): no instance will ever finish it.
+        await SavePromptAsync("chat", "You chat.");
+        var view = await StartAsync("chat");
+        Model.Enqueue(ScriptedReply.Text("done"));
+        await Engine.ExecuteMessageAsync(view.InstanceId, "hi");
+        Assert.IsType<ReplyCompleted>(await Engine.WaitForReplyAsync(view.InstanceId));
+        await AwaitAssertAsync(() => Assert.Single(Runs.Tasks, t => t.Status == RunTaskStatus.Completed));
+        var real = Runs.Tasks.Single(t => t.Status == RunTaskStatus.Completed);
+        await Runs.UpsertTaskAsync(real with
+        {
+            TaskId = "lost-task", Status = RunTaskStatus.Streaming, ResponseText = null, CompletedAt = null,
+            TokensInput = 7, TokensOutput = 0, TokensTotal = 7, Cost = 0m, Sequence = 2,
+        });
+
+        Clock.Advance(TimeSpan.FromMinutes(1)); // older than StaleAfter
+
+        await AwaitAssertAsync(() =>
+        {
+            var row = Assert.Single(Runs.Tasks, t => t.TaskId == "lost-task");
+            Assert.Equal(RunTaskStatus.Failed, row.Status);
+            Assert.Equal(ErrorCodes.Interrupted, row.ErrorCode);
+            Assert.NotNull(row.CompletedAt);
+        }, TimeSpan.FromSeconds(15));
+        var run = await Runs.GetRunAsync(real.Run.RunId);
+        Assert.Equal(2, run!.TaskCount);
+        Assert.Equal(real.TokensTotal + 7, run.TotalTokens);
+        // The instance itself is unchanged and usable.
+        Assert.Equal(InstanceStatus.Completed, (await Engine.GetInstanceAsync(view.InstanceId)).Status);
+    }
+
+    [Fact]
     public void A_node_that_is_not_a_member_is_gone_at_once_and_is_not_remembered_as_gone()
     {
         var absent = "akka.tcp://engine-test@127.0.0.1:1";

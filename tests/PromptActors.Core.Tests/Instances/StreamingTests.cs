@@ -62,6 +62,19 @@ public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(out
     }
 
     [Fact]
+    public async Task Resuming_a_task_the_instance_does_not_know_is_refused_instead_of_answered_with_another_reply()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("one ", "two"));
+        await Engine.ExecuteMessageAsync(view.InstanceId);
+        await Engine.WaitForReplyAsync(view.InstanceId);
+
+        var refused = await Assert.ThrowsAsync<TaskNotFoundException>(() => Collect(Engine.ResumeStreamAsync(view.InstanceId, "never-ran", afterIndex: 0)));
+        Assert.Equal(ErrorCodes.TaskNotFound, refused.Code);
+    }
+
+    [Fact]
     public async Task Subscriber_of_an_idle_instance_receives_the_next_task()
     {
         await SavePromptAsync("p", "x", "Hi");

@@ -67,6 +67,7 @@ internal static class SerializationSamples
         new ExecuteMessage("i-1", "hi", "request-1"),
         new MessageSubmitted("task-2", null, "Again?", "local", "local", At, "request-1"),
         new CheckTask("i-1", "task-1"),
+        new TaskUnknown("i-1", "task-1"),
         new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
         new GetInstance("i-1"),
         new CancelExecution("i-1"),
