@@ -1,7 +1,9 @@
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PromptActors.Engine;
@@ -66,11 +68,20 @@ public static class PromptActorsHostingExtensions
     public static AkkaConfigurationBuilder WithPromptActors(this AkkaConfigurationBuilder builder, IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<PromptActorsOptions>>().Value;
-        builder.ConfigureLoggers(loggers =>
+        if (sp.GetService<ILoggerFactory>() is { } loggerFactory)
         {
-            loggers.ClearLoggers();
-            loggers.AddLoggerFactory();
-        });
+            // Akka's events under each logging class's own category (Akka.Hosting's bridge puts all under one), at the
+            // lowest level any configured category asks for; Microsoft.Extensions.Logging filters per category.
+            var logging = new MicrosoftLoggingSetup(loggerFactory, sp.GetService<TimeProvider>());
+            var levels = sp.GetService<IConfiguration>()?.GetSection("Logging:LogLevel").GetChildren().Select(c => c.Value);
+            builder.AddSetup(logging);
+            builder.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLogger<MicrosoftLoggingBridge>();
+                loggers.LogLevel = logging.AkkaLevel(levels);
+            });
+        }
         builder.AddHocon(PromptActorsConfig.Default, HoconAddMode.Append);
         if (options.Cluster.Enabled)
         {
