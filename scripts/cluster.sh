@@ -9,8 +9,9 @@
 #
 # Ports (environment): PA_HTTP_BASE (5081: node I serves http://127.0.0.1:$((PA_HTTP_BASE+I-1))), PA_AKKA_BASE (4053),
 # PA_PG_PORT (55432). PA_NO_BUILD=1 skips the build. Extra host settings for every node: PA_NODE_ARGS, e.g.
-# PA_NODE_ARGS="--PromptActors:Models:local:WordDelay=00:00:00.2" to watch replies stream. Split-brain resolver
-# stable-after is 5 s here (20 s by default); only node 1 loads the example prompts.
+# PA_NODE_ARGS="--PromptActors:Models:local:WordDelay=00:00:00.2" to watch replies stream. The failure-detection and
+# split-brain settings are the defaults (a killed node's instances answer again within ~5 s); only node 1 loads the
+# example prompts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -78,7 +79,6 @@ start_node() {
   (cd "$DIR/node$i" && exec setsid dotnet "$DLL" serve --urls "http://127.0.0.1:$(http_port "$i")" \
       --PromptActors:Cluster:Enabled=true --PromptActors:Cluster:Hostname=127.0.0.1 \
       --PromptActors:Cluster:Port="$(akka_port "$i")" "${seeds[@]}" \
-      --PromptActors:Cluster:StableAfter=00:00:05 \
       --PromptActors:Examples:Load="$([ "$i" = 1 ] && echo true || echo false)" \
       --PromptActors:Storage:Provider=postgres \
       --PromptActors:Storage:ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Database=prompt_actors;Username=postgres" \

@@ -31,6 +31,9 @@ public static class PromptActorsConfig
         var handOff = (long)(options.HandOffTimeout + TimeSpan.FromSeconds(5)).TotalMilliseconds;
         return ConfigurationFactory.ParseString($$"""
             akka.cluster.split-brain-resolver.stable-after = {{(long)options.StableAfter.TotalMilliseconds}}ms
+            akka.cluster.failure-detector.heartbeat-interval = {{(long)options.HeartbeatInterval.TotalMilliseconds}}ms
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = {{(long)options.AcceptableHeartbeatPause.TotalMilliseconds}}ms
+            akka.cluster.down-removal-margin = {{Math.Max(1L, (long)options.DownRemovalMargin.TotalMilliseconds)}}ms
             akka.cluster.sharding.handoff-timeout = {{handOff}}ms
             akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {{handOff}}ms
             """).WithFallback(ConfigurationFactory.ParseString(ClusterHocon));

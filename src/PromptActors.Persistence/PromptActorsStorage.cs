@@ -30,10 +30,12 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     private readonly SqlDialect _dialect;
     private readonly ILogger _logger;
     private readonly SqlRunStore _runs;
+    private readonly TimeSpan _breakerReset;
 
-    private PromptActorsStorage(SqlDialect dialect, ILogger logger, TimeProvider time)
+    private PromptActorsStorage(SqlDialect dialect, ILogger logger, TimeProvider time, TimeSpan breakerReset)
     {
         _dialect = dialect;
+        _breakerReset = breakerReset;
         _logger = logger;
         Prompts = new SqlPromptStore(dialect, time);
         Variables = new SqlScopedVariableStore(dialect, time);
@@ -48,7 +50,7 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PromptActorsStorage>();
-        return new PromptActorsStorage(SqlDialect.Create(options), logger, time ?? TimeProvider.System);
+        return new PromptActorsStorage(SqlDialect.Create(options), logger, time ?? TimeProvider.System, options.BreakerResetTimeout);
     }
 
     /// <summary>The newest schema version this build creates.</summary>
@@ -75,9 +77,15 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     public Config AkkaConfig() => PersistenceConfig().WithFallback(SqlPersistence.DefaultConfiguration);
 
     /// <summary>Only our persistence settings (the hosting extension adds Akka.Persistence.Sql's defaults separately).</summary>
-    internal Config PersistenceConfig() =>
-        ConfigurationFactory.ParseString(LoadHocon(_dialect.HoconResource)
-            .Replace(ConnectionStringPlaceholder, HoconString(_dialect.ConnectionString), StringComparison.Ordinal));
+    internal Config PersistenceConfig()
+    {
+        var reset = (long)_breakerReset.TotalMilliseconds;
+        return ConfigurationFactory.ParseString(
+                $"akka.persistence.journal.sql.circuit-breaker.reset-timeout = {reset}ms\n" +
+                $"akka.persistence.snapshot-store.sql.circuit-breaker.reset-timeout = {reset}ms\n")
+            .WithFallback(ConfigurationFactory.ParseString(LoadHocon(_dialect.HoconResource)
+                .Replace(ConnectionStringPlaceholder, HoconString(_dialect.ConnectionString), StringComparison.Ordinal)));
+    }
 
     /// <summary>
     /// The start-up check: opens the database (creating the SQLite file and its folder) and fails with a

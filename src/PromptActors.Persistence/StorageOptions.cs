@@ -19,6 +19,17 @@ public sealed class StorageOptions
     /// <summary>ADO.NET connection string; optional for SQLite (<see cref="DefaultSqliteConnectionString"/>), required for PostgreSQL.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// How long the journal's and snapshot store's circuit breakers stay open after repeated failures before one trial
+    /// call (Akka's default: 30 s, 60 s). While open every write and recovery fails at once (503 store_unavailable) and
+    /// <c>/readyz</c> says not ready; a short timeout lets the engine serve again within seconds of the database's
+    /// return. Akka.Persistence 1.5 has no backoff for these breakers: while the database stays down, one trial call
+    /// per timeout reaches it.
+    /// </summary>
+    public TimeSpan BreakerResetTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    public const string BreakerResetTimeoutKey = Section + ":BreakerResetTimeout";
+
     /// <summary>The provider in canonical form, or null when it is not one we know.</summary>
     internal string? NormalizedProvider => Provider?.Trim().ToLowerInvariant() switch
     {
@@ -53,6 +64,8 @@ public sealed class StorageOptions
                            "(for example Host=db;Port=5432;Database=prompt_actors;Username=app;Password=...)");
                 break;
         }
+        if (BreakerResetTimeout < TimeSpan.FromMilliseconds(100) || BreakerResetTimeout > TimeSpan.FromMinutes(10))
+            errors.Add($"{BreakerResetTimeoutKey} must be between 00:00:00.1 and 00:10:00 (was {BreakerResetTimeout})");
         return errors;
     }
 }

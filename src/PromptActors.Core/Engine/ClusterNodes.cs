@@ -46,6 +46,20 @@ public sealed class ClusterNodes
         return gone.Task;
     }
 
+    private TaskCompletionSource _removal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes when the next node is removed from the cluster. Commands sent to it while it was unreachable were lost:
+    /// the engine sends what is still unanswered again then, instead of waiting for its attempt timeout.
+    /// </summary>
+    public Task NextRemoval => Volatile.Read(ref _removal).Task;
+
+    private void Removed()
+    {
+        var fired = Interlocked.Exchange(ref _removal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        fired.TrySetResult();
+    }
+
     /// <summary>Addresses with a pending watch (for tests).</summary>
     internal int Watched => _watched.Count;
 
@@ -60,7 +74,11 @@ public sealed class ClusterNodes
         public Listener(ClusterNodes nodes)
         {
             Receive<ClusterEvent.MemberDowned>(m => nodes.Gone(m.Member.Address));
-            Receive<ClusterEvent.MemberRemoved>(m => nodes.Gone(m.Member.Address));
+            Receive<ClusterEvent.MemberRemoved>(m =>
+            {
+                nodes.Gone(m.Member.Address);
+                nodes.Removed();
+            });
             Receive<ClusterEvent.CurrentClusterState>(_ => { });
             Receive<ClusterEvent.IMemberEvent>(_ => { });
         }

@@ -74,8 +74,28 @@ public sealed class PromptActorsOptions
         /// <summary>Cluster roles of this node (informational; every node hosts instances).</summary>
         public List<string> Roles { get; set; } = new();
 
-        /// <summary>How long membership must be stable before the split-brain resolver (keep-majority) downs unreachable nodes.</summary>
-        public TimeSpan StableAfter { get; set; } = TimeSpan.FromSeconds(20);
+        /// <summary>
+        /// How long membership must be stable before the split-brain resolver (keep-majority) downs unreachable nodes. Short
+        /// (1 s) so a crashed node's instances are served again within about 5 s; longer rides out longer pauses of a node
+        /// (GC, a stalled VM) without downing it, at the price of a longer outage of a really dead node's instances.
+        /// </summary>
+        public TimeSpan StableAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>How often nodes send each other heartbeats (Akka's default: 1 s).</summary>
+        public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+        /// <summary>
+        /// How long a node may miss heartbeats before the failure detector calls it unreachable (Akka's default: 3 s). A
+        /// node that pauses longer is marked unreachable, and downed if it stays so for <see cref="StableAfter"/>.
+        /// </summary>
+        public TimeSpan AcceptableHeartbeatPause { get; set; } = TimeSpan.FromMilliseconds(1500);
+
+        /// <summary>
+        /// How long the shard coordinator waits after a downed node is removed before its shards move (Akka: the
+        /// split-brain resolver's stable-after). The journal refuses a second writer's events, so a downed node that is
+        /// still running cannot fork an instance's history; it may still stream a reply in that window.
+        /// </summary>
+        public TimeSpan DownRemovalMargin { get; set; } = TimeSpan.FromMilliseconds(200);
 
         /// <summary>How long a leaving node lets a running task finish before its instance is handed off (then it is interrupted).</summary>
         public TimeSpan HandOffTimeout { get; set; } = TimeSpan.FromSeconds(15);
@@ -114,6 +134,12 @@ public sealed class PromptActorsOptions
                 errors.Add($"{key}:Roles must not hold empty names");
             if (StableAfter < TimeSpan.FromSeconds(1))
                 errors.Add($"{key}:StableAfter must be at least 1 second (was {StableAfter})");
+            if (HeartbeatInterval <= TimeSpan.Zero)
+                errors.Add($"{key}:HeartbeatInterval must be positive (was {HeartbeatInterval})");
+            if (AcceptableHeartbeatPause < HeartbeatInterval * 2)
+                errors.Add($"{key}:AcceptableHeartbeatPause ({AcceptableHeartbeatPause}) must be at least twice HeartbeatInterval ({HeartbeatInterval})");
+            if (DownRemovalMargin < TimeSpan.Zero)
+                errors.Add($"{key}:DownRemovalMargin must not be negative (was {DownRemovalMargin})");
             if (HandOffTimeout < TimeSpan.Zero)
                 errors.Add($"{key}:HandOffTimeout must not be negative (was {HandOffTimeout})");
             if (ShutdownTimeout < HandOffTimeout + TimeSpan.FromSeconds(10))

@@ -17,6 +17,10 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     private readonly TimeSpan _timeout;
     private readonly TimeSpan _attemptTimeout;
     private readonly InstanceSettings _settings;
+    private readonly bool _clustered;
+
+    /// <summary>How long after a node's removal an unanswered command is sent again (the region learns of it meanwhile).</summary>
+    private static readonly TimeSpan ResendAfterRemoval = TimeSpan.FromMilliseconds(300);
 
     public PromptExecutionEngine(ActorSystem system, PromptActorsRuntime runtime)
     {
@@ -24,7 +28,8 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
         _runtime = runtime;
         _timeout = runtime.Options.AskTimeout;
         // One node loses no message between the engine and its instances: only a cluster re-sends.
-        _attemptTimeout = runtime.Options.Cluster.Enabled ? runtime.Options.AskAttemptTimeout : runtime.Options.AskTimeout;
+        _clustered = runtime.Options.Cluster.Enabled;
+        _attemptTimeout = _clustered ? runtime.Options.AskAttemptTimeout : runtime.Options.AskTimeout;
         _settings = runtime.InstanceSettings;
     }
 
@@ -284,9 +289,23 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             object reply;
             try
             {
-                reply = wait > TimeSpan.Zero
-                    ? await _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken)
-                    : throw new AskTimeoutException("no time left");
+                if (wait <= TimeSpan.Zero)
+                    throw new AskTimeoutException("no time left");
+                var removal = _clustered ? _runtime.Nodes.NextRemoval : null;
+                var ask = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
+                if (removal is not null && await Task.WhenAny(ask, removal) != ask)
+                {
+                    // A node left the cluster: a command routed to it while it was unreachable is lost. Send again once
+                    // the shard region has dropped its shard homes (a moment after the removal), keeping this attempt's
+                    // answer if it comes first.
+                    if (await Task.WhenAny(ask, Task.Delay(ResendAfterRemoval, cancellationToken)) != ask)
+                    {
+                        _ = ask.ContinueWith(static t => t.Exception, TaskScheduler.Default); // observed, never awaited
+                        Interlocked.Increment(ref _resends);
+                        continue;
+                    }
+                }
+                reply = await ask;
             }
             catch (AskTimeoutException)
             {

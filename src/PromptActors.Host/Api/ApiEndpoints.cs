@@ -66,6 +66,9 @@ public static class ApiEndpoints
         {
             return Problems.Of(ErrorCodes.StoreUnavailable, "the database is not reachable");
         }
+        // The database may answer while the journal's circuit breaker still refuses every recovery and write.
+        if (await PersistenceHealth.ProbeAsync(system, TimeSpan.FromSeconds(3), ct) is { } journal)
+            return Problems.Of(ErrorCodes.StoreUnavailable, journal);
         return TypedResults.Ok(new { status = "ready", member = member.Status.ToString() });
     }
 

@@ -71,6 +71,10 @@ public static class Consistency
                 Assert.Single(messages, m => m.Role == "user" && m.Content == c.UserMessage && m.TaskId == c.TaskId);
                 Assert.Single(messages, m => m.Role == "assistant" && m.Content == c.Text && m.TaskId == c.TaskId);
             }
+            // In the order the client saw them complete (one instance runs one task at a time).
+            var positions = byInstance[id].OrderBy(c => c.At)
+                .Select(c => messages.FindIndex(m => m.Role == "assistant" && m.TaskId == c.TaskId)).ToList();
+            Assert.True(positions.SequenceEqual(positions.Order()), $"instance {id} holds its completed replies out of order");
             var repeated = messages.Where(m => m.Role == "user").GroupBy(m => m.Content).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
             Assert.True(repeated.Count == 0, $"instance {id} holds messages twice: {string.Join(", ", repeated)}");
             var tracking = view.GetProperty("runTracking");

@@ -35,6 +35,19 @@ public sealed class HostNode : IAsyncDisposable
     public string LogFile => Path.Combine(_dir, "node.log");
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running process's id (a restarted node has a new one).</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
+    /// <summary>Bytes this node has logged so far (over all its starts).</summary>
+    public long LogBytes
+    {
+        get
+        {
+            lock (_logGate)
+                return new FileInfo(LogFile) is { Exists: true } f ? f.Length : 0;
+        }
+    }
+
     /// <summary>Whether clients (the tests' load balancer) may send requests to it.</summary>
     public volatile bool Routable;
 
