@@ -80,6 +80,8 @@ public sealed class PromptActorsRuntime
             sharding.DefaultShardAllocationStrategy(shardingSettings),
             StopInstance.Instance);
 
+        system.ActorOf(InstanceDeadLetters.Props(runtime.InstanceRegion), "instance-dead-letters");
+
         var mediator = DistributedPubSub.Get(system).Mediator;
         var relay = system.ActorOf(Props.Create(() => new InvalidationRelay(runtime.PromptCache, runtime.ScopedVariables)),
             "invalidation-relay");

@@ -69,6 +69,10 @@ public abstract class ClusterFixture(int size = 3) : IAsyncLifetime
         }
         foreach (var (key, value) in Settings)
             settings[key] = value;
+        // Extra settings for a measurement, e.g. PA_CLUSTER_SETTINGS="PromptActors:Cluster:AcceptableHeartbeatPause=00:00:01".
+        foreach (var pair in (Environment.GetEnvironmentVariable("PA_CLUSTER_SETTINGS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+            if (pair.Split('=', 2) is [var key, var value])
+                settings[key.Trim()] = value.Trim();
         return settings;
     }
 

@@ -34,4 +34,45 @@ public sealed class JournalOutageTests(PrivatePostgres postgres, ITestOutputHelp
         Assert.Equal(new[] { "before", "ok", "after", "ok" }, view.Conversation.Select(m => m.Content));
         Assert.DoesNotContain(view.Conversation, m => m.Content == "during");
     }
+
+    [Fact]
+    public async Task While_the_breaker_is_open_a_recovery_is_refused_at_once_and_the_node_reports_not_ready()
+    {
+        await using var node = EngineNode.Start(Storage, output, configure: o => o.AskTimeout = TimeSpan.FromSeconds(25));
+        await node.SavePromptAsync("breaker", "You answer briefly.");
+        var instanceId = (await node.StartInstanceAsync("breaker")).InstanceId;
+        Assert.Null(await PromptActors.Engine.PersistenceHealth.ProbeAsync(node.System, TimeSpan.FromSeconds(5)));
+
+        await postgres.Server.StopAsync();
+        try
+        {
+            // Enough failed journal calls to open the breaker (max-failures = 10): each failed write stops the instance,
+            // and each next command's recovery fails too.
+            // None may wait for its timeout: a command that reaches the instance while it stops is sent again, then refused.
+            var refusing = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; i < 12; i++)
+                await Assert.ThrowsAsync<StoreUnavailableException>(() => node.Engine.ExecuteMessageAsync(instanceId, "during"));
+            Assert.True(refusing.Elapsed < TimeSpan.FromSeconds(10), $"12 refusals took {refusing.Elapsed}");
+            Assert.NotNull(await PromptActors.Engine.PersistenceHealth.ProbeAsync(node.System, TimeSpan.FromSeconds(5)));
+
+            // An instance that must recover meets the open breaker: its caller hears store_unavailable at once, instead of
+            // after the recovery timeout (the breaker used to throw out of the journal, and the replay was never answered).
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var refused = await Assert.ThrowsAsync<StoreUnavailableException>(() => node.Engine.GetInstanceAsync("recovering-" + instanceId));
+            output.WriteLine($"refused after {clock.Elapsed.TotalMilliseconds:F0} ms: {refused.Message}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the recovery was refused only after {clock.Elapsed}");
+        }
+        finally
+        {
+            await postgres.Server.StartAgainAsync();
+        }
+
+        // Ready again within a few seconds of the database's return (the breakers reset after 2 s).
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        await Eventually.AwaitAssertAsync(async () =>
+            Assert.Null(await PromptActors.Engine.PersistenceHealth.ProbeAsync(node.System, TimeSpan.FromSeconds(5))), TimeSpan.FromSeconds(15));
+        output.WriteLine($"ready {back.Elapsed.TotalSeconds:F1} s after the database was back");
+        await Eventually.AwaitAssertAsync(async () =>
+            Assert.IsType<ReplyCompleted>((await node.SendAsync(instanceId, "after")).Reply), TimeSpan.FromSeconds(15));
+    }
 }
