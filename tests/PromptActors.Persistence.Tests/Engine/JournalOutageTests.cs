@@ -55,8 +55,8 @@ public sealed class JournalOutageTests(PrivatePostgres postgres, ITestOutputHelp
             Assert.True(refusing.Elapsed < TimeSpan.FromSeconds(10), $"12 refusals took {refusing.Elapsed}");
             Assert.NotNull(await PromptActors.Engine.PersistenceHealth.ProbeAsync(node.System, TimeSpan.FromSeconds(5)));
 
-            // An instance that must recover meets the open breaker: its caller hears store_unavailable at once, instead of
-            // after the recovery timeout (the breaker used to throw out of the journal, and the replay was never answered).
+            // An instance that must recover meets the open breaker: its caller hears store_unavailable at once, not after a
+            // recovery timeout.
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var refused = await Assert.ThrowsAsync<StoreUnavailableException>(() => node.Engine.GetInstanceAsync("recovering-" + instanceId));
             output.WriteLine($"refused after {clock.Elapsed.TotalMilliseconds:F0} ms: {refused.Message}");

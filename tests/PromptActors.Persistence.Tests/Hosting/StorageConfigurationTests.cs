@@ -101,12 +101,9 @@ public sealed class StorageConfigurationTests : IDisposable
         Assert.Equal(connectionString, config.GetString("akka.persistence.journal.sql.connection-string"));
         Assert.Equal(connectionString, config.GetString("akka.persistence.snapshot-store.sql.connection-string"));
         Assert.True(config.GetBoolean("akka.persistence.journal.sql.auto-initialize"));
-        // Our journal and snapshot store (the plugin's, answering recoveries while a breaker is open), with
-        // Akka.Persistence.Sql's defaults as the fallback: without them the plugin's settings are missing.
-        Assert.Equal("PromptActors.Persistence.Journal.FailFastSqlJournal, PromptActors.Persistence",
+        // Akka.Persistence.Sql's defaults are the fallback: without them the plugin class is missing.
+        Assert.Equal("Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql",
             config.GetString("akka.persistence.journal.sql.class"));
-        Assert.Equal("PromptActors.Persistence.Journal.FailFastSqlSnapshotStore, PromptActors.Persistence",
-            config.GetString("akka.persistence.snapshot-store.sql.class"));
         Assert.Equal("default", config.GetString("akka.persistence.journal.sql.table-mapping"));
         Assert.Equal("off", config.GetString("akka.persistence.journal.sql.replay-filter.mode"));
         Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.persistence.journal.sql.circuit-breaker.reset-timeout"));
