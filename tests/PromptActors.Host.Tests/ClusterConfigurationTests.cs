@@ -49,6 +49,45 @@ public sealed class ClusterConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task Failure_detection_settings_that_cannot_work_are_refused_naming_the_key()
+    {
+        await using var app = Build(new()
+        {
+            ["PromptActors:Cluster:SeedNodes:0"] = "akka.tcp://prompt-actors@127.0.0.1:4053",
+            ["PromptActors:Cluster:HeartbeatInterval"] = "00:00:01",
+            ["PromptActors:Cluster:AcceptableHeartbeatPause"] = "00:00:01",
+            ["PromptActors:Cluster:DownRemovalMargin"] = "-00:00:01",
+        });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("PromptActors:Cluster:AcceptableHeartbeatPause (00:00:01) must be at least twice HeartbeatInterval", error.Message);
+        Assert.Contains("PromptActors:Cluster:DownRemovalMargin must not be negative", error.Message);
+
+        await using var zero = Build(new()
+        {
+            ["PromptActors:Cluster:SeedNodes:0"] = "akka.tcp://prompt-actors@127.0.0.1:4053",
+            ["PromptActors:Cluster:HeartbeatInterval"] = "00:00:00",
+        });
+        Assert.Contains("PromptActors:Cluster:HeartbeatInterval must be positive",
+            (await Assert.ThrowsAsync<OptionsValidationException>(() => zero.StartAsync())).Message);
+    }
+
+    [Fact]
+    public void Failure_detection_settings_reach_the_akka_configuration()
+    {
+        var config = PromptActorsConfig.ClusterConfig(new PromptActors.Engine.PromptActorsOptions.ClusterOptions
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(700),
+            AcceptableHeartbeatPause = TimeSpan.FromSeconds(4),
+            StableAfter = TimeSpan.FromSeconds(3),
+            DownRemovalMargin = TimeSpan.FromSeconds(1),
+        });
+        Assert.Equal(TimeSpan.FromMilliseconds(700), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
+        Assert.Equal(TimeSpan.FromSeconds(4), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.down-removal-margin"));
+    }
+
+    [Fact]
     public async Task A_cluster_on_sqlite_is_refused_with_a_message_that_says_to_use_postgres()
     {
         await using var app = Build(new() { ["PromptActors:Cluster:SeedNodes:0"] = "akka.tcp://prompt-actors@127.0.0.1:4053" });

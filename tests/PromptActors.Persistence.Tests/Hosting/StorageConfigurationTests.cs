@@ -32,6 +32,19 @@ public sealed class StorageConfigurationTests : IDisposable
         Assert.Contains(StorageOptions.ConnectionStringKey, refused.Message);
     }
 
+    [Fact]
+    public void The_breaker_reset_timeout_is_validated_and_reaches_both_plugins()
+    {
+        Assert.Contains(new StorageOptions { BreakerResetTimeout = TimeSpan.Zero }.Validate(),
+            e => e.StartsWith(StorageOptions.BreakerResetTimeoutKey, StringComparison.Ordinal));
+        Assert.Empty(new StorageOptions().Validate());
+
+        var config = PromptActorsStorage.Create(new StorageOptions { BreakerResetTimeout = TimeSpan.FromSeconds(7) }).AkkaConfig();
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.persistence.journal.sql.circuit-breaker.reset-timeout"));
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.persistence.snapshot-store.sql.circuit-breaker.reset-timeout"));
+        Assert.Equal(10, config.GetInt("akka.persistence.journal.sql.circuit-breaker.max-failures"));
+    }
+
     [Theory]
     [InlineData("postgres", $"Host=127.0.0.1;Password={Secret};Port=not-a-port")]
     [InlineData("postgres", $"Host=127.0.0.1;Password={Secret};Flavour=vanilla")]
