@@ -67,7 +67,7 @@ public sealed class ClusterConfigurationTests : IDisposable
             ["PromptActors:Cluster:SeedNodes:0"] = "akka.tcp://prompt-actors@127.0.0.1:4053",
             ["PromptActors:Cluster:HeartbeatInterval"] = "00:00:00",
         });
-        Assert.Contains("PromptActors:Cluster:HeartbeatInterval must be positive",
+        Assert.Contains("PromptActors:Cluster:HeartbeatInterval must be at least 10 ms",
             (await Assert.ThrowsAsync<OptionsValidationException>(() => zero.StartAsync())).Message);
     }
 

@@ -18,13 +18,15 @@ public static class PersistenceHealth
         var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
         try
         {
-            var journal = await persistence.JournalFor(null).Ask<object>(
+            // Both at once, so the probe answers within one timeout.
+            var journal = persistence.JournalFor(null).Ask<object>(
                 replyTo => new ReplayMessages(1, 0, 1, ProbeId, replyTo), timeout, cancellationToken);
-            if (journal is ReplayMessagesFailure failed)
-                return "the journal is unavailable: " + Reason(failed.Cause);
-            var snapshot = await persistence.SnapshotStoreFor(null).Ask<object>(
+            var snapshots = persistence.SnapshotStoreFor(null).Ask<object>(
                 new LoadSnapshot(ProbeId, SnapshotSelectionCriteria.Latest, long.MaxValue), timeout, cancellationToken);
-            if (snapshot is LoadSnapshotFailed none)
+            await Task.WhenAll(journal, snapshots);
+            if (journal.Result is ReplayMessagesFailure failed)
+                return "the journal is unavailable: " + Reason(failed.Cause);
+            if (snapshots.Result is LoadSnapshotFailed none)
                 return "the snapshot store is unavailable: " + Reason(none.Cause);
             return null;
         }

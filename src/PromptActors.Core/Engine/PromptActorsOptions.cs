@@ -134,8 +134,8 @@ public sealed class PromptActorsOptions
                 errors.Add($"{key}:Roles must not hold empty names");
             if (StableAfter < TimeSpan.FromSeconds(1))
                 errors.Add($"{key}:StableAfter must be at least 1 second (was {StableAfter})");
-            if (HeartbeatInterval <= TimeSpan.Zero)
-                errors.Add($"{key}:HeartbeatInterval must be positive (was {HeartbeatInterval})");
+            if (HeartbeatInterval < TimeSpan.FromMilliseconds(10))
+                errors.Add($"{key}:HeartbeatInterval must be at least 10 ms (was {HeartbeatInterval})");
             if (AcceptableHeartbeatPause < HeartbeatInterval * 2)
                 errors.Add($"{key}:AcceptableHeartbeatPause ({AcceptableHeartbeatPause}) must be at least twice HeartbeatInterval ({HeartbeatInterval})");
             if (DownRemovalMargin < TimeSpan.Zero)

@@ -80,7 +80,7 @@ public sealed class PromptActorsRuntime
             sharding.DefaultShardAllocationStrategy(shardingSettings),
             StopInstance.Instance);
 
-        system.ActorOf(InstanceDeadLetters.Props(runtime.InstanceRegion), "instance-dead-letters");
+        system.ActorOf(InstanceDeadLetters.Props(runtime.InstanceRegion, options.Cluster.Enabled), "instance-dead-letters");
 
         var mediator = DistributedPubSub.Get(system).Mediator;
         var relay = system.ActorOf(Props.Create(() => new InvalidationRelay(runtime.PromptCache, runtime.ScopedVariables)),

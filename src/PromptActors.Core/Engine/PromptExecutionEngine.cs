@@ -279,6 +279,37 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     /// <summary>Commands sent again because an attempt went unanswered (for tests: they wait on it, not on a clock).</summary>
     internal long Resends => Interlocked.Read(ref _resends);
 
+    /// <summary>
+    /// One attempt. In a cluster, when a node is removed while the command is unanswered, the command may have been routed
+    /// to that node and lost: a copy is sent 300 ms later (once the region has dropped the dead node's shard homes), and
+    /// whichever copy answers first is taken. A late answer of the other copy is released (a reply stream is closed).
+    /// </summary>
+    private async Task<(object Reply, bool Resent)> AttemptAsync(IInstanceCommand command, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var first = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
+        if (!_clustered || await Task.WhenAny(first, _runtime.Nodes.NextRemoval) == first)
+            return (await first, false);
+        if (await Task.WhenAny(first, Task.Delay(ResendAfterRemoval, cancellationToken)) == first)
+            return (await first, false);
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _resends);
+        var second = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
+        var done = await Task.WhenAny(first, second);
+        var other = done == first ? second : first;
+        if (done.Status != TaskStatus.RanToCompletion)
+            (done, other) = (other, done); // the first to finish failed (timed out): wait for the other copy
+        Release(other);
+        return (await done, true);
+    }
+
+    /// <summary>Observes an answer nobody takes; a reply stream handed out with it is closed so its instance forgets it.</summary>
+    private static void Release(Task<object> unused) => unused.ContinueWith(static t =>
+    {
+        if (t.Status == TaskStatus.RanToCompletion && t.Result is LocalReplyStream stream)
+            stream.Events.Writer.TryComplete();
+        return t.Exception;
+    }, TaskScheduler.Default);
+
     private async Task<T> AskAsync<T>(IInstanceCommand command, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -291,21 +322,9 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
             {
                 if (wait <= TimeSpan.Zero)
                     throw new AskTimeoutException("no time left");
-                var removal = _clustered ? _runtime.Nodes.NextRemoval : null;
-                var ask = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
-                if (removal is not null && await Task.WhenAny(ask, removal) != ask)
-                {
-                    // A node left the cluster: a command routed to it while it was unreachable is lost. Send again once
-                    // the shard region has dropped its shard homes (a moment after the removal), keeping this attempt's
-                    // answer if it comes first.
-                    if (await Task.WhenAny(ask, Task.Delay(ResendAfterRemoval, cancellationToken)) != ask)
-                    {
-                        _ = ask.ContinueWith(static t => t.Exception, TaskScheduler.Default); // observed, never awaited
-                        Interlocked.Increment(ref _resends);
-                        continue;
-                    }
-                }
-                reply = await ask;
+                (reply, var resent) = await AttemptAsync(command, wait, cancellationToken);
+                if (resent)
+                    attempt++; // an answer to the copy may be our first copy's effect (instance_exists, instance_expired)
             }
             catch (AskTimeoutException)
             {

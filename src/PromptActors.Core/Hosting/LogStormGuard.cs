@@ -1,8 +1,8 @@
 namespace PromptActors.Hosting;
 
 /// <summary>
-/// Keeps a storm of alike log entries (the same source failing the same way, e.g. every request while the database is
-/// down) from filling the disk: per key (category, level and the exception's type) at most
+/// Keeps a storm of alike warnings and errors (the same source failing the same way, e.g. every request while the
+/// database is down) from filling the disk: per key (category, level, message template and the exception's type) at most
 /// <see cref="PerWindow"/> entries are written each <see cref="Window"/>, the rest are counted and reported in one line
 /// when the next window opens; and an exception's stack trace is written once per <see cref="StackTraceEvery"/> per key,
 /// later entries name the exception's type and message only. Thread-safe; time comes from the caller's clock.
@@ -23,10 +23,11 @@ public sealed class LogStormGuard(TimeProvider time)
     /// <param name="SuppressedBefore">entries of this key suppressed in the windows since the last one written.</param>
     public readonly record struct Verdict(bool Write, bool WithStackTrace, int SuppressedBefore);
 
-    public Verdict Admit(string category, int level, Exception? cause)
+    /// <param name="template">the message's format before its values are filled in (kept in memory only, never written).</param>
+    public Verdict Admit(string category, int level, Exception? cause, string? template = null)
     {
         var key = string.Concat(category, "|", level.ToString(System.Globalization.CultureInfo.InvariantCulture), "|",
-            cause?.GetBaseException().GetType().FullName);
+            cause?.GetBaseException().GetType().FullName, "|", template);
         var now = time.GetUtcNow();
         lock (_gate)
         {

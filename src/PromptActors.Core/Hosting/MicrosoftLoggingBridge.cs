@@ -48,7 +48,7 @@ public sealed class MicrosoftLoggingSetup(ILoggerFactory factory, TimeProvider? 
 /// Akka's logger actor for hosts on Microsoft.Extensions.Logging: each event is written under the category of the class
 /// that logged it (<c>PromptActors.Instances.TaskSweeper</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>, …), so
 /// per-category levels in <c>Logging:LogLevel</c> apply to actors too. Akka.Hosting's own bridge writes everything
-/// under <c>Akka.Actor.ActorSystem</c>. Storms of alike entries are thinned by the setup's <see cref="LogStormGuard"/>.
+/// under <c>Akka.Actor.ActorSystem</c>. Storms of alike warnings and errors are thinned by the setup's <see cref="LogStormGuard"/>.
 /// Registered by <see cref="PromptActorsHostingExtensions.WithPromptActors"/>; needs a <see cref="MicrosoftLoggingSetup"/>.
 /// </summary>
 public sealed class MicrosoftLoggingBridge : ActorBase, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
@@ -91,10 +91,21 @@ public sealed class MicrosoftLoggingBridge : ActorBase, IRequiresMessageQueue<IL
         var (category, logger) = LoggerFor(e);
         if (!logger.IsEnabled(level))
             return;
-        var verdict = _setup.Guard.Admit(category, (int)level, e.Cause);
+        // Debug and information entries were asked for; only warnings and errors are thinned.
+        var verdict = level >= MelLogLevel.Warning
+            ? _setup.Guard.Admit(category, (int)level, e.Cause, e.Message is LogMessage m ? m.Format : Truncate(e.Message?.ToString()))
+            : new LogStormGuard.Verdict(true, true, 0);
         if (!verdict.Write)
             return;
-        var text = e.Message?.ToString() ?? "";
+        string text;
+        try
+        {
+            text = e.Message?.ToString() ?? "";
+        }
+        catch (FormatException)
+        {
+            text = e.Message is LogMessage bad ? bad.Format : "";
+        }
         if (verdict.SuppressedBefore > 0)
             text += $" ({verdict.SuppressedBefore} alike entries were suppressed before this one)";
         Exception? exception = null;
@@ -121,6 +132,8 @@ public sealed class MicrosoftLoggingBridge : ActorBase, IRequiresMessageQueue<IL
         }
         return (FallbackCategory, _fallback ??= _setup.Factory.CreateLogger(FallbackCategory));
     }
+
+    private static string? Truncate(string? text) => text is { Length: > 120 } ? text[..120] : text;
 
     private static string CategoryOf(Type type) => (type.FullName ?? type.Name).Replace('+', '.');
 

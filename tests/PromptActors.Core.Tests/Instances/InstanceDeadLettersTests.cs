@@ -14,24 +14,44 @@ public sealed class InstanceDeadLettersTests(ITestOutputHelper output) : Akka.Te
     ConfigurationFactory.ParseString("akka.actor.serialize-messages = on").WithFallback(PromptActorsConfig.Default), "dead-letters", output)
 {
     [Fact]
-    public void A_dead_command_is_sent_again_once_then_refused()
+    public async Task A_dead_command_is_sent_again_once_then_refused()
     {
         var region = CreateTestProbe();
-        var caller = CreateTestProbe();
         var listener = Sys.ActorOf(InstanceDeadLetters.Props(region));
+        Started(listener);
         var stoppedInstance = CreateTestProbe();
         var command = new GetInstance("i-1");
-        Started(listener);
+        // A caller waiting on an ask, as the engine does: its temporary actor is the dead letter's sender.
+        IActorRef caller = ActorRefs.Nobody;
+        var answer = CreateTestProbe().Ref.Ask<object>((IActorRef temp) => { caller = temp; return (object)"not answered"; }, TimeSpan.FromSeconds(10), CancellationToken.None);
+        AwaitCondition(() => !caller.IsNobody());
 
         Sys.EventStream.Publish(new DeadLetter(command, caller, stoppedInstance));
         region.ExpectMsg<GetInstance>(m => m.InstanceId == "i-1");
-        Assert.Equal(caller.Ref, region.LastSender);
+        Assert.Equal(caller, region.LastSender);
+        Assert.False(answer.IsCompleted);
 
         Sys.EventStream.Publish(new DeadLetter(command, caller, stoppedInstance));
-        var refused = caller.ExpectMsg<Rejected>();
+        var refused = Assert.IsType<Rejected>(await answer);
         Assert.Equal(ErrorCodes.StoreUnavailable, refused.Code);
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        Sys.Stop(listener);
+    }
+
+    [Fact]
+    public void In_a_cluster_a_second_dead_copy_is_left_to_the_engines_resend()
+    {
+        var region = CreateTestProbe();
+        var listener = Sys.ActorOf(InstanceDeadLetters.Props(region, clustered: true));
+        Started(listener);
+        IActorRef caller = ActorRefs.Nobody;
+        var answer = CreateTestProbe().Ref.Ask<object>((IActorRef temp) => { caller = temp; return (object)"not answered"; }, TimeSpan.FromSeconds(10), CancellationToken.None);
+        AwaitCondition(() => !caller.IsNobody());
+
+        Sys.EventStream.Publish(new DeadLetter(new GetInstance("i-3"), caller, TestActor));
+        region.ExpectMsg<GetInstance>();
+        Sys.EventStream.Publish(new DeadLetter(new GetInstance("i-3"), caller, TestActor));
+        region.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.False(answer.IsCompleted);
     }
 
     [Fact]
@@ -43,6 +63,7 @@ public sealed class InstanceDeadLettersTests(ITestOutputHelper output) : Akka.Te
 
         Sys.EventStream.Publish(new DeadLetter(new GetInstance("i-2"), ActorRefs.Nobody, target));
         Sys.EventStream.Publish(new DeadLetter("not a command", TestActor, target));
+        Sys.EventStream.Publish(new DeadLetter(new GetInstance("i-2"), TestActor, target)); // a /system sender (a region's own)
 
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
