@@ -6,8 +6,8 @@ namespace PromptActors.Instances;
 /// <summary>
 /// Catches instance commands that reached an instance after it had stopped itself (a journal failure stops a persistent
 /// actor at once, and what is still in its mailbox becomes a dead letter; Cluster Sharding buffers only for an entity
-/// that passivates). Such a command is sent through the shard region once more, which starts the instance again; if it
-/// dies again, the caller is told <c>store_unavailable</c> instead of waiting for its timeout (on one node nothing re-sends;
+/// that passivates). Such a command is sent through the shard region again, which starts the instance again (up to three
+/// times, the later ones 250 and 500 ms later); if it dies every time, the caller is told <c>store_unavailable</c> instead of waiting for its timeout (on one node nothing re-sends;
 /// in a cluster the engine re-sends an unanswered command itself, so nothing is refused there).
 /// </summary>
 public sealed class InstanceDeadLetters : ReceiveActor
@@ -15,7 +15,8 @@ public sealed class InstanceDeadLetters : ReceiveActor
     private readonly IActorRef _region;
     // Commands sent once more, by caller (an ask's temporary actor is unique to one attempt), type and instance: the
     // command itself may arrive as a copy (serialize-messages), so it cannot be its own key.
-    private readonly Dictionary<(IActorRef Sender, Type Type, string InstanceId), DateTimeOffset> _redelivered = new();
+    private readonly Dictionary<(IActorRef Sender, Type Type, string InstanceId), (DateTimeOffset First, int Sends)> _redelivered = new();
+    private const int MaxSends = 3;
     private readonly bool _clustered;
     private long _seen;
     private static readonly TimeSpan Remember = TimeSpan.FromMinutes(1);
@@ -34,20 +35,27 @@ public sealed class InstanceDeadLetters : ReceiveActor
                 return;
             var now = Context.System.Scheduler.Now;
             if (++_seen % 1024 == 0)
-                foreach (var old in _redelivered.Where(kv => now - kv.Value > Remember).Select(kv => kv.Key).ToList())
+                foreach (var old in _redelivered.Where(kv => now - kv.Value.First > Remember).Select(kv => kv.Key).ToList())
                     _redelivered.Remove(old);
             var key = (dead.Sender, command.GetType(), command.InstanceId);
-            if (!_redelivered.TryGetValue(key, out var at) || now - at > Remember)
+            if (!_redelivered.TryGetValue(key, out var sent) || now - sent.First > Remember)
+                sent = (now, 0);
+            if (sent.Sends < MaxSends)
             {
-                _redelivered[key] = now;
-                _region.Tell(command, dead.Sender);
+                // The first copy at once; later ones a little later, so that a journal breaker that lets one trial call
+                // through (half-open, right after an outage) has closed by then.
+                _redelivered[key] = (sent.First, sent.Sends + 1);
+                if (sent.Sends == 0)
+                    _region.Tell(command, dead.Sender);
+                else
+                    Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(250 * sent.Sends), _region, command, dead.Sender);
                 return;
             }
             // In a cluster the engine sends an unanswered command again on its own; refusing here would turn a hand-off
             // during a rolling restart into a failure. On one node nothing re-sends.
             if (_clustered || command is ReapInstance or CheckTask || dead.Sender.Path.Elements.FirstOrDefault() != "temp")
                 return;
-            _log.Debug("Instance {0} stopped twice before handling a {1}; its caller is told store_unavailable", command.InstanceId, command.GetType().Name);
+            _log.Debug("Instance {0} stopped {1} times before handling a {2}; its caller is told store_unavailable", command.InstanceId, MaxSends + 1, command.GetType().Name);
             dead.Sender.Tell(new Rejected(ErrorCodes.StoreUnavailable,
                 $"instance '{command.InstanceId}' stopped before it could handle this command (the journal failed); nothing was changed, retry"));
         });

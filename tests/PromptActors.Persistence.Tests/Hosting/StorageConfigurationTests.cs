@@ -117,6 +117,8 @@ public sealed class StorageConfigurationTests : IDisposable
         // Akka.Persistence.Sql's defaults are the fallback: without them the plugin class is missing.
         Assert.Equal("Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql",
             config.GetString("akka.persistence.journal.sql.class"));
+        Assert.Equal("PromptActors.Persistence.Journal.FailFastSqlSnapshotStore, PromptActors.Persistence",
+            config.GetString("akka.persistence.snapshot-store.sql.class"));
         Assert.Equal("default", config.GetString("akka.persistence.journal.sql.table-mapping"));
         Assert.Equal("off", config.GetString("akka.persistence.journal.sql.replay-filter.mode"));
         Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.persistence.journal.sql.circuit-breaker.reset-timeout"));
