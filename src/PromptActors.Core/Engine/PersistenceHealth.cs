@@ -24,9 +24,9 @@ public static class PersistenceHealth
             var snapshots = persistence.SnapshotStoreFor(null).Ask<object>(
                 new LoadSnapshot(ProbeId, SnapshotSelectionCriteria.Latest, long.MaxValue), timeout, cancellationToken);
             await Task.WhenAll(journal, snapshots);
-            if (journal.Result is ReplayMessagesFailure failed)
+            if (await journal is ReplayMessagesFailure failed)
                 return "the journal is unavailable: " + Reason(failed.Cause);
-            if (snapshots.Result is LoadSnapshotFailed none)
+            if (await snapshots is LoadSnapshotFailed none)
                 return "the snapshot store is unavailable: " + Reason(none.Cause);
             return null;
         }
