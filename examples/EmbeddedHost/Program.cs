@@ -7,6 +7,7 @@ using PromptActors.Engine;
 using PromptActors.Instances;
 using PromptActors.Persistence.Hosting;
 using PromptActors.Prompts;
+using PromptActors.Streaming;
 using PromptActors.Variables;
 
 var builder = WebApplication.CreateBuilder(args);

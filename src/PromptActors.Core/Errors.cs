@@ -6,6 +6,10 @@ public static class ErrorCodes
     public const string ValidationFailed = "validation_failed";
     public const string PromptNotFound = "prompt_not_found";
     public const string InstanceNotFound = "instance_not_found";
+    /// <summary>The caller acts outside its scope (a key starting an instance or listing runs for someone else).</summary>
+    public const string Forbidden = "forbidden";
+    /// <summary>A scope (its variables) the caller may not use; the same answer as a scope that does not exist.</summary>
+    public const string NotFound = "not_found";
     /// <summary>A stream resume names a task this instance does not know (never another task's reply instead).</summary>
     public const string TaskNotFound = "task_not_found";
     public const string InstanceExists = "instance_exists";
@@ -16,6 +20,8 @@ public static class ErrorCodes
     public const string ProviderError = "provider_error";
     public const string StoreUnavailable = "store_unavailable";
     public const string Interrupted = "interrupted";
+    /// <summary>A reply-stream subscriber could not keep up and was dropped (terminal event of that subscriber only).</summary>
+    public const string SubscriberTooSlow = "subscriber_too_slow";
     public const string Cancelled = "cancelled";
     public const string Timeout = "timeout";
     /// <summary>The engine failed while handling the command (a defect, logged as an error with the details).</summary>
@@ -50,6 +56,7 @@ public class PromptActorsException : Exception
         ErrorCodes.InstanceExpired => new InstanceExpiredException(r.Detail),
         ErrorCodes.ProviderError => new ProviderErrorException(r.Detail),
         ErrorCodes.StoreUnavailable => new StoreUnavailableException(r.Detail),
+        ErrorCodes.Forbidden => new ForbiddenException(r.Detail),
         _ => new PromptActorsException(r.Code, r.Detail),
     };
 }
@@ -57,6 +64,7 @@ public class PromptActorsException : Exception
 public sealed class ValidationFailedException(string detail) : PromptActorsException(ErrorCodes.ValidationFailed, detail);
 public sealed class PromptNotFoundException(string detail) : PromptActorsException(ErrorCodes.PromptNotFound, detail);
 public sealed class InstanceNotFoundException(string detail) : PromptActorsException(ErrorCodes.InstanceNotFound, detail);
+public sealed class ForbiddenException(string detail) : PromptActorsException(ErrorCodes.Forbidden, detail);
 public sealed class TaskNotFoundException(string detail) : PromptActorsException(ErrorCodes.TaskNotFound, detail);
 public sealed class InstanceBusyException(string detail) : PromptActorsException(ErrorCodes.InstanceBusy, detail);
 public sealed class ChatNotAllowedException(string detail) : PromptActorsException(ErrorCodes.ChatNotAllowed, detail);

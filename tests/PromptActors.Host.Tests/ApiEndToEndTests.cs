@@ -90,12 +90,13 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         var resumedAcross = await ParseSse(await (await http.SendAsync(acrossTasks)).Content.ReadAsStringAsync());
         Assert.Equal(streamed.Where(e => e.EventType == "chunk").Select(e => e.Data),
             resumedAcross.Where(e => e.EventType == "chunk").Select(e => e.Data));
-        // A task id the instance never had gets an error event, never another task's reply.
+        // A task id the instance never had is refused before the stream starts (problem+json), never another task's reply.
         var unknownTask = new HttpRequestMessage(HttpMethod.Get, $"/v1/instances/{id}/stream");
         unknownTask.Headers.Add("Last-Event-ID", "no-such-task:2");
-        var resumedUnknown = await ParseSse(await (await http.SendAsync(unknownTask)).Content.ReadAsStringAsync());
-        Assert.Equal("error", Assert.Single(resumedUnknown).EventType);
-        Assert.Equal("task_not_found", JsonDocument.Parse(resumedUnknown[0].Data).RootElement.GetProperty("code").GetString());
+        var resumedUnknown = await http.SendAsync(unknownTask);
+        Assert.Equal(HttpStatusCode.NotFound, resumedUnknown.StatusCode);
+        Assert.Equal("application/problem+json", resumedUnknown.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("task_not_found", (await resumedUnknown.Json()).GetProperty("code").GetString());
 
         var view = await (await http.GetAsync($"/v1/instances/{id}")).Json();
         Assert.Equal("completed", view.GetProperty("status").GetString());
@@ -172,6 +173,32 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         var problem = await response.Json();
         Assert.Equal("missing_variables", problem.GetProperty("code").GetString());
         Assert.Equal(new[] { "a", "b" }, problem.GetProperty("missing").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task Another_tenant_can_neither_read_nor_overwrite_a_prompt_and_keeps_its_own_of_the_same_id()
+    {
+        var a = host.Client(HostFixture.KeyU1);
+        var b = host.Client(HostFixture.KeyU2);
+        var saved = await a.PutJson("/v1/prompts/support-agent", """{"name":"A","messages":[{"role":"user","content":"A-only words"}],"settings":{"model":"local"}}""");
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        var owner = (await saved.Json()).GetProperty("owner");
+        Assert.Equal(("project", "p1"), (owner.GetProperty("kind").GetString(), owner.GetProperty("scopeId").GetString()));
+        var before = await a.GetStringAsync("/v1/prompts/support-agent");
+
+        var read = await b.GetAsync("/v1/prompts/support-agent");
+        Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+        Assert.DoesNotContain("A-only", await read.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var theirs = await b.PutJson("/v1/prompts/support-agent", """{"name":"B","messages":[{"role":"user","content":"B words"}],"settings":{"model":"local"}}""");
+        Assert.Equal(1, (await theirs.Json()).GetProperty("version").GetInt32());
+        Assert.Equal(before, await a.GetStringAsync("/v1/prompts/support-agent"));
+
+        // A's next instance runs A's text (the local model echoes it).
+        var started = await (await a.PostJson("/v1/instances", """{"promptId":"support-agent"}""")).Json();
+        var id = started.GetProperty("instanceId").GetString();
+        var reply = await a.PostJson($"/v1/instances/{id}/messages?stream=true", "{}");
+        var completed = (await ParseSse(await reply.Content.ReadAsStringAsync())).Single(e => e.EventType == "completed");
+        Assert.Equal("A-only words", JsonDocument.Parse(completed.Data).RootElement.GetProperty("text").GetString());
     }
 
     internal static async Task<List<SseItem<string>>> ParseSse(string raw)

@@ -15,7 +15,10 @@ public sealed class SeededHost : IAsyncLifetime
         await Host.InitializeAsync();
         var u1 = Host.Client(HostFixture.KeyU1);
         var u2 = Host.Client(HostFixture.KeyU2);
-        Check(await u1.PutJson("/v1/prompts/seed", """{"name":"Seed","messages":[{"role":"system","content":"Hi {{city}}"}],"variableDefaults":[{"name":"city","defaultValue":"Oslo"}],"settings":{"model":"local"}}"""));
+        const string seed = """{"name":"Seed","messages":[{"role":"system","content":"Hi {{city}}"}],"variableDefaults":[{"name":"city","defaultValue":"Oslo"}],"settings":{"model":"local"}}""";
+        Check(await u1.PutJson("/v1/prompts/seed", seed)); // each tenant has its own prompt of this id
+        Check(await u2.PutJson("/v1/prompts/seed", seed.Replace("Hi", "Hello")));
+        Check(await u1.PutJson("/v1/prompts/u1-only", seed));
         Check(await u1.PostJson("/v1/instances", """{"promptId":"seed","instanceId":"inst-u1","variables":{"city":"Rome"}}"""));
         Check(await u2.PostJson("/v1/instances", """{"promptId":"seed","instanceId":"inst-u2"}"""));
         var accepted = await u1.PostJson("/v1/instances/inst-u1/messages", "{}");
@@ -81,6 +84,12 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         { "stream with a bad task in Last-Event-ID", "GET", "/v1/instances/inst-u1/stream#last=bad task:1", null, Json, U1, 400, "validation_failed" },
         { "stream with a negative Last-Event-ID", "GET", "/v1/instances/inst-u1/stream#last=t1:-1", null, Json, U1, 400, "validation_failed" },
         { "stream another tenant's instance", "GET", "/v1/instances/inst-u2/stream", null, Json, U1, 404, "instance_not_found" },
+        { "another tenant's prompt", "GET", "/v1/prompts/u1-only", null, Json, U2, 404, "prompt_not_found" },
+        { "another tenant's prompt version", "GET", "/v1/prompts/u1-only?version=1", null, Json, U2, 404, "prompt_not_found" },
+        { "start on another tenant's prompt", "POST", "/v1/instances", """{"promptId":"u1-only"}""", Json, U2, 404, "prompt_not_found" },
+        { "prompt scope the key lacks", "PUT", "/v1/prompts/x?scope=project", """{"name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U2, 400, "validation_failed" },
+        { "prompt scope builtin", "PUT", "/v1/prompts/x?scope=builtin", """{"name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U1, 400, "validation_failed" },
+        { "prompt scope unknown", "PUT", "/v1/prompts/x?scope=galaxy", """{"name":"n","messages":[{"role":"user","content":"x"}]}""", Json, U1, 400, "validation_failed" },
         { "another tenant's run", "GET", "/v1/runs/{runU1}", null, Json, U2, 404, "run_not_found" },
         { "unknown run", "GET", "/v1/runs/nope", null, Json, U1, 404, "run_not_found" },
         { "another tenant's run list", "GET", "/v1/runs?userId=u2", null, Json, U1, 403, "forbidden" },
@@ -145,6 +154,7 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
             user = view.GetProperty("variables").GetProperty("userValues").ToString(),
             tasks = view.GetProperty("runTracking").GetProperty("taskCount").GetInt32(),
             prompt = (await (await owner.GetAsync("/v1/prompts/seed")).Json()).GetProperty("version").GetInt32(),
+            text = (await (await owner.GetAsync("/v1/prompts/u1-only")).Json()).GetProperty("messages").ToString(),
         });
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using PromptActors.Engine;
 using PromptActors.Host.Cli;
+using PromptActors.Runs;
 
 namespace PromptActors.Host.Tests;
 

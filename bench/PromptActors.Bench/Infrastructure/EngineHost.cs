@@ -7,6 +7,7 @@ using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Testing;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Bench.Infrastructure;
 

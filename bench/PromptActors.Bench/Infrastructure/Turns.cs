@@ -3,6 +3,7 @@ using Microsoft.Extensions.AI;
 using PromptActors.Engine;
 using PromptActors.Instances;
 using PromptActors.Models;
+using PromptActors.Streaming;
 
 namespace PromptActors.Bench.Infrastructure;
 

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using PromptActors.Bench.Infrastructure;
 using PromptActors.Instances;
 using PromptActors.Models;
+using PromptActors.Streaming;
 
 namespace PromptActors.Bench.Scenarios;
 

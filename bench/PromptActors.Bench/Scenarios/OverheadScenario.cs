@@ -3,6 +3,7 @@ using Microsoft.Extensions.AI;
 using PromptActors.Bench.Infrastructure;
 using PromptActors.Instances;
 using PromptActors.Models;
+using PromptActors.Streaming;
 
 namespace PromptActors.Bench.Scenarios;
 

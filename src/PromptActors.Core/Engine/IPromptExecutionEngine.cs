@@ -2,6 +2,7 @@ using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Engine;
 
@@ -18,17 +19,42 @@ public sealed record StartInstanceRequest(
     string? InstanceId = null,
     string? Model = null);
 
+/// <summary>A message accepted together with the stream of its reply (one ask): chunks from the first, then one terminal event.</summary>
+public sealed record StreamedMessage(MessageAccepted Accepted, IAsyncEnumerable<ReplyEvent> Events);
+
 /// <summary>
 /// The embedding API: the original design's verbs over the actor system. Every refusal is a
 /// <see cref="PromptActorsException"/> whose <c>Code</c> is one of <see cref="ErrorCodes"/>; a refused call changes nothing.
 /// </summary>
 public interface IPromptExecutionEngine
 {
+    /// <summary>
+    /// The same engine acting for one caller (what an API key is bound to: user, org and project). Every call is then
+    /// checked inside the engine against that whole scope: another scope's instance, run or scope variables answer exactly
+    /// as an unknown id does, an instance can only be started in the caller's scope, and runs are listed for that scope
+    /// only. The unrestricted engine (no caller) is for trusted code that checks access itself.
+    /// </summary>
+    IPromptExecutionEngine ForCaller(InstanceScope caller);
+
     /// <summary>Creates an instance (and runs it at once when <c>autoRun</c> is on).</summary>
     Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Sends the next message; returns once the task is persisted and the model call started.</summary>
     Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends the next message and subscribes to its reply in the same step (one ask of the instance). Refusals throw here,
+    /// before any event; the stream then starts at the task's first chunk.
+    /// </summary>
+    Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens a reply stream (as <see cref="StreamAsync"/>, from chunk <paramref name="fromIndex"/>; with
+    /// <paramref name="resumeTaskId"/> as <see cref="ResumeStreamAsync"/>). Refusals (an unknown instance, a task it does not
+    /// know) throw here, so a caller can answer them before it starts streaming; reading then sees only reply events.
+    /// </summary>
+    Task<IAsyncEnumerable<ReplyEvent>> OpenStreamAsync(string instanceId, long fromIndex = 0, string? resumeTaskId = null,
+        CancellationToken cancellationToken = default);
 
     /// <summary>The reply of the running task (or a replay of the last one, or the next one): chunks, then one terminal event.</summary>
     IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default);
@@ -54,9 +80,22 @@ public interface IPromptExecutionEngine
     /// <summary>Removes the instance for good; its run rows stay.</summary>
     Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves a new prompt version and invalidates every node's cache.</summary>
-    Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Saves a new prompt version in <paramref name="owner"/>'s scope and invalidates every node's cache. A caller-bound
+    /// engine saves into one of its own scopes (its narrowest, project → org → user, when none is named; another scope is
+    /// <c>not_found</c>, the built-ins are <c>forbidden</c>); the unrestricted engine saves built-ins unless told otherwise.
+    /// </summary>
+    Task<Prompt> SavePromptAsync(PromptDefinition definition, PromptOwner? owner, CancellationToken cancellationToken = default);
 
+    /// <summary>Saves a new prompt version in the default scope (see the overload with an owner).</summary>
+    Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
+        SavePromptAsync(definition, null, cancellationToken);
+
+    /// <summary>
+    /// The prompt as instances started by this caller would see it: the id resolved in the caller's project, org, user,
+    /// then the built-ins (<see cref="PromptOwner.ResolutionOrder"/>); the unrestricted engine reads the built-ins. Another
+    /// scope's prompt is null, exactly as an unknown id.
+    /// </summary>
     Task<Prompt?> GetPromptAsync(string promptId, int? version = null, CancellationToken cancellationToken = default);
 
     /// <summary>Replaces one scope's variables and invalidates every node's cache.</summary>
@@ -66,7 +105,9 @@ public interface IPromptExecutionEngine
     Task<IReadOnlyDictionary<string, string>> GetScopeVariablesAsync(ScopeKind kind, string scopeId,
         CancellationToken cancellationToken = default);
 
+    /// <summary>The run with its tasks, or null when it does not exist (or belongs to another scope than the caller's).</summary>
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>The user's newest runs; for a caller-bound engine only its own user, and only runs of its whole scope.</summary>
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default);
 }

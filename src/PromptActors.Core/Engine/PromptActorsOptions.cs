@@ -1,4 +1,5 @@
 using PromptActors.Instances;
+using PromptActors.Runs;
 
 namespace PromptActors.Engine;
 

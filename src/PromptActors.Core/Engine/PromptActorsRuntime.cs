@@ -91,7 +91,7 @@ public sealed class PromptActorsRuntime
         {
             var sweeper = options.TaskSweeper;
             runtime.TaskSweeper = system.ActorOf(ClusterSingletonManager.Props(
-                    Instances.TaskSweeper.Props(services.Runs, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName),
+                    Runs.TaskSweeper.Props(services.Runs, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName),
                         new TaskSweeperSettings(sweeper.Interval, sweeper.StaleAfter, sweeper.Lookback, sweeper.BatchSize), services.Time),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
                 "task-sweeper");

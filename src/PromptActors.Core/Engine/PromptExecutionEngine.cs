@@ -6,6 +6,7 @@ using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Engine;
 
@@ -18,6 +19,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     private readonly TimeSpan _attemptTimeout;
     private readonly InstanceSettings _settings;
     private readonly bool _clustered;
+    private readonly InstanceScope? _caller;
 
     /// <summary>How long after a node's removal an unanswered command is sent again (the region learns of it meanwhile).</summary>
     private static readonly TimeSpan ResendAfterRemoval = TimeSpan.FromMilliseconds(300);
@@ -33,11 +35,38 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
         _settings = runtime.InstanceSettings;
     }
 
+    private PromptExecutionEngine(PromptExecutionEngine engine, InstanceScope caller)
+    {
+        _system = engine._system;
+        _runtime = engine._runtime;
+        _timeout = engine._timeout;
+        _attemptTimeout = engine._attemptTimeout;
+        _settings = engine._settings;
+        _clustered = engine._clustered;
+        _caller = caller;
+    }
+
+    /// <summary>The caller this engine acts for, or null when it is the unrestricted engine.</summary>
+    public InstanceScope? Caller => _caller;
+
+    public IPromptExecutionEngine ForCaller(InstanceScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (caller.Validate() is { Count: > 0 } errors)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        if (_caller is not null && _caller != caller)
+            throw new InvalidOperationException("an engine acting for one caller cannot act for another");
+        return _caller == caller ? this : new PromptExecutionEngine(this, caller);
+    }
+
     public Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = new StartInstance(request.InstanceId ?? Guid.NewGuid().ToString("N"), request.PromptId, request.Scope,
-            request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model);
+            request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model,
+            _caller);
+        if (_caller is not null && request.Scope != _caller)
+            throw new ForbiddenException("a caller may only start instances in its own scope (user, org and project)");
         // Checked here too so a bad request never creates an entity.
         var errors = InstanceInput.CheckStart(command, _settings);
         if (errors.Count > 0)
@@ -46,43 +75,85 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     }
 
     public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
-        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N")), cancellationToken);
+        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller), cancellationToken);
 
     public Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceView>(new GetInstance(CheckId(instanceId)), cancellationToken);
+        AskAsync<InstanceView>(new GetInstance(CheckId(instanceId), _caller), cancellationToken);
 
     public Task<InstanceView> UpdateVariablesAsync(string instanceId, IReadOnlyDictionary<string, string>? set,
         IReadOnlyList<string>? remove = null, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceView>(new UpdateVariables(CheckId(instanceId), set, remove), cancellationToken);
+        AskAsync<InstanceView>(new UpdateVariables(CheckId(instanceId), set, remove, _caller), cancellationToken);
 
     public Task<CancelResult> CancelAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<CancelResult>(new CancelExecution(CheckId(instanceId)), cancellationToken);
+        AskAsync<CancelResult>(new CancelExecution(CheckId(instanceId), _caller), cancellationToken);
 
     public Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceCleanedUp>(new CleanupInstance(CheckId(instanceId)), cancellationToken);
+        AskAsync<InstanceCleanedUp>(new CleanupInstance(CheckId(instanceId), _caller), cancellationToken);
 
-    public IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default) =>
-        SubscribeAsync(new SubscribeReplyStream(CheckId(instanceId), fromIndex), cancellationToken);
+    public IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default)
+    {
+        CheckId(instanceId);
+        return Deferred(() => OpenStreamAsync(instanceId, fromIndex, null, cancellationToken));
+    }
 
     public IAsyncEnumerable<ReplyEvent> ResumeStreamAsync(string instanceId, string afterTaskId, long afterIndex,
-        CancellationToken cancellationToken = default) =>
-        SubscribeAsync(new SubscribeReplyStream(CheckId(instanceId), afterIndex < long.MaxValue ? afterIndex + 1 : afterIndex,
-            CheckId(afterTaskId)), cancellationToken);
-
-    private async IAsyncEnumerable<ReplyEvent> SubscribeAsync(SubscribeReplyStream subscribe,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        CancellationToken cancellationToken = default)
     {
-        var instanceId = subscribe.InstanceId;
+        CheckId(instanceId);
+        CheckId(afterTaskId);
+        return Deferred(() => OpenStreamAsync(instanceId, afterIndex < long.MaxValue ? afterIndex + 1 : afterIndex, afterTaskId,
+            cancellationToken));
+    }
+
+    public async Task<IAsyncEnumerable<ReplyEvent>> OpenStreamAsync(string instanceId, long fromIndex = 0, string? resumeTaskId = null,
+        CancellationToken cancellationToken = default)
+    {
+        var subscribe = new SubscribeReplyStream(CheckId(instanceId), fromIndex, resumeTaskId is null ? null : CheckId(resumeTaskId), _caller);
         var reply = await AskAsync<object>(subscribe, cancellationToken);
         if (reply is Rejected rejected)
             throw rejected.ToException();
-        if (reply is LocalReplyStream local)
+        return Read(instanceId, reply, cancellationToken);
+    }
+
+    public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
+        CancellationToken cancellationToken = default)
+    {
+        var reply = await AskAsync<object>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller,
+            Subscribe: true), cancellationToken);
+        switch (reply)
         {
-            await foreach (var e in ReadLocalAsync(local, cancellationToken))
-                yield return e;
-            yield break;
+            case Rejected rejected:
+                throw rejected.ToException();
+            case LocalAcceptedStream local:
+                return new StreamedMessage(local.Accepted, Read(instanceId, local.Stream, cancellationToken));
+            case AcceptedStreamOffer remote:
+                return new StreamedMessage(remote.Accepted, Read(instanceId, remote.Offer, cancellationToken));
+            case MessageAccepted repeat:
+                // A repeat of a request whose task is no longer the latest: its stream is resumed by task id.
+                return new StreamedMessage(repeat, await OpenStreamAsync(instanceId, 0, repeat.TaskId, cancellationToken));
+            default:
+                throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to a streamed message");
         }
-        var offer = (ReplyStreamOffer)reply;
+    }
+
+    /// <summary>A stream opened on first read (the async-iterator form of the API).</summary>
+    private static async IAsyncEnumerable<ReplyEvent> Deferred(Func<Task<IAsyncEnumerable<ReplyEvent>>> open)
+    {
+        await foreach (var e in await open())
+            yield return e;
+    }
+
+    /// <summary>Reads a stream an instance handed out: in place on this node, through its stream ref from another node.</summary>
+    private IAsyncEnumerable<ReplyEvent> Read(string instanceId, object reply, CancellationToken cancellationToken) => reply switch
+    {
+        LocalReplyStream local => ReadLocalAsync(local, cancellationToken),
+        ReplyStreamOffer offer => ReadRemoteAsync(instanceId, offer, cancellationToken),
+        _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to a stream subscription"),
+    };
+
+    private async IAsyncEnumerable<ReplyEvent> ReadRemoteAsync(string instanceId, ReplyStreamOffer offer,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var taskId = offer.TaskId ?? "";
         // A stream ref does not notice on its own that the node at its other end crashed (it would wait forever): when the
         // instance lives on another node, the stream also ends once the cluster has downed or removed that node.
@@ -109,9 +180,9 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
                         {
                             stop.Cancel();
                             _ = pending.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed, never awaited
-                            e = new ReplyFailed(taskId, ErrorCodes.Interrupted,
+                            e = ReplyFailed.Interrupted(taskId,
                                 $"the node hosting instance '{instanceId}' ({offer.Node}) left the cluster before the task ended; " +
-                                "the task is marked interrupted when the instance recovers on another node", "");
+                                "the task is marked interrupted when the instance recovers on another node");
                             more = true;
                         }
                     }
@@ -122,7 +193,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // The node holding the instance went away (or the stream broke): say so instead of hanging.
-                    e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did: " + ex.Message, "");
+                    e = ReplyFailed.Interrupted(taskId, "the reply stream ended before the task did: " + ex.Message);
                 }
                 taskId = e.TaskId;
                 yield return e;
@@ -157,11 +228,11 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
                 try
                 {
                     if (!await reader.WaitToReadAsync(cancellationToken) || !reader.TryRead(out e!))
-                        e = new ReplyFailed(taskId, ErrorCodes.Interrupted, "the reply stream ended before the task did", "");
+                        e = ReplyFailed.Interrupted(taskId, "the reply stream ended before the task did");
                 }
                 catch (Exception ex) when (ex.GetBaseException() is Streaming.SubscriberTooSlowException slow)
                 {
-                    e = new ReplyFailed(slow.TaskId, Streaming.ReplyFanOut.TooSlowCode, slow.Message, "");
+                    e = ReplyFailed.TooSlow(slow.TaskId, slow.Message);
                 }
                 taskId = e.TaskId;
                 yield return e;
@@ -185,28 +256,55 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
         throw new PromptActorsException(ErrorCodes.Interrupted, $"the reply stream of instance '{instanceId}' ended without an outcome");
     }
 
-    public async Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default)
+    public Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
+        SavePromptAsync(definition, null, cancellationToken);
+
+    public async Task<Prompt> SavePromptAsync(PromptDefinition definition, PromptOwner? owner, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         var errors = PromptValidation.Validate(definition);
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
-        var saved = await StoreCall(() => _runtime.Services.Prompts.SaveAsync(definition, cancellationToken));
+        var into = OwnerForSave(owner);
+        var saved = await StoreCall(() => _runtime.Services.Prompts.SaveAsync(definition, into, cancellationToken));
         Publish(new InvalidatePrompt(saved.Id));
         return saved;
+    }
+
+    /// <summary>
+    /// Where a save goes: for a caller, the named scope if it is one of its own (its narrowest when none is named; another
+    /// scope is "not found", a built-in is forbidden); for the unrestricted engine, the named owner or the built-ins.
+    /// </summary>
+    private PromptOwner OwnerForSave(PromptOwner? owner)
+    {
+        if (owner is { IsBuiltIn: false } && !PromptValidation.IsValidId(owner.ScopeId))
+            throw new ValidationFailedException("a prompt owner's scope id must be 1-128 letters, digits, '_', '-' or '.'");
+        if (_caller is null)
+            return owner ?? PromptOwner.BuiltIn;
+        owner ??= PromptOwner.DefaultFor(_caller);
+        if (owner.IsBuiltIn)
+            throw new ForbiddenException("built-in prompts are read-only to callers; save the prompt in one of your scopes");
+        if (!owner.BelongsTo(_caller))
+            throw new PromptActorsException(ErrorCodes.NotFound, $"{owner.KindName} scope '{owner.ScopeId}' was not found");
+        return owner;
     }
 
     public Task<Prompt?> GetPromptAsync(string promptId, int? version = null, CancellationToken cancellationToken = default)
     {
         if (!PromptValidation.IsValidId(promptId))
             throw new ValidationFailedException("promptId must be 1-128 letters, digits, '_', '-' or '.'");
-        return StoreCall(() => _runtime.Services.Prompts.GetAsync(promptId, version, cancellationToken));
+        if (version is < 1)
+            throw new ValidationFailedException("version must be 1 or more");
+        // A caller sees the id as its instances would: its project's, org's or user's prompt, else the built-in.
+        return _caller is null
+            ? StoreCall(() => _runtime.Services.Prompts.GetAsync(PromptOwner.BuiltIn, promptId, version, cancellationToken))
+            : StoreCall(() => _runtime.Services.Prompts.ResolveAsync(_caller, promptId, version, cancellationToken));
     }
 
     public async Task SetScopeVariablesAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values,
         CancellationToken cancellationToken = default)
     {
-        if (!PromptValidation.IsValidId(scopeId))
-            throw new ValidationFailedException("scopeId must be 1-128 letters, digits, '_', '-' or '.'");
+        CheckScope(kind, scopeId);
         var errors = InstanceInput.CheckVariables(values, null, _settings);
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
@@ -221,20 +319,49 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     public Task<IReadOnlyDictionary<string, string>> GetScopeVariablesAsync(ScopeKind kind, string scopeId,
         CancellationToken cancellationToken = default)
     {
-        if (!PromptValidation.IsValidId(scopeId))
-            throw new ValidationFailedException("scopeId must be 1-128 letters, digits, '_', '-' or '.'");
+        CheckScope(kind, scopeId);
         return StoreCall(() => _runtime.Services.Variables.GetAsync(kind, scopeId, cancellationToken));
     }
 
-    public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
-        StoreCall(() => _runtime.Services.Runs.GetRunAsync(CheckId(runId), cancellationToken));
+    /// <summary>A valid scope id that a caller-bound engine may use: its own user, org or project; any other is "not found".</summary>
+    private void CheckScope(ScopeKind kind, string scopeId)
+    {
+        if (!PromptValidation.IsValidId(scopeId))
+            throw new ValidationFailedException("scopeId must be 1-128 letters, digits, '_', '-' or '.'");
+        if (kind is not (ScopeKind.User or ScopeKind.Org or ScopeKind.Project))
+            throw new ValidationFailedException("scope kind must be user, org or project");
+        if (_caller is null)
+            return;
+        var own = kind switch
+        {
+            ScopeKind.User => _caller.UserId,
+            ScopeKind.Org => _caller.OrgId,
+            _ => _caller.ProjectId,
+        };
+        if (own != scopeId)
+            throw new PromptActorsException(ErrorCodes.NotFound, $"{kind.ToString().ToLowerInvariant()} scope '{scopeId}' was not found");
+    }
+
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var run = await StoreCall(() => _runtime.Services.Runs.GetRunAsync(CheckId(runId), cancellationToken));
+        // Another scope's run is not there for this caller (the same answer as an unknown id).
+        return run is null || (_caller is not null && RunScope(run.Info) != _caller) ? null : run;
+    }
 
     public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
     {
         if (limit is < 1 or > 1000)
             throw new ValidationFailedException("limit must be between 1 and 1000");
-        return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(CheckId(userId), limit, cancellationToken));
+        CheckId(userId);
+        if (_caller is null)
+            return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(userId, limit, cancellationToken));
+        if (userId != _caller.UserId)
+            throw new ForbiddenException("a caller may only list its own runs");
+        return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(_caller, limit, cancellationToken));
     }
+
+    private static InstanceScope RunScope(RunInfo info) => new(info.UserId, info.OrgId, info.ProjectId);
 
     private void Publish(object invalidation)
     {
@@ -305,7 +432,7 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     /// <summary>Observes an answer nobody takes; a reply stream handed out with it is closed so its instance forgets it.</summary>
     private static void Release(Task<object> unused) => unused.ContinueWith(static t =>
     {
-        if (t.Status == TaskStatus.RanToCompletion && t.Result is LocalReplyStream stream)
+        if (t.Status == TaskStatus.RanToCompletion && (t.Result as LocalReplyStream ?? (t.Result as LocalAcceptedStream)?.Stream) is { } stream)
             stream.Events.Writer.TryComplete();
         return t.Exception;
     }, TaskScheduler.Default);
@@ -343,8 +470,16 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
                 {
                     // Our earlier attempt started it only if it has our scope and prompt; a client-chosen id can also
                     // name another tenant's instance, whose view must not be handed out.
-                    var existing = await AskAsync<InstanceView>(new GetInstance(command.InstanceId), cancellationToken);
-                    if (existing.Scope == start.Scope && existing.PromptId == start.PromptId)
+                    InstanceView existing;
+                    try
+                    {
+                        existing = await AskAsync<InstanceView>(new GetInstance(command.InstanceId, start.Scope), cancellationToken);
+                    }
+                    catch (InstanceNotFoundException)
+                    {
+                        throw exists.ToException(); // another scope's instance: it stays invisible
+                    }
+                    if (existing.PromptId == start.PromptId)
                         return (T)(object)existing;
                     throw exists.ToException();
                 }

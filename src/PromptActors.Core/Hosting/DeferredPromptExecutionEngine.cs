@@ -3,6 +3,7 @@ using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Hosting;
 
@@ -13,6 +14,16 @@ namespace PromptActors.Hosting;
 internal sealed class DeferredPromptExecutionEngine(PromptActorsRuntimeHolder holder) : IPromptExecutionEngine
 {
     private IPromptExecutionEngine Engine => holder.Runtime.Engine;
+
+    public IPromptExecutionEngine ForCaller(InstanceScope caller) => Engine.ForCaller(caller);
+
+    public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
+        CancellationToken cancellationToken = default) =>
+        Engine.ExecuteMessageStreamAsync(instanceId, userInput, cancellationToken);
+
+    public Task<IAsyncEnumerable<ReplyEvent>> OpenStreamAsync(string instanceId, long fromIndex = 0, string? resumeTaskId = null,
+        CancellationToken cancellationToken = default) =>
+        Engine.OpenStreamAsync(instanceId, fromIndex, resumeTaskId, cancellationToken);
 
     public Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default) =>
         Engine.StartInstanceAsync(request, cancellationToken);
@@ -43,8 +54,8 @@ internal sealed class DeferredPromptExecutionEngine(PromptActorsRuntimeHolder ho
     public Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default) =>
         Engine.CleanupAsync(instanceId, cancellationToken);
 
-    public Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
-        Engine.SavePromptAsync(definition, cancellationToken);
+    public Task<Prompt> SavePromptAsync(PromptDefinition definition, PromptOwner? owner, CancellationToken cancellationToken = default) =>
+        Engine.SavePromptAsync(definition, owner, cancellationToken);
 
     public Task<Prompt?> GetPromptAsync(string promptId, int? version = null, CancellationToken cancellationToken = default) =>
         Engine.GetPromptAsync(promptId, version, cancellationToken);

@@ -3,6 +3,7 @@ using Akka.Actor.Setup;
 using Akka.Dispatch;
 using Akka.Event;
 using Microsoft.Extensions.Logging;
+using PromptActors.Runs;
 using AkkaLogLevel = Akka.Event.LogLevel;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -18,7 +19,7 @@ public sealed class MicrosoftLoggingSetup(ILoggerFactory factory, TimeProvider? 
     /// <summary>
     /// The Akka log level that lets through every event some category may want: the lowest level enabled for the
     /// categories <c>Akka</c> and <c>PromptActors</c>, or named in <paramref name="levels"/> (the values of the
-    /// <c>Logging:LogLevel</c> section, so a level set for one class, e.g. <c>PromptActors.Instances.TaskSweeper</c>, is
+    /// <c>Logging:LogLevel</c> section, so a level set for one class, e.g. <c>PromptActors.Runs.TaskSweeper</c>, is
     /// published at all). Microsoft.Extensions.Logging then filters by each event's own category.
     /// </summary>
     public AkkaLogLevel AkkaLevel(IEnumerable<string?>? levels = null)
@@ -46,7 +47,7 @@ public sealed class MicrosoftLoggingSetup(ILoggerFactory factory, TimeProvider? 
 
 /// <summary>
 /// Akka's logger actor for hosts on Microsoft.Extensions.Logging: each event is written under the category of the class
-/// that logged it (<c>PromptActors.Instances.TaskSweeper</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>, …), so
+/// that logged it (<c>PromptActors.Runs.TaskSweeper</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>, …), so
 /// per-category levels in <c>Logging:LogLevel</c> apply to actors too. Akka.Hosting's own bridge writes everything
 /// under <c>Akka.Actor.ActorSystem</c>. Storms of alike warnings and errors are thinned by the setup's <see cref="LogStormGuard"/>.
 /// Registered by <see cref="PromptActorsHostingExtensions.WithPromptActors"/>; needs a <see cref="MicrosoftLoggingSetup"/>.

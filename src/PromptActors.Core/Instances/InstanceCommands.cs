@@ -1,4 +1,5 @@
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Instances;
 
@@ -6,6 +7,13 @@ namespace PromptActors.Instances;
 public interface IInstanceCommand : IPromptActorsMessage
 {
     string InstanceId { get; }
+
+    /// <summary>
+    /// The scope the caller acts in (an API key's user, org and project), or null for a trusted caller (the engine's own
+    /// actors, an embedder that checks access itself). An instance whose scope is not exactly this one answers as if it did
+    /// not exist (<c>instance_not_found</c>), so another tenant's id reveals nothing.
+    /// </summary>
+    InstanceScope? Caller { get; }
 }
 
 /// <summary>Creates the instance (<see cref="Model"/> overrides the prompt's model for this instance). Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
@@ -19,29 +27,32 @@ public sealed record StartInstance(
     string? RunName = null,
     bool Retain = false,
     int? PromptVersion = null,
-    string? Model = null) : IInstanceCommand;
+    string? Model = null,
+    InstanceScope? Caller = null) : IInstanceCommand;
 
 /// <summary>
 /// Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or
 /// <see cref="Rejected"/>. A repeat with the same <see cref="RequestId"/> (a retry after a lost reply or a message dropped
 /// during a shard hand-off) is answered with the task the first one created, never a second task.
 /// </summary>
-public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null) : IInstanceCommand;
+public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null, InstanceScope? Caller = null,
+    bool Subscribe = false) : IInstanceCommand;
 
 /// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record UpdateVariables(
     string InstanceId,
     IReadOnlyDictionary<string, string>? Set = null,
-    IReadOnlyList<string>? Remove = null) : IInstanceCommand;
+    IReadOnlyList<string>? Remove = null,
+    InstanceScope? Caller = null) : IInstanceCommand;
 
 /// <summary>Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
-public sealed record GetInstance(string InstanceId) : IInstanceCommand;
+public sealed record GetInstance(string InstanceId, InstanceScope? Caller = null) : IInstanceCommand;
 
 /// <summary>Cancels the running task, if any. Replies <see cref="CancelResult"/> once the outcome is persisted.</summary>
-public sealed record CancelExecution(string InstanceId) : IInstanceCommand;
+public sealed record CancelExecution(string InstanceId, InstanceScope? Caller = null) : IInstanceCommand;
 
 /// <summary>Removes the instance for good (tombstone); its run rows stay. Replies <see cref="InstanceCleanedUp"/> or <see cref="Rejected"/>.</summary>
-public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
+public sealed record CleanupInstance(string InstanceId, InstanceScope? Caller = null) : IInstanceCommand;
 
 /// <summary>
 /// Opens a reply stream: the running task (from chunk <see cref="FromIndex"/>), else a replay of the last task, else the
@@ -51,7 +62,8 @@ public sealed record CleanupInstance(string InstanceId) : IInstanceCommand;
 /// With <paramref name="ResumeTaskId"/> the subscriber resumes a stream of that task: when the running (or last) task
 /// is another one, <paramref name="FromIndex"/> is ignored and the stream starts at that task's first chunk.
 /// </remarks>
-public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0, string? ResumeTaskId = null) : IInstanceCommand;
+public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0, string? ResumeTaskId = null, InstanceScope? Caller = null)
+    : IInstanceCommand;
 
 /// <summary>
 /// From the reaper: reap the instance if it is still completed since <see cref="CompletedAt"/>. With
@@ -59,7 +71,10 @@ public sealed record SubscribeReplyStream(string InstanceId, long FromIndex = 0,
 /// on (chat allowed) is then only passivated (it leaves memory, keeps its journal and is reaped when its time is up),
 /// while a one-shot instance is reaped.
 /// </summary>
-public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt, bool OverLimit = false) : IInstanceCommand;
+public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt, bool OverLimit = false) : IInstanceCommand
+{
+    public InstanceScope? Caller => null;
+}
 
 /// <summary>
 /// From the task sweeper: the row of task <see cref="TaskId"/> is still pending or streaming although nobody updated it
@@ -68,4 +83,7 @@ public sealed record ReapInstance(string InstanceId, DateTimeOffset CompletedAt,
 /// knows no such unfinished task (its journal never recorded the task's outcome, or it was never started or is reaped)
 /// answers <see cref="TaskUnknown"/>, and the sweeper closes the row itself as interrupted; otherwise no reply.
 /// </summary>
-public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceCommand;
+public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceCommand
+{
+    public InstanceScope? Caller => null;
+}

@@ -17,7 +17,13 @@ public sealed record InstanceStarted(
     string? RunName,
     bool Retain,
     Prompts.PromptSettings Settings,
-    DateTimeOffset At) : IInstanceEvent;
+    DateTimeOffset At,
+    Prompts.PromptOwner? PromptOwner = null) : IInstanceEvent
+{
+    /// <summary>The scope of the prompt the instance is pinned to (null in events written before owners: a built-in).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Prompts.PromptOwner PromptOwnedBy => PromptOwner ?? Prompts.PromptOwner.BuiltIn;
+}
 
 public sealed record VariablesUpdated(
     IReadOnlyDictionary<string, string> Set,

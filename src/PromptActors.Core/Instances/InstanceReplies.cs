@@ -74,26 +74,3 @@ public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage
 
 /// <summary>To the task sweeper's <see cref="CheckTask"/>: this instance is not running the task and has no outcome of it to write.</summary>
 public sealed record TaskUnknown(string InstanceId, string TaskId) : IPromptActorsMessage;
-
-/// <summary>Reply to <see cref="SubscribeReplyStream"/> from an instance on the caller's own node: the events arrive in
-/// <see cref="Events"/>. Never leaves the node; the caller completes the channel's writer when it stops reading.</summary>
-public sealed record LocalReplyStream(string InstanceId, string? TaskId, System.Threading.Channels.Channel<ReplyEvent> Events)
-    : Akka.Actor.INoSerializationVerificationNeeded;
-
-/// <summary>Events of a reply stream.</summary>
-public abstract record ReplyEvent(string TaskId) : IPromptActorsMessage;
-
-/// <summary>Reply to <see cref="SubscribeReplyStream"/>: the stream of <see cref="ReplyEvent"/>s (chunks, then one terminal
-/// event) of task <see cref="TaskId"/> (null: the next task to start). Materialize it within 30 seconds. <see cref="Node"/> is
-/// the address of the node hosting the instance (the reader ends the stream if that node is downed).</summary>
-public sealed record ReplyStreamOffer(string InstanceId, string? TaskId, Akka.Streams.ISourceRef<ReplyEvent> Stream, string? Node = null)
-    : IPromptActorsMessage;
-
-/// <summary>A piece of reply text; <see cref="Index"/> counts from 0 within the task.</summary>
-public sealed record ReplyChunk(string TaskId, long Index, string Text) : ReplyEvent(TaskId);
-
-/// <summary>The task completed; <see cref="Text"/> is the whole reply.</summary>
-public sealed record ReplyCompleted(string TaskId, string Text, ExecutionStats Stats) : ReplyEvent(TaskId);
-
-/// <summary>The task failed or was cancelled; <see cref="PartialText"/> is what streamed before.</summary>
-public sealed record ReplyFailed(string TaskId, string Code, string Detail, string PartialText) : ReplyEvent(TaskId);

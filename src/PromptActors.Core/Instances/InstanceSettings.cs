@@ -60,14 +60,3 @@ public sealed record InstanceSettings
     public string? JournalPluginId { get; init; }
     public string? SnapshotPluginId { get; init; }
 }
-
-/// <summary>What every instance on a node shares.</summary>
-public sealed record InstanceDependencies(
-    IActorRef PromptCache,
-    IActorRef ScopedVariables,
-    IActorRef Reaper,
-    IModelRegistry Models,
-    IRunStore RunStore,
-    TimeProvider Time,
-    InstanceSettings Settings,
-    IMaterializer Materializer);

@@ -1,12 +1,5 @@
 namespace PromptActors.Models;
 
-/// <summary>Token counts of one model call.</summary>
-public sealed record TokenUsage(long InputTokens, long OutputTokens, long CachedInputTokens = 0, bool Estimated = false)
-{
-    public static readonly TokenUsage None = new(0, 0);
-    public long TotalTokens => InputTokens + OutputTokens;
-}
-
 /// <summary>Turns token usage into money with a model's price table; 6 decimal places, as ai_tasks.cost stores it.</summary>
 public static class CostCalculator
 {

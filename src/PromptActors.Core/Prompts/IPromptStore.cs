@@ -1,11 +1,31 @@
+using PromptActors.Variables;
+
 namespace PromptActors.Prompts;
 
-/// <summary>Where prompts live. Implementations: <see cref="Testing.InMemoryPromptStore"/>, the SQL store in PromptActors.Persistence.</summary>
+/// <summary>
+/// Where prompts live, each in the scope of its <see cref="PromptOwner"/>. Implementations:
+/// <see cref="Testing.InMemoryPromptStore"/>, the SQL store in PromptActors.Persistence.
+/// </summary>
 public interface IPromptStore
 {
-    /// <summary>The prompt at <paramref name="version"/>, or its latest version when null; null when there is none.</summary>
-    Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default);
+    /// <summary>The owner's prompt at <paramref name="version"/>, or its latest version when null; null when there is none.</summary>
+    Task<Prompt?> GetAsync(PromptOwner owner, string id, int? version, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves a new version (1 for a new id, previous + 1 otherwise) and returns it.</summary>
-    Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The prompt a caller in <paramref name="scope"/> means by <paramref name="id"/>: the first owner of
+    /// <see cref="PromptOwner.ResolutionOrder"/> that has the id decides, then <paramref name="version"/> (or its latest)
+    /// is read from that owner only. Null when no owner in the order has the id (or the deciding one lacks the version).
+    /// </summary>
+    Task<Prompt?> ResolveAsync(InstanceScope scope, string id, int? version, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a new version in the owner's scope (1 for an id new there, previous + 1 otherwise) and returns it.</summary>
+    Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default);
+
+    /// <summary>A built-in prompt (see <see cref="GetAsync(PromptOwner, string, int?, CancellationToken)"/>).</summary>
+    Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default) =>
+        GetAsync(PromptOwner.BuiltIn, id, version, cancellationToken);
+
+    /// <summary>Saves a built-in prompt.</summary>
+    Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
+        SaveAsync(definition, PromptOwner.BuiltIn, cancellationToken);
 }

@@ -18,6 +18,8 @@ public sealed record BuiltMessages(IReadOnlyList<ChatMessage> Messages, IReadOnl
 /// Builds the chat for a turn: the prompt's template messages, then the conversation so far, then the new user input.
 /// Variables are replaced (single pass) in template and user messages when <c>applyVariables</c> is on; assistant
 /// replies are sent verbatim, so a model that wrote <c>{{x}}</c> cannot make the next turn fail or pull a variable in.
+/// The prompt's missing-variable policy holds for its template messages only: a placeholder in user input that no layer
+/// defines stays literal text (a chat message such as <c>what does {{foo}} mean?</c> is a question, not a template).
 /// </summary>
 public static class MessageBuilder
 {
@@ -34,12 +36,13 @@ public static class MessageBuilder
         List<string>? missing = applyVariables ? new List<string>() : null;
         long budget = maxChars; // characters the rest of the turn may still use
 
-        bool Add(ChatRole role, string text, bool render)
+        bool Add(ChatRole role, string text, bool render, bool userText)
         {
             string content;
             if (!render)
                 content = text;
-            else if (!VariableResolver.TryRender(text, variables, prompt.MissingVariables, (int)Math.Max(0, budget), out content, missing))
+            else if (!VariableResolver.TryRender(text, variables, userText ? MissingVariablePolicy.Keep : prompt.MissingVariables,
+                         (int)Math.Max(0, budget), out content, userText ? null : missing))
                 return false;
             budget -= content.Length;
             if (budget < 0)
@@ -50,11 +53,11 @@ public static class MessageBuilder
 
         var fits = true;
         foreach (var m in prompt.Messages)
-            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables);
+            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables, userText: false);
         foreach (var m in conversation)
-            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant);
+            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant, userText: true);
         if (newUserInput is not null)
-            fits = fits && Add(ChatRole.User, newUserInput, applyVariables);
+            fits = fits && Add(ChatRole.User, newUserInput, applyVariables, userText: true);
         if (!fits)
             return new BuiltMessages(Array.Empty<ChatMessage>(), Array.Empty<string>(), TooLarge: true);
 

@@ -48,8 +48,13 @@ public sealed record Prompt(
     PromptSettings Settings,
     MissingVariablePolicy MissingVariables,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt) : IPromptActorsMessage
+    DateTimeOffset UpdatedAt,
+    PromptOwner? Owner = null) : IPromptActorsMessage
 {
+    /// <summary>The scope the prompt is saved in (null, in prompts read before owners were kept, is a built-in).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public PromptOwner OwnedBy => Owner ?? PromptOwner.BuiltIn;
+
     /// <summary>The defaults layer for the resolver: declared variables with a default value.</summary>
     public IReadOnlyDictionary<string, string> DefaultValues()
     {

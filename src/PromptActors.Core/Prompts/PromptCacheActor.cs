@@ -1,11 +1,13 @@
 using Akka.Actor;
 using Akka.Event;
+using PromptActors.Caching;
 
 namespace PromptActors.Prompts;
 
 /// <summary>
 /// One per node. Loads each prompt (and each pinned version) from the store once, however many callers ask at once,
-/// and replies to every waiter. Failures are not cached: the next caller triggers a new load.
+/// and replies to every waiter. A lookup names one owner's prompt, or a caller's scope to resolve the id in
+/// (<see cref="PromptOwner.ResolutionOrder"/>); both are cached per lookup. Failures are not cached: the next caller triggers a new load.
 /// Pinned versions are immutable and stay cached. The "latest" entry is dropped by <see cref="InvalidatePrompt"/>, and
 /// is kept at most for a TTL, so a node that missed an invalidation (pub-sub delivers at most once) catches up.
 /// A caller that asks after an invalidation never joins a load that started before it: that load may have read the
@@ -17,32 +19,26 @@ public sealed class PromptCacheActor : ReceiveActor
     public static readonly TimeSpan DefaultLatestTtl = TimeSpan.FromMinutes(1);
 
     private readonly IPromptStore _store;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _latestTtl;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<(string Id, int Version), Prompt> _byVersion = new();
-    private readonly Dictionary<string, (Prompt Prompt, DateTimeOffset LoadedAt)> _latest = new(StringComparer.Ordinal);
-    // Loads in flight, by the id's generation when they started; a pinned version's load uses generation 0.
-    private readonly Dictionary<(string Id, int? Version, long Generation), List<IActorRef>> _pending = new();
-    // Bumped by every invalidation, so a load that was in flight when the prompt changed is neither joined nor cached.
-    private readonly Dictionary<string, long> _generation = new(StringComparer.Ordinal);
+    // A lookup is one owner's prompt ("=owner") or a caller's resolution over its owners ("?user/org/project").
+    // Pinned versions of one owner never change: kept for good.
+    private readonly LoadOnceCache<(string Lookup, string Id, int? Version), string, Prompt, IActorRef> _pinned;
+    // Everything that may change with a save (latest versions, resolutions): kept for the TTL, grouped by id so that an
+    // invalidation drops them together.
+    private readonly LoadOnceCache<(string Lookup, string Id, int? Version), string, Prompt, IActorRef> _latest;
 
-    private sealed record Loaded(string Id, int? Version, long Generation, Prompt? Prompt, string? Error)
+    private sealed record Loaded(string Lookup, string Id, int? Version, bool Pinned, long Generation, Prompt? Prompt, string? Error)
         : INoSerializationVerificationNeeded;
 
     public PromptCacheActor(IPromptStore store, TimeProvider time, TimeSpan latestTtl)
     {
         _store = store;
-        _time = time;
-        _latestTtl = latestTtl;
+        _pinned = new(time, Timeout.InfiniteTimeSpan, key => key.Id);
+        _latest = new(time, latestTtl, key => key.Id);
 
         Receive<GetPrompt>(Handle);
         Receive<Loaded>(OnLoaded);
-        Receive<InvalidatePrompt>(msg =>
-        {
-            _latest.Remove(msg.PromptId);
-            _generation[msg.PromptId] = Generation(msg.PromptId) + 1;
-        });
+        Receive<InvalidatePrompt>(msg => _latest.Invalidate(msg.PromptId));
     }
 
     public static Props Props(IPromptStore store) => Props(store, TimeProvider.System, DefaultLatestTtl);
@@ -50,47 +46,38 @@ public sealed class PromptCacheActor : ReceiveActor
     public static Props Props(IPromptStore store, TimeProvider time, TimeSpan latestTtl) =>
         Akka.Actor.Props.Create(() => new PromptCacheActor(store, time, latestTtl));
 
-    private long Generation(string id) => _generation.TryGetValue(id, out var g) ? g : 0;
-
-    private bool TryCached(GetPrompt msg, out Prompt prompt)
-    {
-        if (msg.Version is { } v)
-            return _byVersion.TryGetValue((msg.PromptId, v), out prompt!);
-        if (_latest.TryGetValue(msg.PromptId, out var entry) && _time.GetUtcNow() - entry.LoadedAt < _latestTtl)
-        {
-            prompt = entry.Prompt;
-            return true;
-        }
-        prompt = null!;
-        return false;
-    }
+    private static string Lookup(GetPrompt msg) => msg.ResolveFor is { } scope
+        ? $"?{scope.UserId}/{scope.OrgId}/{scope.ProjectId}"
+        : "=" + (msg.Owner ?? PromptOwner.BuiltIn);
 
     private void Handle(GetPrompt msg)
     {
-        if (TryCached(msg, out var hit))
+        var key = (Lookup(msg), msg.PromptId, msg.Version);
+        var pinned = msg.Version is not null && msg.ResolveFor is null;
+        var cache = pinned ? _pinned : _latest;
+        if (cache.TryGet(key, out var hit))
         {
             Sender.Tell(new PromptFound(hit));
             return;
         }
-
-        var generation = msg.Version is null ? Generation(msg.PromptId) : 0;
-        var key = (msg.PromptId, msg.Version, generation);
-        if (_pending.TryGetValue(key, out var waiters))
-        {
-            waiters.Add(Sender);
+        if (!cache.Join(key, Sender, out var generation))
             return;
-        }
 
-        _pending[key] = [Sender];
         var self = Self;
-        _store.GetAsync(msg.PromptId, msg.Version).PipeTo(self,
-            success: prompt => new Loaded(msg.PromptId, msg.Version, generation, prompt, null),
-            failure: e => new Loaded(msg.PromptId, msg.Version, generation, null, e.GetBaseException().Message));
+        var load = msg.ResolveFor is { } scope
+            ? _store.ResolveAsync(scope, msg.PromptId, msg.Version)
+            : _store.GetAsync(msg.Owner ?? PromptOwner.BuiltIn, msg.PromptId, msg.Version);
+        load.PipeTo(self,
+            success: prompt => new Loaded(key.Item1, msg.PromptId, msg.Version, pinned, generation, prompt, null),
+            failure: e => new Loaded(key.Item1, msg.PromptId, msg.Version, pinned, generation, null, e.GetBaseException().Message));
     }
 
     private void OnLoaded(Loaded loaded)
     {
-        if (!_pending.Remove((loaded.Id, loaded.Version, loaded.Generation), out var waiters))
+        var cache = loaded.Pinned ? _pinned : _latest;
+        var waiters = cache.Complete((loaded.Lookup, loaded.Id, loaded.Version), loaded.Generation, loaded.Prompt!,
+            keep: loaded.Prompt is not null);
+        if (waiters.Count == 0)
             return;
 
         object reply;
@@ -99,16 +86,12 @@ public sealed class PromptCacheActor : ReceiveActor
             _log.Warning("Loading prompt {0} (version {1}) failed: {2}", loaded.Id, loaded.Version, loaded.Error);
             reply = new PromptLoadFailed(loaded.Id, loaded.Version, loaded.Error);
         }
-        else if (loaded.Prompt is null)
-        {
+        else if (loaded.Prompt is not { } prompt)
             reply = new PromptNotFound(loaded.Id, loaded.Version);
-        }
         else
         {
-            var prompt = loaded.Prompt;
-            _byVersion[(prompt.Id, prompt.Version)] = prompt;
-            if (loaded.Version is null && loaded.Generation == Generation(loaded.Id))
-                _latest[prompt.Id] = (prompt, _time.GetUtcNow());
+            // Whatever the lookup, the version it found is that owner's pinned version from now on.
+            _pinned.Put(("=" + prompt.OwnedBy, prompt.Id, prompt.Version), prompt);
             reply = new PromptFound(prompt);
         }
 

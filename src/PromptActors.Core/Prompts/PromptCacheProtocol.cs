@@ -1,7 +1,12 @@
 namespace PromptActors.Prompts;
 
-/// <summary>Ask the node's prompt cache for a prompt: the latest version when <see cref="Version"/> is null.</summary>
-public sealed record GetPrompt(string PromptId, int? Version = null) : IPromptActorsMessage;
+/// <summary>
+/// Ask the node's prompt cache for a prompt: the latest version when <see cref="Version"/> is null. With
+/// <see cref="ResolveFor"/> the id is resolved for a caller in that scope (its project, org, user, then the built-ins);
+/// otherwise it is <see cref="Owner"/>'s prompt (null: a built-in).
+/// </summary>
+public sealed record GetPrompt(string PromptId, int? Version = null, PromptOwner? Owner = null, Variables.InstanceScope? ResolveFor = null)
+    : IPromptActorsMessage;
 
 /// <summary>Reply to <see cref="GetPrompt"/>.</summary>
 public sealed record PromptFound(Prompt Prompt) : IPromptActorsMessage;

@@ -22,6 +22,11 @@ public interface IRunStore
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The newest runs of exactly this scope: the user, and the org and project (a null part matches only runs without one).
+    /// </summary>
+    Task<IReadOnlyList<RunRecord>> ListRunsAsync(Variables.InstanceScope scope, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Task rows still <c>pending</c> or <c>streaming</c> that were created after <paramref name="createdAfter"/> and not
     /// updated since <paramref name="updatedBefore"/>, oldest first, with the instance that owns them (rows of runs without a
     /// recorded instance are left out). The task sweeper uses it to wake instances whose node died mid-task. Stores that

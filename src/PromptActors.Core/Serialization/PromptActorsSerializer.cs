@@ -8,6 +8,7 @@ using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Serialization;
 
@@ -77,6 +78,7 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         // task sweeper
         ["cmd.checktask.v1"] = typeof(CheckTask),
         ["re.taskunknown.v1"] = typeof(TaskUnknown),
+        ["re.acceptedstream.v1"] = typeof(AcceptedStreamOffer),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

@@ -28,8 +28,6 @@ internal sealed record ReplyStreamEnded(int Id) : INoSerializationVerificationNe
 /// </summary>
 internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IActorRef owner)
 {
-    public const string TooSlowCode = "subscriber_too_slow";
-
     private readonly Dictionary<int, Subscriber> _live = new();
     private readonly Dictionary<int, Subscriber> _waiting = new();
     private int _nextId;
@@ -78,7 +76,7 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
         var (writer, sourceRef) = Source.From(prefix)
             .ConcatMaterialized(live, Keep.Right)
             .Recover(e => e.GetBaseException() is SubscriberTooSlowException slow
-                ? Option<ReplyEvent>.Create(new ReplyFailed(slow.TaskId, TooSlowCode, slow.Message, ""))
+                ? Option<ReplyEvent>.Create(ReplyFailed.TooSlow(slow.TaskId, slow.Message))
                 : Option<ReplyEvent>.None)
             .WatchTermination((w, done) =>
             {

@@ -7,7 +7,7 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, List<Prompt>> _prompts = new(StringComparer.Ordinal);
+    private readonly Dictionary<(PromptOwner Owner, string Id), List<Prompt>> _prompts = new();
     private int _loads;
 
     /// <summary>How many times <see cref="GetAsync"/> was called.</summary>
@@ -25,7 +25,19 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
     /// </summary>
     public Func<Task>? AfterRead { get; set; }
 
-    public async Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default)
+    public Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default) =>
+        GetAsync(PromptOwner.BuiltIn, id, version, cancellationToken);
+
+    public Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
+        SaveAsync(definition, PromptOwner.BuiltIn, cancellationToken);
+
+    public Task<Prompt?> GetAsync(PromptOwner owner, string id, int? version, CancellationToken cancellationToken = default) =>
+        LoadAsync([owner], id, version);
+
+    public Task<Prompt?> ResolveAsync(Variables.InstanceScope scope, string id, int? version, CancellationToken cancellationToken = default) =>
+        LoadAsync(PromptOwner.ResolutionOrder(scope), id, version);
+
+    private async Task<Prompt?> LoadAsync(IReadOnlyList<PromptOwner> owners, string id, int? version)
     {
         Interlocked.Increment(ref _loads);
         if (BeforeLoad is { } before)
@@ -37,15 +49,21 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
         Prompt? found;
         lock (_gate)
         {
-            found = !_prompts.TryGetValue(id, out var versions) || versions.Count == 0 ? null
-                : version is null ? versions[^1] : versions.FirstOrDefault(p => p.Version == version);
+            found = null;
+            foreach (var owner in owners)
+            {
+                if (!_prompts.TryGetValue((owner, id), out var versions) || versions.Count == 0)
+                    continue;
+                found = version is null ? versions[^1] : versions.FirstOrDefault(p => p.Version == version);
+                break; // the first owner that has the id decides
+            }
         }
         if (AfterRead is { } after)
             await after();
         return found;
     }
 
-    public Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default)
+    public Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default)
     {
         var errors = PromptValidation.Validate(definition);
         if (errors.Count > 0)
@@ -53,12 +71,12 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (!_prompts.TryGetValue(definition.Id, out var versions))
-                _prompts[definition.Id] = versions = new List<Prompt>();
+            if (!_prompts.TryGetValue((owner, definition.Id), out var versions))
+                _prompts[(owner, definition.Id)] = versions = new List<Prompt>();
             var created = versions.Count > 0 ? versions[0].CreatedAt : now;
             var prompt = new Prompt(definition.Id, versions.Count + 1, definition.Name, definition.Description,
                 definition.Messages.ToArray(), (definition.VariableDefaults ?? []).ToArray(),
-                definition.Settings ?? PromptSettings.Default, definition.MissingVariables, created, now);
+                definition.Settings ?? PromptSettings.Default, definition.MissingVariables, created, now, owner);
             versions.Add(prompt);
             return Task.FromResult(prompt);
         }

@@ -81,12 +81,19 @@ public sealed class InMemoryRunStore : IRunStore
         }
     }
 
-    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default) =>
+        List(r => r.UserId == userId, limit);
+
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(Variables.InstanceScope scope, int limit = 100,
+        CancellationToken cancellationToken = default) =>
+        List(r => r.UserId == scope.UserId && r.OrgId == scope.OrgId && r.ProjectId == scope.ProjectId, limit);
+
+    private Task<IReadOnlyList<RunRecord>> List(Func<RunInfo, bool> match, int limit)
     {
         lock (_gate)
         {
             IReadOnlyList<RunRecord> runs = _runs.Values
-                .Where(r => r.UserId == userId)
+                .Where(match)
                 .OrderByDescending(r => r.CreatedAt)
                 .Take(limit)
                 .Select(r => RunTotals.Build(r, _tasks.Values.Where(t => t.Run.RunId == r.RunId)))

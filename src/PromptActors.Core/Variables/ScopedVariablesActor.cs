@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using PromptActors.Caching;
 
 namespace PromptActors.Variables;
 
@@ -14,13 +15,8 @@ public sealed class ScopedVariablesActor : ReceiveActor
     private static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
 
     private readonly IScopedVariableStore _store;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _ttl;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<ScopeKey, (IReadOnlyDictionary<string, string> Values, DateTimeOffset LoadedAt)> _cache = new();
-    private readonly Dictionary<ScopeKey, long> _generation = new();
-    // Loads in flight, by the scope's generation when they started.
-    private readonly Dictionary<(ScopeKey Key, long Generation), List<Request>> _loading = new();
+    private readonly LoadOnceCache<ScopeKey, ScopeKey, IReadOnlyDictionary<string, string>, Request> _cache;
 
     private sealed class Request(IActorRef replyTo, InstanceScope scope)
     {
@@ -37,23 +33,15 @@ public sealed class ScopedVariablesActor : ReceiveActor
     public ScopedVariablesActor(IScopedVariableStore store, TimeProvider time, TimeSpan ttl)
     {
         _store = store;
-        _time = time;
-        _ttl = ttl;
+        _cache = new(time, ttl, key => key);
 
         Receive<GetScopedVariables>(Handle);
         Receive<Loaded>(OnLoaded);
-        Receive<InvalidateScopedVariables>(msg =>
-        {
-            var key = new ScopeKey(msg.Kind, msg.ScopeId);
-            _cache.Remove(key);
-            _generation[key] = Gen(key) + 1;
-        });
+        Receive<InvalidateScopedVariables>(msg => _cache.Invalidate(new ScopeKey(msg.Kind, msg.ScopeId)));
     }
 
     public static Props Props(IScopedVariableStore store, TimeProvider time, TimeSpan ttl) =>
         Akka.Actor.Props.Create(() => new ScopedVariablesActor(store, time, ttl));
-
-    private long Gen(ScopeKey key) => _generation.TryGetValue(key, out var g) ? g : 0;
 
     private static IEnumerable<ScopeKey> KeysOf(InstanceScope scope)
     {
@@ -64,35 +52,19 @@ public sealed class ScopedVariablesActor : ReceiveActor
             yield return new ScopeKey(ScopeKind.Project, scope.ProjectId);
     }
 
-    private bool TryFresh(ScopeKey key, out IReadOnlyDictionary<string, string> values)
-    {
-        if (_cache.TryGetValue(key, out var entry) && _time.GetUtcNow() - entry.LoadedAt < _ttl)
-        {
-            values = entry.Values;
-            return true;
-        }
-        values = None;
-        return false;
-    }
-
     private void Handle(GetScopedVariables msg)
     {
         var request = new Request(Sender, msg.Scope);
         foreach (var key in KeysOf(msg.Scope))
         {
-            if (TryFresh(key, out var fresh))
+            if (_cache.TryGet(key, out var fresh))
             {
                 request.Values[key] = fresh;
                 continue;
             }
             request.Outstanding++;
-            var generation = Gen(key);
-            if (_loading.TryGetValue((key, generation), out var waiting))
-            {
-                waiting.Add(request);
+            if (!_cache.Join(key, request, out var generation))
                 continue;
-            }
-            _loading[(key, generation)] = [request];
             var self = Self;
             var k = key;
             _store.GetAsync(key.Kind, key.ScopeId).PipeTo(self,
@@ -105,8 +77,8 @@ public sealed class ScopedVariablesActor : ReceiveActor
 
     private void OnLoaded(Loaded loaded)
     {
-        if (!_loading.Remove((loaded.Key, loaded.Generation), out var requests))
-            return;
+        // An invalidation during the load means the value may be stale: served to the waiters, not kept.
+        var requests = _cache.Complete(loaded.Key, loaded.Generation, loaded.Values ?? None, keep: loaded.Error is null);
         if (loaded.Error is not null)
         {
             _log.Warning("Loading {0} variables of {1} failed: {2}", loaded.Key.Kind, loaded.Key.ScopeId, loaded.Error);
@@ -119,9 +91,6 @@ public sealed class ScopedVariablesActor : ReceiveActor
         }
 
         var values = loaded.Values ?? None;
-        // An invalidation during the load means the value may be stale: serve it to the waiters, don't keep it.
-        if (loaded.Generation == Gen(loaded.Key))
-            _cache[loaded.Key] = (values, _time.GetUtcNow());
         foreach (var r in requests)
         {
             if (r.Done)

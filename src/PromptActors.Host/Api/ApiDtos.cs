@@ -102,13 +102,14 @@ public sealed record MessageBody(string? UserInput);
 public sealed record PromptDto(
     string Id, int Version, string Name, string? Description,
     IReadOnlyList<object> Messages, IReadOnlyList<object> VariableDefaults, object Settings, string MissingVariables,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, object Owner)
 {
     public static PromptDto From(Prompt p) => new(p.Id, p.Version, p.Name, p.Description,
         p.Messages.Select(m => (object)new { role = Role(m.Role), content = m.Content }).ToArray(),
         p.VariableDefaults.Select(d => (object)new { name = d.Name, defaultValue = d.DefaultValue, required = d.Required }).ToArray(),
         new { model = p.Settings.Model, temperature = p.Settings.Temperature, topP = p.Settings.TopP, maxTokens = p.Settings.MaxTokens, stop = p.Settings.Stop },
-        p.MissingVariables.ToString().ToLowerInvariant(), p.CreatedAt, p.UpdatedAt);
+        p.MissingVariables.ToString().ToLowerInvariant(), p.CreatedAt, p.UpdatedAt,
+        p.OwnedBy.IsBuiltIn ? new { kind = "builtin" } : new { kind = p.OwnedBy.KindName, scopeId = (string?)p.OwnedBy.ScopeId });
 
     public static string Role(MessageRole role) => role.ToString().ToLowerInvariant();
 }

@@ -9,6 +9,7 @@ using PromptActors.Host.Auth;
 using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Host.Api;
 
@@ -52,6 +53,13 @@ public static class ApiEndpoints
     }
 
     private static ApiCaller? Caller(HttpContext http) => http.Items[CallerKey] as ApiCaller;
+
+    /// <summary>
+    /// The engine acting for the request's key: the engine itself checks every instance, run and scope against the key's
+    /// whole scope (user, org and project), in the same hop as the command. Without auth the engine is unrestricted.
+    /// </summary>
+    private static IPromptExecutionEngine For(HttpContext http, IPromptExecutionEngine engine) =>
+        Caller(http) is { } caller ? engine.ForCaller(caller.Scope) : engine;
 
     private static async Task<IResult> Ready(ActorSystem system, IPromptStore store, CancellationToken ct)
     {
@@ -118,22 +126,46 @@ public static class ApiEndpoints
 
     // ------------------------------------------------------------- prompts
 
-    private static async Task<IResult> SavePrompt(string id, [FromBody] PromptBody body, IPromptExecutionEngine engine, CancellationToken ct)
+    /// <summary>
+    /// Saves into one of the key's scopes: <c>?scope=user|org|project</c>, its narrowest (project → org → user) when none is
+    /// named. Without auth the prompt is a built-in.
+    /// </summary>
+    private static async Task<IResult> SavePrompt(string id, string? scope, [FromBody] PromptBody body, HttpContext http,
+        IPromptExecutionEngine engine, CancellationToken ct)
     {
+        var caller = Caller(http);
+        PromptOwner? owner = null;
+        if (scope is not null)
+        {
+            if (caller is null)
+                return Problems.Of(ErrorCodes.ValidationFailed, "scope needs an API key: without auth every prompt is a built-in");
+            var kind = PromptOwner.ParseKind(scope);
+            if (kind is null or PromptOwnerKind.BuiltIn)
+                return Problems.Of(ErrorCodes.ValidationFailed, "scope must be user, org or project");
+            var scopeId = kind switch
+            {
+                PromptOwnerKind.User => caller.UserId,
+                PromptOwnerKind.Org => caller.OrgId,
+                _ => caller.ProjectId,
+            };
+            if (scopeId is null)
+                return Problems.Of(ErrorCodes.ValidationFailed, $"this API key is bound to no {scope}");
+            owner = new PromptOwner(kind.Value, scopeId);
+        }
         var errors = new List<string>();
         var definition = body.ToDefinition(id, errors);
         errors.AddRange(PromptValidation.Validate(definition));
         if (errors.Count > 0)
             return Problems.Of(ErrorCodes.ValidationFailed, string.Join("; ", errors.Distinct()));
-        var saved = await engine.SavePromptAsync(definition, ct);
+        var saved = await For(http, engine).SavePromptAsync(definition, owner, ct);
         return TypedResults.Ok(PromptDto.From(saved));
     }
 
-    private static async Task<IResult> GetPrompt(string id, int? version, IPromptExecutionEngine engine, CancellationToken ct)
+    private static async Task<IResult> GetPrompt(string id, int? version, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
         if (version is < 1)
             return Problems.Of(ErrorCodes.ValidationFailed, "version must be 1 or more");
-        var prompt = await engine.GetPromptAsync(id, version, ct);
+        var prompt = await For(http, engine).GetPromptAsync(id, version, ct);
         return prompt is null
             ? Problems.Of(ErrorCodes.PromptNotFound, version is null ? $"prompt '{id}' does not exist" : $"prompt '{id}' has no version {version}")
             : TypedResults.Ok(PromptDto.From(prompt));
@@ -180,7 +212,7 @@ public static class ApiEndpoints
         if (values.Any(kv => kv.Value is null))
             return Problems.Of(ErrorCodes.ValidationFailed, "variable values must be strings");
         var map = values.ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
-        await engine.SetScopeVariablesAsync(scopeKind, scopeId, map, ct);
+        await For(http, engine).SetScopeVariablesAsync(scopeKind, scopeId, map, ct);
         return TypedResults.Ok(map);
     }
 
@@ -189,7 +221,7 @@ public static class ApiEndpoints
     {
         if (!TryScope(kind, scopeId, Caller(http), out var scopeKind, out var problem))
             return problem!;
-        return TypedResults.Ok(await engine.GetScopeVariablesAsync(scopeKind, scopeId, ct));
+        return TypedResults.Ok(await For(http, engine).GetScopeVariablesAsync(scopeKind, scopeId, ct));
     }
 
     // ------------------------------------------------------------- instances
@@ -217,23 +249,14 @@ public static class ApiEndpoints
         if (string.IsNullOrEmpty(body.PromptId))
             return Problems.Of(ErrorCodes.ValidationFailed, "promptId is required");
         var source = body.Source is null ? null : new RunSource(body.Source.Type!, body.Source.Id!);
-        var view = await engine.StartInstanceAsync(new StartInstanceRequest(body.PromptId, scope, body.Variables,
+        var view = await For(http, engine).StartInstanceAsync(new StartInstanceRequest(body.PromptId, scope, body.Variables,
             body.ExecutionConfig?.ToConfig(), source, body.RunName, body.Retain, body.PromptVersion, body.InstanceId), ct);
         metrics.InstanceStarted();
         return TypedResults.Created($"/v1/instances/{view.InstanceId}", InstanceDto.From(view));
     }
 
-    /// <summary>The instance, if the caller may see it; another tenant's instance is "not found" so ids do not leak.</summary>
-    private static async Task<InstanceView> OwnedInstance(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
-    {
-        var view = await engine.GetInstanceAsync(id, ct);
-        if (Caller(http) is { } caller && view.Scope.UserId != caller.UserId)
-            throw new InstanceNotFoundException($"instance '{id}' does not exist");
-        return view;
-    }
-
     private static async Task<IResult> GetInstance(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct) =>
-        TypedResults.Ok(InstanceDto.From(await OwnedInstance(id, http, engine, ct)));
+        TypedResults.Ok(InstanceDto.From(await For(http, engine).GetInstanceAsync(id, ct)));
 
     /// <summary>JSON merge patch: a string sets a variable, null removes it.</summary>
     private static async Task<IResult> PatchVariables(string id, [FromBody] Dictionary<string, JsonElement> patch, HttpContext http,
@@ -255,26 +278,31 @@ public static class ApiEndpoints
                     return Problems.Of(ErrorCodes.ValidationFailed, $"variable '{name}' must be a string (or null to remove it)");
             }
         }
-        await OwnedInstance(id, http, engine, ct);
-        return TypedResults.Ok(InstanceDto.From(await engine.UpdateVariablesAsync(id, set, remove, ct)));
+        return TypedResults.Ok(InstanceDto.From(await For(http, engine).UpdateVariablesAsync(id, set, remove, ct)));
     }
 
     private static async Task<IResult> PostMessage(string id, [FromBody] MessageBody? body, bool? stream, HttpContext http,
         IPromptExecutionEngine engine, HostMetrics metrics, CancellationToken ct)
     {
-        await OwnedInstance(id, http, engine, ct);
+        engine = For(http, engine);
+        if (stream == true)
+        {
+            // One ask: the instance accepts the message and subscribes this request to its reply in the same step.
+            var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, ct);
+            metrics.MessageAccepted();
+            return TypedResults.ServerSentEvents(Sse(streamed.Events, ct));
+        }
         var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, ct);
         metrics.MessageAccepted();
-        if (stream == true)
-            return TypedResults.ServerSentEvents(Sse(engine.StreamAsync(id, 0, ct), ct));
         return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
     }
 
     private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
-        await OwnedInstance(id, http, engine, ct);
+        engine = For(http, engine);
+        // The stream is opened before the response starts, so a refusal (an unknown or foreign instance) is a problem+json.
         if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is not { Length: > 0 } last)
-            return TypedResults.ServerSentEvents(Sse(engine.StreamAsync(id, from ?? 0, ct), ct));
+            return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, from ?? 0, null, ct), ct));
         // "taskId:index" as we send it; a bare index (the form before task ids) resumes whatever task is current.
         var colon = last.LastIndexOf(':');
         var taskId = colon < 0 ? null : last[..colon];
@@ -282,9 +310,7 @@ public static class ApiEndpoints
                 System.Globalization.CultureInfo.InvariantCulture, out var lastIndex)
             || lastIndex >= int.MaxValue || (taskId is not null && !PromptValidation.IsValidId(taskId)))
             return Problems.Of(ErrorCodes.ValidationFailed, "Last-Event-ID must be an event id this API sent (taskId:index)");
-        return TypedResults.ServerSentEvents(Sse(taskId is null
-            ? engine.StreamAsync(id, lastIndex + 1, ct)
-            : engine.ResumeStreamAsync(id, taskId, lastIndex, ct), ct));
+        return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, lastIndex + 1, taskId, ct), ct));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> Sse(IAsyncEnumerable<ReplyEvent> stream,
@@ -324,15 +350,13 @@ public static class ApiEndpoints
 
     private static async Task<IResult> Cancel(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
-        await OwnedInstance(id, http, engine, ct);
-        var result = await engine.CancelAsync(id, ct);
+        var result = await For(http, engine).CancelAsync(id, ct);
         return TypedResults.Ok(new { taskId = result.TaskId, cancelled = result.Cancelled });
     }
 
     private static async Task<IResult> Delete(string id, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
-        await OwnedInstance(id, http, engine, ct);
-        await engine.CleanupAsync(id, ct);
+        await For(http, engine).CleanupAsync(id, ct);
         return TypedResults.NoContent();
     }
 
@@ -340,8 +364,8 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetRun(string runId, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
     {
-        var run = await engine.GetRunAsync(runId, ct);
-        if (run is null || (Caller(http) is { } caller && run.Info.UserId != caller.UserId))
+        var run = await For(http, engine).GetRunAsync(runId, ct);
+        if (run is null)
             return Problems.Of(Problems.RunNotFound, $"run '{runId}' was not found");
         return TypedResults.Ok(RunDto.From(run, withTasks: true));
     }
@@ -358,7 +382,7 @@ public static class ApiEndpoints
             return Problems.Of(Problems.Forbidden, "this API key may only list its own runs");
         if (limit is < 1 or > MaxRunListLimit)
             return Problems.Of(ErrorCodes.ValidationFailed, $"limit must be between 1 and {MaxRunListLimit}");
-        var runs = await engine.ListRunsAsync(who, limit ?? 100, ct);
+        var runs = await For(http, engine).ListRunsAsync(who, limit ?? 100, ct);
         return TypedResults.Ok(new { runs = runs.Select(r => RunDto.From(r, withTasks: false)) });
     }
 }

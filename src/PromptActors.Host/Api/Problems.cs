@@ -8,8 +8,8 @@ namespace PromptActors.Host.Api;
 public static class Problems
 {
     public const string Unauthorized = "unauthorized";
-    public const string Forbidden = "forbidden";
-    public const string NotFound = "not_found";
+    public const string Forbidden = ErrorCodes.Forbidden;
+    public const string NotFound = ErrorCodes.NotFound;
     public const string RunNotFound = "run_not_found";
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";

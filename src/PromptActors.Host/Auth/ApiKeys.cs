@@ -43,7 +43,11 @@ public sealed class AuthOptions
 }
 
 /// <summary>Who is calling: the scope their key is bound to.</summary>
-public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId);
+public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId)
+{
+    /// <summary>The whole scope the key acts in; instances, runs and scope variables must match all of it.</summary>
+    public Variables.InstanceScope Scope { get; } = new(UserId, OrgId, ProjectId);
+}
 
 public static class ApiKeyHasher
 {

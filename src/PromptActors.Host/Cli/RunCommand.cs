@@ -8,6 +8,8 @@ using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Persistence.Hosting;
 using PromptActors.Variables;
+using PromptActors.Streaming;
+using PromptActors.Runs;
 
 namespace PromptActors.Host.Cli;
 

@@ -6,8 +6,8 @@ using PromptActors.Variables;
 namespace PromptActors.Persistence.Prompts;
 
 /// <summary>
-/// Prompts in the <c>prompts</c> table, one row per (id, version). A save inserts version MAX+1 in one statement.
-/// Saves of one id take turns (a PostgreSQL advisory lock on the id; SQLite has one writer anyway), so each reads the
+/// Prompts in the <c>prompts</c> table, one row per (owner, id, version). A save inserts version MAX+1 in one statement.
+/// Saves of one owner's id take turns (a PostgreSQL advisory lock on the id; SQLite has one writer anyway), so each reads the
 /// version the previous save committed and versions stay 1, 2, 3… however many save at once. Should a writer that
 /// does not take the lock (an older build during a rolling upgrade) win a version first, the primary key refuses the
 /// duplicate and the save retries.
@@ -17,19 +17,58 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
     private const int MaxSaveAttempts = 8;
 
     private const string Columns =
-        "id, version, name, description, messages, variable_defaults, settings, missing_variables, created_at, updated_at";
+        "id, version, name, description, messages, variable_defaults, settings, missing_variables, created_at, updated_at, " +
+        "owner_kind, owner_id";
 
-    public async Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default)
+    private const string OwnerIs = "owner_kind = @owner_kind AND owner_id = @owner_id";
+
+    public Task<Prompt?> GetAsync(string id, int? version, CancellationToken cancellationToken = default) =>
+        GetAsync(PromptOwner.BuiltIn, id, version, cancellationToken);
+
+    public Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
+        SaveAsync(definition, PromptOwner.BuiltIn, cancellationToken);
+
+    public async Task<Prompt?> GetAsync(PromptOwner owner, string id, int? version, CancellationToken cancellationToken = default)
     {
         await using var session = await SqlSession.OpenAsync(dialect, cancellationToken);
+        return await GetAsync(session, owner, id, version, cancellationToken);
+    }
+
+    private async Task<Prompt?> GetAsync(SqlSession session, PromptOwner owner, string id, int? version, CancellationToken cancellationToken)
+    {
         var statement = version is null
-            ? session.Sql($"SELECT {Columns} FROM prompts WHERE id = @id ORDER BY version DESC LIMIT 1").Text("id", id)
-            : session.Sql($"SELECT {Columns} FROM prompts WHERE id = @id AND version = @version").Text("id", id).Int32("version", version);
-        var rows = await statement.QueryAsync(Read, cancellationToken);
+            ? session.Sql($"SELECT {Columns} FROM prompts WHERE {OwnerIs} AND id = @id ORDER BY version DESC LIMIT 1")
+            : session.Sql($"SELECT {Columns} FROM prompts WHERE {OwnerIs} AND id = @id AND version = @version").Int32("version", version);
+        var rows = await statement.Text("owner_kind", owner.KindName).Text("owner_id", owner.ScopeId).Text("id", id)
+            .QueryAsync(Read, cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
 
-    public async Task<Prompt> SaveAsync(PromptDefinition definition, CancellationToken cancellationToken = default)
+    public async Task<Prompt?> ResolveAsync(InstanceScope scope, string id, int? version, CancellationToken cancellationToken = default)
+    {
+        var order = PromptOwner.ResolutionOrder(scope);
+        var candidates = new System.Text.StringBuilder();
+        for (var i = 0; i < order.Count; i++)
+            candidates.Append(i == 0 ? "" : " OR ").Append($"(owner_kind = @k{i} AND owner_id = @o{i})");
+        await using var session = await SqlSession.OpenAsync(dialect, cancellationToken);
+        // The latest version of each candidate owner that has the id; the first owner in the order decides.
+        var statement = session.Sql($"SELECT {Columns} FROM prompts WHERE id = @id AND ({candidates}) ORDER BY version DESC")
+            .Text("id", id);
+        for (var i = 0; i < order.Count; i++)
+            statement.Text($"k{i}", order[i].KindName).Text($"o{i}", order[i].ScopeId);
+        var rows = await statement.QueryAsync(Read, cancellationToken);
+        var winner = order.FirstOrDefault(owner => rows.Exists(p => p.OwnedBy == owner));
+        if (winner is null)
+            return null;
+        if (version is null)
+            return rows.First(p => p.OwnedBy == winner);
+        return rows.FirstOrDefault(p => p.OwnedBy == winner && p.Version == version)
+               ?? (rows.Exists(p => p.OwnedBy == winner && p.Version > version)
+                   ? await GetAsync(session, winner, id, version, cancellationToken)
+                   : null);
+    }
+
+    public async Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default)
     {
         var errors = PromptValidation.Validate(definition);
         if (errors.Count > 0)
@@ -44,15 +83,17 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
             try
             {
                 await using var session = await SqlSession.BeginWriteAsync(dialect, cancellationToken);
-                await session.TakeTurnsAsync(WriterTurns.Prompt, definition.Id, cancellationToken);
+                await session.TakeTurnsAsync(WriterTurns.Prompt, owner + "/" + definition.Id, cancellationToken);
                 var saved = await session.Sql($"""
                         INSERT INTO prompts ({Columns})
                         SELECT @id, COALESCE(MAX(version), 0) + 1, @name, @description, @messages, @variable_defaults,
-                               @settings, @missing_variables, COALESCE(MIN(created_at), @now), @now
-                        FROM prompts WHERE id = @id
+                               @settings, @missing_variables, COALESCE(MIN(created_at), @now), @now, @owner_kind, @owner_id
+                        FROM prompts WHERE {OwnerIs} AND id = @id
                         RETURNING version, created_at
                         """)
                     .Text("id", definition.Id)
+                    .Text("owner_kind", owner.KindName)
+                    .Text("owner_id", owner.ScopeId)
                     .Text("name", definition.Name)
                     .Text("description", definition.Description)
                     .Json("messages", StorageJson.Serialize(messages))
@@ -64,7 +105,7 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
                 await session.CommitAsync(cancellationToken);
                 var (version, createdAt) = saved[0];
                 return new Prompt(definition.Id, version, definition.Name, definition.Description, messages, defaults,
-                    settings, definition.MissingVariables, createdAt, Truncate(now));
+                    settings, definition.MissingVariables, createdAt, Truncate(now), owner);
             }
             catch (Exception ex) when (attempt < MaxSaveAttempts && dialect.IsUniqueViolation(ex))
             {
@@ -83,7 +124,11 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
         StorageJson.Deserialize<PromptSettings>(r.GetString(6)),
         ParsePolicy(r.GetString(7)),
         dialect.ReadTimestamp(r, 8),
-        dialect.ReadTimestamp(r, 9));
+        dialect.ReadTimestamp(r, 9),
+        ReadOwner(r.GetString(10), r.GetString(11)));
+
+    private static PromptOwner ReadOwner(string kind, string id) =>
+        PromptOwner.ParseKind(kind) is { } k and not PromptOwnerKind.BuiltIn ? new PromptOwner(k, id) : PromptOwner.BuiltIn;
 
     private static string PolicyName(MissingVariablePolicy policy) => policy switch
     {

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using PromptActors.Persistence.Sql;
 using PromptActors.Prompts;
 using PromptActors.Runs;
+using PromptActors.Variables;
 
 namespace PromptActors.Persistence.Runs;
 
@@ -370,14 +371,29 @@ internal sealed class SqlRunStore : IRunStore, IAsyncDisposable
         return RunTotals.Build(info, tasks);
     }
 
-    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default) =>
+        ListAsync(new InstanceScope(userId), exactScope: false, limit, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(InstanceScope scope, int limit = 100, CancellationToken cancellationToken = default) =>
+        ListAsync(scope, exactScope: true, limit, cancellationToken);
+
+    private async Task<IReadOnlyList<RunRecord>> ListAsync(InstanceScope scope, bool exactScope, int limit, CancellationToken cancellationToken)
     {
         if (limit <= 0)
             return [];
-        const string newest = "FROM ai_runs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit";
+        // The org and project filters ride on the (user_id, created_at) index: a user's runs are few enough to filter.
+        var where = "user_id = @user_id";
+        if (exactScope)
+            where += (scope.OrgId is null ? " AND org_id IS NULL" : " AND org_id = @org_id")
+                     + (scope.ProjectId is null ? " AND project_id IS NULL" : " AND project_id = @project_id");
         await using var session = await SqlSession.OpenAsync(_dialect, cancellationToken);
-        var runs = await session.Sql($"SELECT {RunColumns} {newest}")
-            .Text("user_id", userId).Int32("limit", limit).QueryAsync(ReadRun, cancellationToken);
+        var select = session.Sql($"SELECT {RunColumns} FROM ai_runs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT @limit")
+            .Text("user_id", scope.UserId).Int32("limit", limit);
+        if (exactScope && scope.OrgId is { } org)
+            select.Text("org_id", org);
+        if (exactScope && scope.ProjectId is { } project)
+            select.Text("project_id", project);
+        var runs = await select.QueryAsync(ReadRun, cancellationToken);
         if (runs.Count == 0)
             return [];
         var byId = runs.ToDictionary(r => r.RunId, StringComparer.Ordinal);

@@ -50,7 +50,7 @@ public abstract class ClusterFixture(int size = 3) : IAsyncLifetime
             ["PromptActors:TaskSweeper:Interval"] = "00:00:01",
             ["PromptActors:TaskSweeper:StaleAfter"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:PromptActors.Instances.TaskSweeper"] = "Information",
+            ["Logging:LogLevel:PromptActors.Runs.TaskSweeper"] = "Information",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
         };
         for (var i = 0; i < Nodes.Length; i++)

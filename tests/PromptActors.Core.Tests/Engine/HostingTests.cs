@@ -6,6 +6,7 @@ using PromptActors.Hosting;
 using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Engine;
 

@@ -4,6 +4,7 @@ using PromptActors.Runs;
 using PromptActors.Testing;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Instances;
 

@@ -1,8 +1,10 @@
 using PromptActors.Instances;
+using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Testing;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Instances;
 
@@ -216,7 +218,8 @@ public sealed class ConcurrencyAndErrorsTests(ITestOutputHelper output)
 
         var error = await Refused<MissingVariablesException>(() => Engine.ExecuteMessageAsync(view.InstanceId, "and {{fourth}}"));
 
-        Assert.Equal(new[] { "first", "fourth", "second", "third" }, error.Missing);
+        // The prompt's own placeholders count; the one in the user's input is text (see the next test).
+        Assert.Equal(new[] { "first", "second", "third" }, error.Missing);
         var after = await Engine.GetInstanceAsync(view.InstanceId);
         Assert.Equal(InstanceStatus.Ready, after.Status);
         Assert.Empty(after.Conversation);
@@ -224,6 +227,23 @@ public sealed class ConcurrencyAndErrorsTests(ITestOutputHelper output)
         Assert.Null(after.RunTracking.RunId);
         Assert.Empty(Model.Requests);
         Assert.Empty(Runs.Tasks);
+    }
+
+    [Fact]
+    public async Task A_placeholder_in_chat_input_that_no_layer_defines_stays_literal_and_a_defined_one_is_filled()
+    {
+        await SavePromptAsync("chat", "You explain {{topic}}.");
+        var view = await StartAsync("chat", variables: new Dictionary<string, string> { ["topic"] = "templates" });
+        Model.Enqueue(ScriptedReply.Text("first"));
+        await SendAsync(view.InstanceId);
+        Model.Enqueue(ScriptedReply.Text("second"));
+
+        Assert.IsType<ReplyCompleted>(await SendAsync(view.InstanceId, "what does {{foo}} mean in {{topic}}?"));
+
+        Assert.Equal("system: You explain templates.\nassistant: first\nuser: what does {{foo}} mean in templates?",
+            Text(Model.Requests[1]));
+        var after = await Engine.GetInstanceAsync(view.InstanceId);
+        Assert.Equal("what does {{foo}} mean in {{topic}}?", after.Conversation.Single(m => m.Role == MessageRole.User).Content); // stored as written
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using PromptActors.Instances;
 using PromptActors.Testing;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Instances;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using PromptActors.Instances;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Instances;
 

@@ -2,6 +2,7 @@ using PromptActors.Instances;
 using PromptActors.Testing;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Instances;
 
@@ -38,6 +39,29 @@ public sealed class StreamingTests(ITestOutputHelper output) : EngineTestKit(out
         Assert.Equal(events, late);
         Assert.Equal(new[] { "fox" }, resumed.OfType<ReplyChunk>().Select(c => c.Text));
         Assert.IsType<ReplyCompleted>(resumed[^1]);
+    }
+
+    [Fact]
+    public async Task A_streamed_message_is_accepted_and_subscribed_in_one_step_from_its_first_chunk()
+    {
+        await SavePromptAsync("p", "x", "Hi");
+        var view = await StartAsync("p");
+        Model.Enqueue(ScriptedReply.Text("one ", "two ", "three"));
+
+        var streamed = await Engine.ExecuteMessageStreamAsync(view.InstanceId);
+        var events = await Collect(streamed.Events);
+
+        Assert.Equal(new[] { "one ", "two ", "three" }, events.OfType<ReplyChunk>().Select(c => c.Text));
+        Assert.All(events, e => Assert.Equal(streamed.Accepted.TaskId, e.TaskId));
+        Assert.Equal("one two three", Assert.IsType<ReplyCompleted>(events[^1]).Text);
+        Assert.NotNull(streamed.Accepted.RunId);
+
+        // A refusal comes before any event: the instance is now past its one-shot turn and the input is required.
+        Model.Enqueue(ScriptedReply.Text("never"));
+        await Refused<ValidationFailedException>(() => Engine.ExecuteMessageStreamAsync(view.InstanceId));
+        await Refused<InstanceNotFoundException>(() => Engine.OpenStreamAsync("nobody-here"));
+        var second = await Engine.ExecuteMessageStreamAsync(view.InstanceId, "more");
+        Assert.Equal("never", Assert.IsType<ReplyCompleted>((await Collect(second.Events))[^1]).Text);
     }
 
     [Fact]

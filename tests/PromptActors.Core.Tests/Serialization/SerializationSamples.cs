@@ -3,6 +3,7 @@ using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Serialization;
 
@@ -70,6 +71,7 @@ internal static class SerializationSamples
         new TaskUnknown("i-1", "task-1"),
         new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
         new GetInstance("i-1"),
+        new GetInstance("i-1", new InstanceScope("u1", "o1", "p1")),
         new CancelExecution("i-1"),
         new CleanupInstance("i-1"),
         new SubscribeReplyStream("i-1", 3),
@@ -86,10 +88,14 @@ internal static class SerializationSamples
         new CancelResult("i-1", "task-1", true),
         new InstanceCleanedUp("i-1"),
         new ReplyStreamOffer("i-1", "task-1", someStream, "akka.tcp://prompt-actors@10.0.0.5:4053"),
+        new AcceptedStreamOffer(new MessageAccepted("i-1", "task-1", "run-1"),
+            new ReplyStreamOffer("i-1", "task-1", someStream, "akka.tcp://prompt-actors@10.0.0.5:4053")),
         new ReplyChunk("task-1", 7, "word "),
         new ReplyCompleted("task-1", "text", Stats),
         new ReplyFailed("task-1", ErrorCodes.Interrupted, "gone", "par"),
         new GetPrompt("travel-advisor", 2),
+        new GetPrompt("travel-advisor", null, PromptOwner.Org("o1")),
+        new GetPrompt("travel-advisor", null, null, new InstanceScope("u1", "o1", "p1")),
         new PromptFound(Prompt),
         new PromptNotFound("x", null),
         new PromptLoadFailed("x", 1, "timeout"),

@@ -5,6 +5,7 @@ using Akka.Serialization;
 using PromptActors.Serialization;
 using PromptActors.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Serialization;
 
@@ -51,18 +52,18 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
         }
     }
 
-    private Akka.Streams.ISourceRef<PromptActors.Instances.ReplyEvent> SomeStream() =>
-        Akka.Streams.Dsl.Source.Single<PromptActors.Instances.ReplyEvent>(new PromptActors.Instances.ReplyChunk("t", 0, "x"))
-            .RunWith(Akka.Streams.Dsl.StreamRefs.SourceRef<PromptActors.Instances.ReplyEvent>(), Sys.Materializer())
+    private Akka.Streams.ISourceRef<PromptActors.Streaming.ReplyEvent> SomeStream() =>
+        Akka.Streams.Dsl.Source.Single<PromptActors.Streaming.ReplyEvent>(new PromptActors.Streaming.ReplyChunk("t", 0, "x"))
+            .RunWith(Akka.Streams.Dsl.StreamRefs.SourceRef<PromptActors.Streaming.ReplyEvent>(), Sys.Materializer())
             .GetAwaiter().GetResult();
 
     [Fact]
     public async Task A_stream_offer_survives_serialization_and_can_still_be_read()
     {
-        var offer = new PromptActors.Instances.ReplyStreamOffer("i-1", "t", SomeStream());
-        var back = (PromptActors.Instances.ReplyStreamOffer)Serializer.FromBinary(Serializer.ToBinary(offer), Serializer.Manifest(offer));
-        var events = await back.Stream.Source.RunWith(Akka.Streams.Dsl.Sink.Seq<PromptActors.Instances.ReplyEvent>(), Sys.Materializer());
-        Assert.Equal("x", Assert.IsType<PromptActors.Instances.ReplyChunk>(Assert.Single(events)).Text);
+        var offer = new PromptActors.Streaming.ReplyStreamOffer("i-1", "t", SomeStream());
+        var back = (PromptActors.Streaming.ReplyStreamOffer)Serializer.FromBinary(Serializer.ToBinary(offer), Serializer.Manifest(offer));
+        var events = await back.Stream.Source.RunWith(Akka.Streams.Dsl.Sink.Seq<PromptActors.Streaming.ReplyEvent>(), Sys.Materializer());
+        Assert.Equal("x", Assert.IsType<PromptActors.Streaming.ReplyChunk>(Assert.Single(events)).Text);
     }
 
     // The per-turn events are binary (TurnEventCodec); their fixtures are the raw bytes.

@@ -7,6 +7,7 @@ using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Testing;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Tests.Support;
 

@@ -4,6 +4,7 @@ using PromptActors.Persistence.Tests.Support;
 using PromptActors.Testing;
 using PromptActors.Variables;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Engine;
 

@@ -3,6 +3,7 @@ using PromptActors.Persistence.Tests.Support;
 using PromptActors.Runs;
 using PromptActors.Testing;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Engine;
 

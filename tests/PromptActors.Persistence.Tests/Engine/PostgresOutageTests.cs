@@ -2,6 +2,7 @@ using PromptActors.Instances;
 using PromptActors.Persistence.Sql;
 using PromptActors.Persistence.Tests.Support;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Engine;
 

@@ -6,6 +6,7 @@ using PromptActors.Persistence.Sql;
 using PromptActors.Persistence.Tests.Support;
 using PromptActors.Testing;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Engine;
 

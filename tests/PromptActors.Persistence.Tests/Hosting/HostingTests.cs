@@ -14,6 +14,7 @@ using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Testing;
 using PromptActors.Variables;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Hosting;
 

@@ -57,13 +57,39 @@ public abstract class MigrationTests(ITestDatabases databases) : IAsyncLifetime
         await storage.CheckAsync();
         var partial = await storage.MigrateAsync(targetVersion: 1, default);
         Assert.Equal([1], partial.Applied);
-        await storage.Prompts.SaveAsync(new PromptDefinition("kept", "Kept", [new PromptMessage(MessageRole.System, "Still here.")]));
+        await InsertVersionOnePromptAsync(storage, "kept", 1, "Still here.");
+        await InsertVersionOnePromptAsync(storage, "kept", 2, "Still here, v2.");
 
         var upgrade = await Open().InitializeAsync();
 
         Assert.Equal(1, upgrade.FromVersion);
         Assert.Equal(Enumerable.Range(2, PromptActorsStorage.SchemaVersion - 1), upgrade.Applied);
-        Assert.Equal("Still here.", (await storage.Prompts.GetAsync("kept", null))!.Messages[0].Content);
+        // Prompts saved before owners existed are built-ins: every caller still finds them, and instances pinned to them run.
+        var kept = (await storage.Prompts.GetAsync("kept", null))!;
+        Assert.Equal(("Still here, v2.", 2, PromptOwner.BuiltIn), (kept.Messages[0].Content, kept.Version, kept.Owner));
+        Assert.Equal("Still here.", (await storage.Prompts.GetAsync("kept", 1))!.Messages[0].Content);
+        var resolved = (await storage.Prompts.ResolveAsync(new PromptActors.Variables.InstanceScope("u1", "o1", "p1"), "kept", null))!;
+        Assert.Equal(("Still here, v2.", 2, PromptOwner.BuiltIn), (resolved.Messages[0].Content, resolved.Version, resolved.Owner));
+        // …and a tenant's save of the same id is its own version 1, beside the built-in.
+        var own = await storage.Prompts.SaveAsync(new PromptDefinition("kept", "Mine", [new PromptMessage(MessageRole.System, "mine")]),
+            PromptOwner.User("u1"));
+        Assert.Equal(1, own.Version);
+        Assert.Equal(2, (await storage.Prompts.GetAsync("kept", null))!.Version);
+    }
+
+    /// <summary>A prompt row as a build at schema version 1 wrote it (no owner columns yet).</summary>
+    private static async Task InsertVersionOnePromptAsync(PromptActorsStorage storage, string id, int version, string text)
+    {
+        await using var session = await SqlSession.OpenAsync(storage.Dialect, default);
+        await session.Sql("""
+                INSERT INTO prompts (id, version, name, description, messages, variable_defaults, settings, missing_variables, created_at, updated_at)
+                VALUES (@id, @version, 'Kept', NULL, @messages, @defaults, @settings, 'error', @at, @at)
+                """)
+            .Text("id", id).Int32("version", version)
+            .Json("messages", $$"""[{"role":"system","content":"{{text}}"}]""")
+            .Json("defaults", "[]").Json("settings", "{}")
+            .Timestamp("at", DateTimeOffset.UtcNow)
+            .ExecuteAsync(default);
     }
 
     [Fact]

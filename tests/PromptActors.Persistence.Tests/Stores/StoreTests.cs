@@ -31,6 +31,36 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     }
 
     [Fact]
+    public async Task Prompts_of_one_id_live_apart_per_owner_and_resolve_project_org_user_then_built_in()
+    {
+        var memory = new InMemoryPromptStore();
+        foreach (var store in new IPromptStore[] { Storage.Prompts, memory })
+        {
+            await store.SaveAsync(Definition("agent", "built-in"));
+            await store.SaveAsync(Definition("agent", "u1 v1"), PromptOwner.User("u1"));
+            await store.SaveAsync(Definition("agent", "u1 v2"), PromptOwner.User("u1"));
+            var org = await store.SaveAsync(Definition("agent", "o1"), PromptOwner.Org("o1"));
+            await store.SaveAsync(Definition("agent", "p2"), PromptOwner.Project("p2"));
+            Assert.Equal((1, PromptOwner.Org("o1")), (org.Version, org.Owner));
+
+            async Task<string?> Resolve(InstanceScope scope, int? version = null) =>
+                (await store.ResolveAsync(scope, "agent", version))?.Messages[0].Content;
+            Assert.Equal("o1", await Resolve(new InstanceScope("u1", "o1", "p1")));     // no project prompt: the org's
+            Assert.Equal("p2", await Resolve(new InstanceScope("u1", "o1", "p2")));
+            Assert.Equal("u1 v2", await Resolve(new InstanceScope("u1", "o9")));
+            Assert.Equal("u1 v1", await Resolve(new InstanceScope("u1", "o9"), 1));
+            Assert.Null(await Resolve(new InstanceScope("u1", "o9"), 3));            // the deciding owner has no v3
+            Assert.Equal("built-in", await Resolve(new InstanceScope("u9")));
+            Assert.Null(await store.ResolveAsync(new InstanceScope("u9"), "nothing", null));
+
+            Assert.Equal("u1 v1", (await store.GetAsync(PromptOwner.User("u1"), "agent", 1))!.Messages[0].Content);
+            Assert.Null(await store.GetAsync(PromptOwner.User("u2"), "agent", null));
+            Assert.Equal("built-in", (await store.GetAsync("agent", null))!.Messages[0].Content);
+            Assert.Equal(1, (await store.GetAsync("agent", null))!.Version);
+        }
+    }
+
+    [Fact]
     public async Task Prompt_round_trips_every_field()
     {
         var definition = new PromptDefinition("travel", "Travel Advisor",

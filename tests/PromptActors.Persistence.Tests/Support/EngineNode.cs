@@ -8,6 +8,7 @@ using PromptActors.Runs;
 using PromptActors.Testing;
 using PromptActors.Variables;
 using Xunit.Abstractions;
+using PromptActors.Streaming;
 
 namespace PromptActors.Persistence.Tests.Support;
 

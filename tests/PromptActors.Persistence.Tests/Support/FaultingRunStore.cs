@@ -75,5 +75,9 @@ public sealed class FaultingRunStore(IRunStore inner) : IRunStore
     public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default) =>
         inner.ListRunsAsync(userId, limit, cancellationToken);
 
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(PromptActors.Variables.InstanceScope scope, int limit = 100,
+        CancellationToken cancellationToken = default) =>
+        inner.ListRunsAsync(scope, limit, cancellationToken);
+
     private static Task Never() => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously).Task;
 }

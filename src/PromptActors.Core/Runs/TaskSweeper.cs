@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using PromptActors.Runs;
+using PromptActors.Instances;
 
-namespace PromptActors.Instances;
+namespace PromptActors.Runs;
 
 /// <summary>Settings of the <see cref="TaskSweeper"/> (from <c>PromptActors:TaskSweeper</c>).</summary>
 public sealed record TaskSweeperSettings(TimeSpan Interval, TimeSpan StaleAfter, TimeSpan Lookback, int BatchSize);

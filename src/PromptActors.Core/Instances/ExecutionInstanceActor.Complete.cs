@@ -1,0 +1,66 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Streams;
+using Microsoft.Extensions.AI;
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Streaming;
+using PromptActors.Variables;
+
+namespace PromptActors.Instances;
+
+/// <summary>completeExecution: the model call ended; its outcome is journaled and told to everyone waiting. Also cancel.</summary>
+public sealed partial class ExecutionInstanceActor
+{
+    private void OnCancel(CancelExecution cmd)
+    {
+        Handling(cmd);
+        if (Carry(cmd) is not Decision.Proceed)
+            return;
+        if (_call is null)
+        {
+            Sender.Tell(new CancelResult(_instanceId, null, false)); // no model call of this incarnation to cancel
+            return;
+        }
+        _cancelWaiters.Add(Sender);
+        _call.Cancel();
+    }
+
+    /// <summary>
+    /// The original design's <c>completeExecution</c>: the model call ended (completed, failed or cancelled). Its outcome is
+    /// journaled; then every subscriber gets the terminal event, waiting cancels their answer, and the outbox writes the row.
+    /// </summary>
+    private void OnModelFinished(ModelFinished done)
+    {
+        if (_state.Current?.TaskId != done.TaskId || _call is not { } call || call.TaskId != done.TaskId)
+            return;
+        // Every chunk the stream queued comes before its end.
+        var outcome = call.Outcome(done, FirstToken, PublishChunk);
+        if (done.Error is { } err)
+            _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
+
+        Persist(outcome, e =>
+        {
+            _state.Apply(e);
+            _lastChunks = (done.TaskId, call.Chunks);
+            _fanOut?.Complete(Terminal(_state.LastTask!));
+            foreach (var w in _cancelWaiters)
+                w.Tell(new CancelResult(_instanceId, done.TaskId, e is ExecutionCancelled));
+            _cancelWaiters.Clear();
+            call.Dispose();
+            _call = null;
+            _outbox.SendAll(_state);
+            RegisterWithReaperIfDone();
+            MaybeSnapshot();
+            StopIfHandedOff();
+        });
+    }
+
+    private static ReplyEvent Terminal(FinishedTask task) => task.Outcome == TaskOutcome.Completed
+        ? new ReplyCompleted(task.TaskId, task.Text, task.Stats)
+        : new ReplyFailed(task.TaskId, task.ErrorCode ?? ErrorCodes.ProviderError, task.ErrorDetail ?? "", task.Text);
+}

@@ -1,0 +1,124 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Streams;
+using Microsoft.Extensions.AI;
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Runs;
+using PromptActors.Streaming;
+using PromptActors.Variables;
+
+namespace PromptActors.Instances;
+
+/// <summary>executeMessage: the next message of the conversation becomes a task, journaled before its model call starts.</summary>
+public sealed partial class ExecutionInstanceActor
+{
+    private void OnExecute(ExecuteMessage cmd)
+    {
+        Handling(cmd);
+        var decision = Decide(cmd);
+        if (decision is Decision.Answer { Reply: MessageAccepted again } && cmd.Subscribe)
+        {
+            // A repeat that asked for the stream: the same task's, when it is still the latest one.
+            if ((_state.Current?.TaskId ?? _state.LastTask?.TaskId) == again.TaskId)
+                OfferStream(Sender, 0, again);
+            else
+                Sender.Tell(again); // an older task: the engine resumes its stream by id
+            return;
+        }
+        if (Carry(cmd, decision) is not Decision.Proceed)
+            return;
+        if (!TryContext(cmd, PinnedPrompt(_state.Start!), _state.Start!.Scope, out var ctx))
+            return; // handled again once the pinned prompt and the scoped variables are loaded
+
+        var replyTo = Sender;
+        if (!TryModel(ctx.Prompt, _state.Start!.Settings, out var model, out var rejected))
+        {
+            replyTo.Tell(rejected);
+            return;
+        }
+        var taskId = NewId();
+        var runId = _state.RunId ?? (_state.Config.TrackInRuns ? NewId() : null);
+        var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, cmd.UserInput, runId,
+            _state.Config.ApplyVariables);
+        if (!built.Ok)
+        {
+            replyTo.Tell(Refusal(built));
+            return;
+        }
+        Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
+            cmd.RequestId, cmd.Subscribe);
+    }
+
+    private void OnUpdateVariables(UpdateVariables cmd)
+    {
+        Handling(cmd);
+        if (Carry(cmd) is not Decision.Persist { Events: [VariablesUpdated updated] })
+            return;
+        // The view it is answered with shows the merged variables: their context is loaded before the change is journaled.
+        ExecContext? ctx = null;
+        if (_state.Config.ShowVariables && !TryContext(cmd, PinnedPrompt(_state.Start!), _state.Start!.Scope, out ctx))
+            return;
+        var replyTo = Sender;
+        _persistReplyTo = replyTo;
+        Persist(updated, e =>
+        {
+            _persistReplyTo = null;
+            _state.Apply(e);
+            MaybeSnapshot();
+            replyTo.Tell(BuildView(ctx));
+        });
+    }
+
+    private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
+        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false)
+    {
+        var acknowledged = _outbox.TakeAcknowledged();
+        var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
+            acknowledged);
+        _persistReplyTo = replyTo;
+        Persist(submitted, e =>
+        {
+            _persistReplyTo = null;
+            _outbox.Recorded(acknowledged);
+            _state.Apply(e);
+            _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
+            _call?.Dispose();
+            var call = _call = new ModelCall(taskId, messages, model, Time);
+            if (subscribe)
+                OfferStream(replyTo, 0, new MessageAccepted(_instanceId, taskId, _state.RunId)); // before the first chunk
+            StartModel(call);
+            if (replyWithView)
+                replyTo.Tell(BuildView(ctx));
+            else if (!subscribe)
+                replyTo.Tell(new MessageAccepted(_instanceId, taskId, _state.RunId));
+            _outbox.WriteProgress(_state, RunTaskStatus.Pending, Time.GetUtcNow());
+            MaybeSnapshot();
+        });
+    }
+
+    /// <summary>Starts the model call of the task just submitted (a subscriber that asked with the message already listens).</summary>
+    private void StartModel(ModelCall call)
+    {
+        _fanOut?.TaskStarted();
+        call.Start(Self, ChatOptionsMapper.ToChatOptions(_state.Start!.Settings, call.Model.Id));
+    }
+
+    /// <summary>Takes every chunk the model stream has queued for the current task, in order, to every subscriber.</summary>
+    private void DrainChunks(ChunksQueued notice)
+    {
+        if (_call is { } call && _state.Current?.TaskId == call.TaskId)
+            call.Drain(notice, FirstToken, PublishChunk);
+    }
+
+    private void FirstToken()
+    {
+        _state.MarkStreaming();
+        _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow());
+    }
+
+    private void PublishChunk(ReplyChunk chunk) => _fanOut?.Publish(chunk);
+}

@@ -1,0 +1,173 @@
+using System.Text;
+using Akka.Actor;
+using Microsoft.Extensions.AI;
+using PromptActors.Models;
+using PromptActors.Streaming;
+
+namespace PromptActors.Instances;
+
+/// <summary>
+/// The model call of one task, owned by its instance: the provider stream (on a pool thread), the chunks on their way to
+/// the instance, the text and chunks so far, the timing and the cancellation. Only its outcome is journaled (see
+/// <see cref="Outcome"/>); chunks are not. Every member but the stream itself runs on the instance's thread.
+/// </summary>
+internal sealed class ModelCall : IDisposable
+{
+    private readonly IReadOnlyList<ChatMessage> _request;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly StringBuilder _text = new();
+    private readonly List<string> _chunks = new();
+    private readonly long _startedAt;
+    private long? _firstTokenAt;
+    private ChunkInbox? _inbox;
+
+    public ModelCall(string taskId, IReadOnlyList<ChatMessage> request, ModelEntry model, TimeProvider time)
+    {
+        TaskId = taskId;
+        _request = request;
+        Model = model;
+        _time = time;
+        _startedAt = time.GetTimestamp();
+    }
+
+    public string TaskId { get; }
+
+    public ModelEntry Model { get; }
+
+    /// <summary>The chunks received so far, in order (index = position).</summary>
+    public List<string> Chunks => _chunks;
+
+    public string Text => _text.ToString();
+
+    /// <summary>Starts streaming from the provider; chunks and the end come back to <paramref name="instance"/> as messages.</summary>
+    public void Start(IActorRef instance, ChatOptions options)
+    {
+        var inbox = _inbox = new ChunkInbox(TaskId);
+        var (client, messages, time, token) = (Model.Client, _request, _time, _cts.Token);
+        _ = Task.Run(() => StreamAsync(instance, inbox, client, messages, options, time, token), CancellationToken.None);
+    }
+
+    public void Cancel() => _cts.Cancel();
+
+    /// <summary>
+    /// Takes every chunk the stream has queued, in order. <paramref name="firstToken"/> runs once, at the first chunk of
+    /// the call; <paramref name="publish"/> for every chunk. A notice of an earlier call's inbox is ignored.
+    /// </summary>
+    public void Drain(ChunksQueued notice, Action firstToken, Action<ReplyChunk> publish)
+    {
+        if (!ReferenceEquals(notice.Inbox, _inbox))
+            return;
+        Drain(firstToken, publish);
+    }
+
+    private void Drain(Action firstToken, Action<ReplyChunk> publish)
+    {
+        if (_inbox is not { } inbox)
+            return;
+        inbox.Rearm();
+        while (inbox.TryTake(out var text))
+        {
+            if (_firstTokenAt is null)
+            {
+                _firstTokenAt = inbox.FirstChunkAt;
+                firstToken();
+            }
+            _text.Append(text);
+            _chunks.Add(text);
+            publish(new ReplyChunk(TaskId, _chunks.Count - 1, text));
+        }
+    }
+
+    /// <summary>
+    /// The event that records how the call ended: completed, failed (<c>provider_error</c>) or cancelled, with the usage the
+    /// provider reported (estimated with the o200k tokenizer when it sent none), its cost and timing. Every chunk the
+    /// stream queued before its end is taken first.
+    /// </summary>
+    public IInstanceEvent Outcome(ModelFinished done, Action firstToken, Action<ReplyChunk> publish)
+    {
+        Drain(firstToken, publish);
+        _inbox = null;
+        var text = Text;
+        var ttft = _firstTokenAt is { } first ? _time.GetElapsedTime(_startedAt, first).TotalMilliseconds : (double?)null;
+        var total = _time.GetElapsedTime(_startedAt, done.Timestamp).TotalMilliseconds;
+        var usage = UsageEstimator.Resolve(done.Usage, _request, text);
+        var cost = CostCalculator.Compute(usage, Model.Pricing);
+        var now = _time.GetUtcNow();
+        return done switch
+        {
+            { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now),
+            { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now),
+            _ => new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
+        };
+    }
+
+    public void Dispose() => _cts.Dispose();
+
+    private static async Task StreamAsync(IActorRef self, ChunkInbox inbox, IChatClient client, IReadOnlyList<ChatMessage> messages,
+        ChatOptions options, TimeProvider time, CancellationToken token)
+    {
+        var taskId = inbox.TaskId;
+        TokenUsage? usage = null;
+        try
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(messages, options, token).WithCancellation(token))
+            {
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent u)
+                        usage = UsageEstimator.FromDetails(u.Details);
+                }
+                var text = update.Text;
+                if (!string.IsNullOrEmpty(text))
+                    inbox.Add(self, text, time);
+            }
+            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: false, time.GetTimestamp()));
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: true, time.GetTimestamp()));
+        }
+        catch (Exception ex)
+        {
+            self.Tell(new ModelFinished(taskId, usage, ex.GetBaseException().Message, Cancelled: false, time.GetTimestamp()));
+        }
+    }
+}
+
+/// <summary>The model stream queued chunks in <see cref="Inbox"/> (sent once per batch, not per chunk).</summary>
+internal sealed record ChunksQueued(ChunkInbox Inbox) : INoSerializationVerificationNeeded;
+
+/// <summary>The model stream of task <see cref="TaskId"/> ended (completed, failed with <see cref="Error"/>, or cancelled).</summary>
+internal sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp)
+    : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// Chunks of one task on their way from the model stream (a pool thread) to the instance. The stream queues each chunk
+/// and tells the instance only when no earlier notice is still unread, so a fast model costs one mailbox message per
+/// batch of chunks rather than per chunk. The instance re-arms the notice before it drains, so no chunk is left behind.
+/// </summary>
+internal sealed class ChunkInbox(string taskId)
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _queue = new();
+    private int _notified;
+    private long _firstChunkAt;
+
+    public string TaskId { get; } = taskId;
+
+    /// <summary>When the stream produced the first chunk (for time to first token); read after taking that chunk.</summary>
+    public long FirstChunkAt => Volatile.Read(ref _firstChunkAt);
+
+    public void Add(IActorRef instance, string text, TimeProvider time)
+    {
+        if (_firstChunkAt == 0)
+            Volatile.Write(ref _firstChunkAt, time.GetTimestamp()); // only the stream's own thread writes it
+        _queue.Enqueue(text);
+        if (Interlocked.Exchange(ref _notified, 1) == 0)
+            instance.Tell(new ChunksQueued(this));
+    }
+
+    public void Rearm() => Volatile.Write(ref _notified, 0);
+
+    public bool TryTake(out string text) => _queue.TryDequeue(out text!);
+}

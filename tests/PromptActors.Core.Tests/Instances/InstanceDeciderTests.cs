@@ -1,0 +1,248 @@
+using PromptActors.Instances;
+using PromptActors.Models;
+using PromptActors.Prompts;
+using PromptActors.Variables;
+using Xunit;
+
+namespace PromptActors.Core.Tests.Instances;
+
+/// <summary>
+/// <see cref="InstanceDecider.Decide"/> without an actor: every command in every state and phase, each row naming what
+/// the instance must do. The actor tests show that what is decided is carried out.
+/// </summary>
+public sealed class InstanceDeciderTests
+{
+    private const string Id = "inst-1";
+    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+    private static readonly InstanceScope Owner = new("u1", "o1", "p1");
+    private static readonly InstanceScope Stranger = new("u2", "o1", "p1");
+
+    public enum Given { NotStarted, Ready, Executing, Completed, CompletedNoChat, Expired, UnsyncedCompleted }
+
+    private static InstanceState State(Given given)
+    {
+        var state = new InstanceState();
+        if (given == Given.NotStarted)
+            return state;
+        var config = new ExecutionConfig(AllowChat: given != Given.CompletedNoChat);
+        state.Apply(new InstanceStarted(Id, "p", 1, Owner, new Dictionary<string, string>(), config, new RunSource("api", "x"),
+            null, false, new PromptSettings(), T0));
+        if (given == Given.Ready)
+            return state;
+        state.Apply(new MessageSubmitted("t1", "run-1", "hi", "local", "local", T0, RequestId: "r1"));
+        if (given == Given.Executing)
+            return state;
+        state.Apply(new ExecutionCompleted("t1", "hello", new TokenUsage(1, 1), 0m, 1, 2, T0.AddSeconds(1)));
+        if (given != Given.UnsyncedCompleted)
+            state.Apply(new TaskSynced("t1"));
+        if (given == Given.Expired)
+            state.Apply(new InstanceReaped(T0.AddMinutes(1)));
+        return state;
+    }
+
+    private static Decision Decide(IInstanceCommand cmd, Given given, InstancePhase phase = InstancePhase.Running,
+        DateTimeOffset? reapReference = null, InstanceSettings? settings = null) =>
+        InstanceDecider.Decide(cmd, State(given), new DecisionInputs(Id, phase, settings ?? new InstanceSettings(), T0.AddMinutes(2),
+            reapReference));
+
+    private static string Code(Decision d) => Assert.IsType<Decision.Refuse>(d).Rejected.Code;
+
+    public static IEnumerable<object[]> EveryCommand() =>
+    [
+        [new ExecuteMessage(Id, "more", Caller: Stranger)],
+        [new UpdateVariables(Id, new Dictionary<string, string> { ["a"] = "b" }, null, Stranger)],
+        [new GetInstance(Id, Stranger)],
+        [new CancelExecution(Id, Stranger)],
+        [new CleanupInstance(Id, Stranger)],
+        [new SubscribeReplyStream(Id, Caller: Stranger)],
+    ];
+
+    [Theory]
+    [MemberData(nameof(EveryCommand))]
+    public void A_foreign_caller_gets_an_unknown_ids_answer_in_every_state_and_the_instance_stays(IInstanceCommand cmd)
+    {
+        foreach (var given in new[] { Given.Ready, Given.Executing, Given.Completed, Given.Expired })
+        {
+            var refused = Assert.IsType<Decision.Refuse>(Decide(cmd, given));
+            Assert.Equal(ErrorCodes.InstanceNotFound, refused.Rejected.Code);
+            Assert.Equal($"instance '{Id}' does not exist", refused.Rejected.Detail);
+            Assert.False(refused.Passivate);
+        }
+        // Not started: the same words, and the empty entity leaves memory.
+        var unknown = Assert.IsType<Decision.Refuse>(Decide(cmd, Given.NotStarted));
+        Assert.Equal(ErrorCodes.InstanceNotFound, unknown.Rejected.Code);
+        Assert.Equal($"instance '{Id}' does not exist", unknown.Rejected.Detail);
+        Assert.True(unknown.Passivate);
+    }
+
+    [Theory]
+    [InlineData(Given.NotStarted, null, true)]
+    [InlineData(Given.Ready, ErrorCodes.InstanceExists, false)]
+    [InlineData(Given.Completed, ErrorCodes.InstanceExists, false)]
+    [InlineData(Given.Expired, ErrorCodes.InstanceExpired, false)]
+    public void Start(Given given, string? code, bool proceeds)
+    {
+        var d = Decide(new StartInstance(Id, "p", Owner, Caller: Owner), given);
+        if (proceeds)
+            Assert.IsType<Decision.Proceed>(d);
+        else
+            Assert.Equal(code, Code(d));
+    }
+
+    [Fact]
+    public void Start_on_an_id_another_scope_holds_answers_exactly_like_ones_own()
+    {
+        var own = Assert.IsType<Decision.Refuse>(Decide(new StartInstance(Id, "p", Owner, Caller: Owner), Given.Ready));
+        var foreign = Assert.IsType<Decision.Refuse>(Decide(new StartInstance(Id, "p", Stranger, Caller: Stranger), Given.Ready));
+        Assert.Equal(own.Rejected, foreign.Rejected);
+        var expiredForeign = Assert.IsType<Decision.Refuse>(Decide(new StartInstance(Id, "p", Stranger, Caller: Stranger), Given.Expired));
+        Assert.Equal(ErrorCodes.InstanceExists, expiredForeign.Rejected.Code); // no hint that the other instance expired
+    }
+
+    [Fact]
+    public void Start_for_another_scope_than_the_callers_is_forbidden()
+    {
+        var d = Assert.IsType<Decision.Refuse>(Decide(new StartInstance(Id, "p", Stranger, Caller: Owner), Given.NotStarted));
+        Assert.Equal(ErrorCodes.Forbidden, d.Rejected.Code);
+        Assert.True(d.Passivate);
+    }
+
+    [Fact]
+    public void Start_with_bad_input_is_refused_before_anything_is_loaded()
+    {
+        var d = Decide(new StartInstance(Id, "p", Owner, new Dictionary<string, string> { ["bad name!"] = "x" }), Given.NotStarted);
+        Assert.Equal(ErrorCodes.ValidationFailed, Code(d));
+    }
+
+    [Theory]
+    [InlineData(Given.NotStarted, InstancePhase.Running, ErrorCodes.InstanceNotFound)]
+    [InlineData(Given.Ready, InstancePhase.Running, null)]
+    [InlineData(Given.Executing, InstancePhase.Running, ErrorCodes.InstanceBusy)]
+    [InlineData(Given.Completed, InstancePhase.Running, null)]
+    [InlineData(Given.CompletedNoChat, InstancePhase.Running, ErrorCodes.ChatNotAllowed)]
+    [InlineData(Given.Expired, InstancePhase.Running, ErrorCodes.InstanceExpired)]
+    [InlineData(Given.Completed, InstancePhase.HandingOff, ErrorCodes.InstanceBusy)]
+    public void Execute(Given given, InstancePhase phase, string? code)
+    {
+        var d = Decide(new ExecuteMessage(Id, "next", Caller: Owner), given, phase);
+        if (code is null)
+            Assert.IsType<Decision.Proceed>(d);
+        else
+            Assert.Equal(code, Code(d));
+    }
+
+    [Fact]
+    public void Execute_while_passivating_goes_back_to_the_shard_for_the_next_incarnation()
+    {
+        Assert.IsType<Decision.HandBack>(Decide(new ExecuteMessage(Id, "next"), Given.Completed, InstancePhase.Passivating));
+        Assert.IsType<Decision.HandBack>(Decide(new CleanupInstance(Id), Given.Completed, InstancePhase.Passivating));
+        Assert.IsType<Decision.HandBack>(Decide(new SubscribeReplyStream(Id), Given.Completed, InstancePhase.Passivating));
+        // A read is answered by this incarnation: it holds the state.
+        Assert.IsType<Decision.Proceed>(Decide(new GetInstance(Id), Given.Completed, InstancePhase.Passivating));
+    }
+
+    [Fact]
+    public void A_repeated_request_is_answered_with_its_first_task_even_while_that_task_runs()
+    {
+        foreach (var given in new[] { Given.Executing, Given.Completed })
+        {
+            var answer = Assert.IsType<Decision.Answer>(Decide(new ExecuteMessage(Id, "hi", RequestId: "r1"), given));
+            Assert.Equal(new MessageAccepted(Id, "t1", "run-1"), answer.Reply);
+        }
+    }
+
+    [Fact]
+    public void A_follow_up_without_input_is_refused_once_a_turn_completed()
+    {
+        Assert.Equal(ErrorCodes.ValidationFailed, Code(Decide(new ExecuteMessage(Id), Given.Completed)));
+        Assert.IsType<Decision.Proceed>(Decide(new ExecuteMessage(Id), Given.Ready)); // the first turn runs the prompt itself
+    }
+
+    [Fact]
+    public void Variables_are_journaled_as_decided_and_bad_ones_change_nothing()
+    {
+        var persist = Assert.IsType<Decision.Persist>(Decide(
+            new UpdateVariables(Id, new Dictionary<string, string> { ["name"] = "Ada" }, ["old"]), Given.Completed));
+        var updated = Assert.IsType<VariablesUpdated>(Assert.Single(persist.Events));
+        Assert.Equal("Ada", updated.Set["name"]);
+        Assert.Equal(["old"], updated.Removed);
+        Assert.Equal(T0.AddMinutes(2), updated.At);
+
+        Assert.Equal(ErrorCodes.ValidationFailed, Code(Decide(
+            new UpdateVariables(Id, new Dictionary<string, string> { ["bad name!"] = "x" }), Given.Ready)));
+        var few = new InstanceSettings { MaxVariables = 1 };
+        Assert.Equal(ErrorCodes.ValidationFailed, Code(Decide(
+            new UpdateVariables(Id, new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" }), Given.Ready, settings: few)));
+    }
+
+    [Theory]
+    [InlineData(Given.Ready, typeof(Decision.Persist))]
+    [InlineData(Given.Completed, typeof(Decision.Persist))]
+    [InlineData(Given.UnsyncedCompleted, typeof(Decision.WaitForOutbox))]
+    [InlineData(Given.Executing, typeof(Decision.Refuse))]
+    [InlineData(Given.Expired, typeof(Decision.Refuse))]
+    [InlineData(Given.NotStarted, typeof(Decision.Refuse))]
+    public void Cleanup(Given given, Type expected)
+    {
+        var d = Decide(new CleanupInstance(Id, Owner), given);
+        Assert.IsType(expected, d);
+        if (d is Decision.Persist persist)
+            Assert.IsType<InstanceReaped>(Assert.Single(persist.Events));
+        if (given == Given.Executing)
+            Assert.Equal(ErrorCodes.InstanceBusy, Code(d));
+    }
+
+    [Fact]
+    public void Cancel_goes_on_only_while_a_task_runs()
+    {
+        Assert.IsType<Decision.Proceed>(Decide(new CancelExecution(Id), Given.Executing));
+        var idle = Assert.IsType<Decision.Answer>(Decide(new CancelExecution(Id), Given.Completed));
+        Assert.Equal(new CancelResult(Id, null, false), idle.Reply);
+    }
+
+    [Fact]
+    public void Resuming_a_task_the_instance_does_not_know_is_refused()
+    {
+        Assert.Equal(ErrorCodes.TaskNotFound, Code(Decide(new SubscribeReplyStream(Id, ResumeTaskId: "nope"), Given.Completed)));
+        Assert.IsType<Decision.Proceed>(Decide(new SubscribeReplyStream(Id, ResumeTaskId: "t1"), Given.Completed));
+        Assert.IsType<Decision.Proceed>(Decide(new SubscribeReplyStream(Id), Given.Ready));
+    }
+
+    [Fact]
+    public void Reap_only_takes_an_instance_still_completed_at_the_time_the_reaper_saw()
+    {
+        var at = T0.AddSeconds(1);
+        var persist = Assert.IsType<Decision.Persist>(Decide(new ReapInstance(Id, at), Given.Completed, reapReference: at));
+        Assert.IsType<InstanceReaped>(Assert.Single(persist.Events));
+        // It moved on since (another completion time), is running, or still has rows to write: left alone.
+        Assert.IsType<Decision.Ignore>(Decide(new ReapInstance(Id, at.AddSeconds(-1)), Given.Completed, reapReference: at));
+        Assert.IsType<Decision.Ignore>(Decide(new ReapInstance(Id, at), Given.Executing, reapReference: at));
+        Assert.IsType<Decision.Ignore>(Decide(new ReapInstance(Id, at), Given.UnsyncedCompleted, reapReference: at));
+        // Over the node's limit, a chat instance only leaves memory: its journal stays for the next message.
+        Assert.IsType<Decision.LeaveMemory>(Decide(new ReapInstance(Id, at, OverLimit: true), Given.Completed, reapReference: at));
+        var ignored = Assert.IsType<Decision.Ignore>(Decide(new ReapInstance(Id, at), Given.Expired));
+        Assert.True(ignored.Passivate);
+        Assert.False(Assert.IsType<Decision.Ignore>(Decide(new ReapInstance(Id, at), Given.Expired, InstancePhase.Reaping)).Passivate);
+    }
+
+    [Fact]
+    public void A_check_of_a_task_is_answered_unknown_unless_it_runs_here_or_its_row_is_still_owed()
+    {
+        Assert.IsType<Decision.Ignore>(Decide(new CheckTask(Id, "t1"), Given.Executing));
+        Assert.IsType<Decision.Proceed>(Decide(new CheckTask(Id, "t1"), Given.UnsyncedCompleted));
+        var unknown = Assert.IsType<Decision.Answer>(Decide(new CheckTask(Id, "t1"), Given.Completed));
+        Assert.Equal(new TaskUnknown(Id, "t1"), unknown.Reply);
+        Assert.True(Assert.IsType<Decision.Answer>(Decide(new CheckTask(Id, "t9"), Given.NotStarted)).Passivate);
+    }
+
+    [Fact]
+    public void Deciding_changes_nothing_in_the_state()
+    {
+        var state = State(Given.Completed);
+        var before = state.ToSnapshot();
+        InstanceDecider.Decide(new UpdateVariables(Id, new Dictionary<string, string> { ["a"] = "b" }), state,
+            new DecisionInputs(Id, InstancePhase.Running, new InstanceSettings(), T0));
+        InstanceDecider.Decide(new CleanupInstance(Id), state, new DecisionInputs(Id, InstancePhase.Running, new InstanceSettings(), T0));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(before), System.Text.Json.JsonSerializer.Serialize(state.ToSnapshot()));
+    }
+}
