@@ -180,6 +180,7 @@ public sealed class PromptActorsOptions
         public TimeSpan SyncRetryMin { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan SyncRetryMax { get; set; } = TimeSpan.FromMinutes(1);
         public TimeSpan CleanupSyncWait { get; set; } = TimeSpan.FromSeconds(10);
+        public TimeSpan RunReadSyncWait { get; set; } = TimeSpan.FromSeconds(2);
         public string? JournalPluginId { get; set; }
         public string? SnapshotPluginId { get; set; }
     }
@@ -217,6 +218,7 @@ public sealed class PromptActorsOptions
         Positive(Instances.IdlePassivation, "Instances:IdlePassivation");
         Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
         Positive(Instances.CleanupSyncWait, "Instances:CleanupSyncWait");
+        Positive(Instances.RunReadSyncWait, "Instances:RunReadSyncWait");
         if (Instances.SubscriberBuffer is < 1 or > 1_000_000)
             errors.Add($"{Section}:Instances:SubscriberBuffer must be between 1 and 1000000 (was {Instances.SubscriberBuffer})");
         if (Instances.SyncRetryMax < Instances.SyncRetryMin)
@@ -247,6 +249,7 @@ public sealed class PromptActorsOptions
         SubscriberBuffer = Instances.SubscriberBuffer,
         SyncRetryMax = Instances.SyncRetryMax,
         CleanupSyncWait = Instances.CleanupSyncWait,
+        RunReadSyncWait = Instances.RunReadSyncWait,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,
         AskTimeout = AskTimeout < TimeSpan.FromSeconds(10) ? AskTimeout : TimeSpan.FromSeconds(10),

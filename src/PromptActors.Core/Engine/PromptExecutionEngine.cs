@@ -344,9 +344,45 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
 
     public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var run = await StoreCall(() => _runtime.Services.Runs.GetRunAsync(CheckId(runId), cancellationToken));
+        CheckId(runId);
+        var run = await ReadRunAsync(runId, cancellationToken);
+        // Read your own writes: a run whose instance may still owe rows (a reply a moment ago, a task running, a first row
+        // not landed yet) is read again once that instance's outbox has written them, waiting at most
+        // Instances:RunReadSyncWait. An old, settled run is returned without waking its instance.
+        var instanceId = run is null ? RunIds.InstanceOf(runId) : run.Info.InstanceId;
+        if (instanceId is null || (run is not null && !MayOweRows(run)))
+            return run;
+        // Asked as the run's own scope when the run is known; as this caller otherwise (another scope's instance answers
+        // instance_not_found, and the read stays an unknown id).
+        if (!await AwaitRunRowsAsync(instanceId, run is null ? _caller : RunScope(run.Info), cancellationToken))
+            return run;
+        return await ReadRunAsync(runId, cancellationToken) ?? run;
+    }
+
+    private async Task<RunRecord?> ReadRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        var run = await StoreCall(() => _runtime.Services.Runs.GetRunAsync(runId, cancellationToken));
         // Another scope's run is not there for this caller (the same answer as an unknown id).
         return run is null || (_caller is not null && RunScope(run.Info) != _caller) ? null : run;
+    }
+
+    private bool MayOweRows(RunRecord run) =>
+        run.Tasks.Any(t => !t.IsTerminal) || _runtime.Services.Time.GetUtcNow() - run.UpdatedAt < _runtime.Options.Reaper.CompletedTtl;
+
+    /// <summary>True once the instance said its rows are written (or gave up waiting); false when it did not answer.</summary>
+    private async Task<bool> AwaitRunRowsAsync(string instanceId, InstanceScope? scope, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(_runtime.Options.Instances.RunReadSyncWait + TimeSpan.FromSeconds(1));
+        try
+        {
+            await AskAsync<RunRowsWritten>(new AwaitRunRows(instanceId, scope), bounded.Token);
+            return true;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or PromptActorsException)
+        {
+            return false; // unknown or foreign instance, its node is gone, the journal is down: the store's view
+        }
     }
 
     public Task<IReadOnlyList<RunRecord>> ListRunsAsync(string userId, int limit = 100, CancellationToken cancellationToken = default)

@@ -136,7 +136,7 @@ public sealed partial class ExecutionInstanceActor
             _state.Conversation.ToArray(), variables,
             new ExecutionView(_state.Current?.TaskId, _state.LastTask?.TaskId, _state.LastStats, _state.LastError),
             new RunTrackingView(_state.RunId, start.Source.Type, start.Source.Id, start.RunName, _state.TotalTokens,
-                _state.TotalCost, _state.TaskCount),
+                _state.TotalCost, _state.TaskCount, _state.RunRowsWritten),
             _state.IsExecuting ? _call?.Text : null,
             start.At, _state.UpdatedAt, Node);
     }

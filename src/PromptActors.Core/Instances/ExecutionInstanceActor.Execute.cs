@@ -41,7 +41,7 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         var taskId = NewId();
-        var runId = _state.RunId ?? (_state.Config.TrackInRuns ? NewId() : null);
+        var runId = _state.RunId ?? (_state.Config.TrackInRuns ? RunIds.Mint(_instanceId) : null);
         var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, cmd.UserInput, runId,
             _state.Config.ApplyVariables);
         if (!built.Ok)

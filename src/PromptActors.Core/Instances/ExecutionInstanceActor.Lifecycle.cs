@@ -129,8 +129,36 @@ public sealed partial class ExecutionInstanceActor
             return;
         _state.Apply(new TaskSynced(result.TaskId));
         AnswerCleanupWaiters(expired: false);
+        AnswerRowWaiters(expired: false);
         RegisterWithReaperIfDone();
         StopIfHandedOff();
+    }
+
+    /// <summary>A run read waits (bounded) for the rows the outbox still owes, so the caller reads its own writes.</summary>
+    private void OnAwaitRunRows(AwaitRunRows cmd)
+    {
+        if (Carry(cmd) is not Decision.WaitForOutbox)
+            return;
+        _outbox.SendAll(_state);
+        (_rowWaiters ??= new List<IActorRef>()).Add(Sender);
+        if (_rowWaiters.Count == 1)
+            Timers.StartSingleTimer("rows-wait", RowsWaitExpired.Instance, _settings.RunReadSyncWait);
+    }
+
+    private void AnswerRowWaiters(bool expired)
+    {
+        if (_rowWaiters is not { Count: > 0 } || (!expired && _state.Unsynced.Count > 0))
+            return;
+        Timers.Cancel("rows-wait");
+        var reply = new RunRowsWritten(_instanceId, _state.Unsynced.Count == 0);
+        foreach (var waiter in _rowWaiters)
+            waiter.Tell(reply);
+        _rowWaiters = null;
+    }
+
+    private sealed class RowsWaitExpired : INoSerializationVerificationNeeded
+    {
+        public static readonly RowsWaitExpired Instance = new();
     }
 }
 

@@ -53,6 +53,8 @@ public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWi
 
     // Cleanups waiting for the outbox to write the last rows (answered when it has, or after CleanupSyncWait).
     private List<IActorRef>? _cleanupWaiters;
+    // Run reads waiting for the outbox to write the last rows (answered when it has, or after RunReadSyncWait).
+    private List<IActorRef>? _rowWaiters;
 
     // Sequence number and conversation size (chars) of the last snapshot saved or recovered.
     private long _snapshotAt;
@@ -128,6 +130,8 @@ public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWi
         Command<ModelFinished>(OnModelFinished);
         Command<SyncResult>(OnSyncResult);
         Command<CleanupWaitExpired>(_ => AnswerCleanupWaiters(expired: true));
+        Command<AwaitRunRows>(OnAwaitRunRows);
+        Command<RowsWaitExpired>(_ => AnswerRowWaiters(expired: true));
         Command<RetrySync>(r => _outbox.Retry(r, _state));
 
         Command<ReplyStreamEnded>(e => _fanOut?.Ended(e.Id));
@@ -255,6 +259,9 @@ public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWi
         foreach (var waiter in _cleanupWaiters ?? [])
             waiter.Tell(refusal);
         _cleanupWaiters = null;
+        foreach (var waiter in _rowWaiters ?? [])
+            waiter.Tell(new RunRowsWritten(_instanceId, false));
+        _rowWaiters = null;
         // A cancel was asked for a task the stop interrupts; the caller learns now instead of timing out.
         foreach (var waiter in _cancelWaiters)
             waiter.Tell(new Rejected(ErrorCodes.StoreUnavailable,

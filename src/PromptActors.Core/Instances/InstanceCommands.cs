@@ -87,3 +87,9 @@ public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceComm
 {
     public InstanceScope? Caller => null;
 }
+
+/// <summary>
+/// Read your own writes on runs: answered with <see cref="RunRowsWritten"/> once the run store holds the final row of
+/// every task the instance has finished, or when <c>Instances:RunReadSyncWait</c> has passed (then <c>Synced</c> is false).
+/// </summary>
+public sealed record AwaitRunRows(string InstanceId, InstanceScope? Caller = null) : IInstanceCommand;

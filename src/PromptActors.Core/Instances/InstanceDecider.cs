@@ -83,6 +83,7 @@ public static class InstanceDecider
                 ? new Decision.Proceed()
                 : new Decision.Answer(new CancelResult(id, null, false)),
             SubscribeReplyStream subscribe => DecideSubscribe(subscribe, state, id),
+            AwaitRunRows => state.Unsynced.Count == 0 ? new Decision.Answer(new RunRowsWritten(id, true)) : new Decision.WaitForOutbox(),
             _ => new Decision.Proceed(), // GetInstance
         };
     }

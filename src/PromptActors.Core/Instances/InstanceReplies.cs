@@ -36,6 +36,10 @@ public sealed record ExecutionView(
     ExecutionStats? LastMessageStats,
     TaskError? LastError);
 
+/// <summary>
+/// The instance's run. <see cref="Synced"/>: the run store holds every task row as this view shows it (false while a
+/// task runs, and for the moment after a reply until the outbox has written its final row; always true untracked).
+/// </summary>
 public sealed record RunTrackingView(
     string? RunId,
     string SourceType,
@@ -43,7 +47,8 @@ public sealed record RunTrackingView(
     string? RunName,
     long TotalTokens,
     decimal TotalCost,
-    int TaskCount);
+    int TaskCount,
+    bool Synced = true);
 
 /// <summary>What an instance looks like to its callers; <see cref="Node"/> is the address of the node hosting it.</summary>
 public sealed record InstanceView(
@@ -74,3 +79,6 @@ public sealed record InstanceCleanedUp(string InstanceId) : IPromptActorsMessage
 
 /// <summary>To the task sweeper's <see cref="CheckTask"/>: this instance is not running the task and has no outcome of it to write.</summary>
 public sealed record TaskUnknown(string InstanceId, string TaskId) : IPromptActorsMessage;
+
+/// <summary>Reply to <see cref="AwaitRunRows"/>: whether every finished task's final row is in the run store.</summary>
+public sealed record RunRowsWritten(string InstanceId, bool Synced) : IPromptActorsMessage;

@@ -35,6 +35,12 @@ public sealed record InstanceSettings
     /// </summary>
     public TimeSpan CleanupSyncWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a run read waits for the instance's outbox to write the rows it still owes (read your own writes), after
+    /// which the run is returned as the store has it.
+    /// </summary>
+    public TimeSpan RunReadSyncWait { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Timeout of the instance's own asks (prompt cache, scoped variables).</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

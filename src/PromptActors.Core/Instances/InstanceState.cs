@@ -74,6 +74,9 @@ public sealed class InstanceState
         Current?.TaskId == taskId || LastTask?.TaskId == taskId
         || RecentRequests.Exists(r => r.TaskId == taskId) || Conversation.Exists(m => m.TaskId == taskId);
 
+    /// <summary>The run store holds every row of this instance's run as the state shows it (nothing running, nothing owed).</summary>
+    public bool RunRowsWritten => !Config.TrackInRuns || RunId is null || (Current is null && Unsynced.Count == 0);
+
     public bool HasCompletedTurn => Conversation.Exists(m => m.Role == MessageRole.Assistant);
     public ExecutionConfig Config => Start?.Config ?? ExecutionConfig.Default;
 

@@ -79,6 +79,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["cmd.checktask.v1"] = typeof(CheckTask),
         ["re.taskunknown.v1"] = typeof(TaskUnknown),
         ["re.acceptedstream.v1"] = typeof(AcceptedStreamOffer),
+        ["cmd.awaitrows.v1"] = typeof(AwaitRunRows),
+        ["re.rowswritten.v1"] = typeof(RunRowsWritten),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

@@ -148,7 +148,7 @@ public sealed record InstanceDto(
         {
             runId = v.RunTracking.RunId, sourceType = v.RunTracking.SourceType, sourceId = v.RunTracking.SourceId,
             runName = v.RunTracking.RunName, totalTokens = v.RunTracking.TotalTokens, totalCost = v.RunTracking.TotalCost,
-            taskCount = v.RunTracking.TaskCount,
+            taskCount = v.RunTracking.TaskCount, synced = v.RunTracking.Synced,
         },
         v.StreamingText, v.CreatedAt, v.UpdatedAt, v.Node);
 

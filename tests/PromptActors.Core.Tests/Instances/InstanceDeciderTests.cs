@@ -55,6 +55,7 @@ public sealed class InstanceDeciderTests
         [new CancelExecution(Id, Stranger)],
         [new CleanupInstance(Id, Stranger)],
         [new SubscribeReplyStream(Id, Caller: Stranger)],
+        [new AwaitRunRows(Id, Stranger)],
     ];
 
     [Theory]
@@ -234,6 +235,60 @@ public sealed class InstanceDeciderTests
         Assert.Equal(new TaskUnknown(Id, "t1"), unknown.Reply);
         Assert.True(Assert.IsType<Decision.Answer>(Decide(new CheckTask(Id, "t9"), Given.NotStarted)).Passivate);
     }
+
+    [Theory]
+    [InlineData(Given.NotStarted, ErrorCodes.InstanceNotFound)]
+    [InlineData(Given.Expired, ErrorCodes.InstanceExpired)]
+    [InlineData(Given.Ready, null)]
+    [InlineData(Given.Executing, null)] // the running task's final row is not owed yet
+    [InlineData(Given.Completed, null)]
+    [InlineData(Given.UnsyncedCompleted, "wait")]
+    public void A_run_read_is_answered_at_once_unless_the_outbox_owes_rows(Given given, string? outcome)
+    {
+        var d = Decide(new AwaitRunRows(Id, Owner), given);
+        switch (outcome)
+        {
+            case null:
+                Assert.Equal(new RunRowsWritten(Id, true), Assert.IsType<Decision.Answer>(d).Reply);
+                break;
+            case "wait":
+                Assert.IsType<Decision.WaitForOutbox>(d);
+                break;
+            default:
+                Assert.Equal(outcome, Code(d));
+                break;
+        }
+    }
+
+    [Theory]
+    [InlineData("inst-1.0123456789abcdef0123456789abcdef", "inst-1")]
+    [InlineData("a.b.0123456789abcdef0123456789abcdef", "a.b")]
+    [InlineData("0123456789abcdef0123456789abcdef", null)] // a run id of before: no instance in it
+    [InlineData("inst-1.0123456789ABCDEF0123456789abcdef", null)]
+    [InlineData(".0123456789abcdef0123456789abcdef", null)]
+    [InlineData("inst-1.short", null)]
+    public void A_run_id_names_the_instance_that_minted_it(string runId, string? instanceId) =>
+        Assert.Equal(instanceId, PromptActors.Runs.RunIds.InstanceOf(runId));
+
+    [Fact]
+    public void Minted_run_ids_round_trip_and_stay_valid_ids()
+    {
+        var id = PromptActors.Runs.RunIds.Mint("inst-1");
+        Assert.Equal("inst-1", PromptActors.Runs.RunIds.InstanceOf(id));
+        var longId = new string('i', 128);
+        var plain = PromptActors.Runs.RunIds.Mint(longId);
+        Assert.True(PromptActors.Prompts.PromptValidation.IsValidId(plain));
+        Assert.Null(PromptActors.Runs.RunIds.InstanceOf(plain));
+        Assert.True(PromptActors.Prompts.PromptValidation.IsValidId(PromptActors.Runs.RunIds.Mint(new string('i', 95))));
+    }
+
+    [Theory]
+    [InlineData(Given.Ready, true)]
+    [InlineData(Given.Executing, false)]
+    [InlineData(Given.Completed, true)]
+    [InlineData(Given.UnsyncedCompleted, false)]
+    public void The_view_says_whether_the_run_rows_are_written(Given given, bool synced) =>
+        Assert.Equal(synced, State(given).RunRowsWritten);
 
     [Fact]
     public void Deciding_changes_nothing_in_the_state()

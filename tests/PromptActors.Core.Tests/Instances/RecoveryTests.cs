@@ -29,8 +29,10 @@ public sealed class RecoveryTests(ITestOutputHelper output)
 
         Assert.Equal(before.Conversation.Select(m => (m.Role, m.Content, m.TaskId)), after.Conversation.Select(m => (m.Role, m.Content, m.TaskId)));
         Assert.Equal(before.Variables!.UserValues, after.Variables!.UserValues);
-        Assert.Equal(before.RunTracking, after.RunTracking);
+        // A recovered instance sends again the rows whose acknowledgement it never journaled: not synced until they land.
+        Assert.Equal(before.RunTracking, after.RunTracking with { Synced = before.RunTracking.Synced });
         Assert.Equal(66, after.RunTracking.TotalTokens);
+        await AwaitAssertAsync(async () => Assert.True((await Engine.GetInstanceAsync(view.InstanceId)).RunTracking.Synced));
         Assert.Equal(before.Execution.LastMessageStats, after.Execution.LastMessageStats);
         Assert.Equal(InstanceStatus.Completed, after.Status);
 

@@ -69,6 +69,8 @@ internal static class SerializationSamples
         new MessageSubmitted("task-2", null, "Again?", "local", "local", At, "request-1"),
         new CheckTask("i-1", "task-1"),
         new TaskUnknown("i-1", "task-1"),
+        new AwaitRunRows("i-1", new InstanceScope("u1", "o1")),
+        new RunRowsWritten("i-1", true),
         new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
         new GetInstance("i-1"),
         new GetInstance("i-1", new InstanceScope("u1", "o1", "p1")),

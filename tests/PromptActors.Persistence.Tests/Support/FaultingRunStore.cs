@@ -22,6 +22,9 @@ public enum WriteFault
 
     /// <summary>Trip, wait for <see cref="FaultingRunStore.Gate"/>, then write (to line a write up with an outage).</summary>
     HoldThenWrite,
+
+    /// <summary>Wait <see cref="FaultingRunStore.Delay"/>, then write (a slow store; nothing trips).</summary>
+    DelayThenWrite,
 }
 
 /// <summary>Wraps the real run store and misbehaves at a chosen write, so a test can crash the node at that exact step.</summary>
@@ -34,6 +37,9 @@ public sealed class FaultingRunStore(IRunStore inner) : IRunStore
 
     /// <summary>What <see cref="WriteFault.HoldThenWrite"/> waits for.</summary>
     public Task Gate { get; set; } = Task.CompletedTask;
+
+    /// <summary>How long <see cref="WriteFault.DelayThenWrite"/> holds each write.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromMilliseconds(300);
 
     /// <summary>Completes with the write that tripped the fault.</summary>
     public Task<RunTaskRecord> Tripped => _tripped.Task;
@@ -64,6 +70,10 @@ public sealed class FaultingRunStore(IRunStore inner) : IRunStore
             case WriteFault.HoldThenWrite:
                 _tripped.TrySetResult(task);
                 await Gate;
+                await inner.UpsertTaskAsync(task, cancellationToken);
+                break;
+            case WriteFault.DelayThenWrite:
+                await Task.Delay(Delay, CancellationToken.None);
                 await inner.UpsertTaskAsync(task, cancellationToken);
                 break;
         }
