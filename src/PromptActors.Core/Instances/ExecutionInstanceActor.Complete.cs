@@ -36,7 +36,8 @@ public sealed partial class ExecutionInstanceActor
     /// </summary>
     private void OnModelFinished(ModelFinished done)
     {
-        if (_state.Current?.TaskId != done.TaskId || _call is not { } call || call.TaskId != done.TaskId)
+        if (_state.Current is not { ActiveStep: ModelCallStep } turn || turn.TaskId != done.TaskId || _call is not { } call
+            || call.TaskId != done.TaskId)
             return;
         // Every chunk the stream queued comes before its end.
         var outcome = call.Outcome(done, FirstToken, PublishChunk);

@@ -60,13 +60,10 @@ public sealed partial class ExecutionInstanceActor
         _recoveredAt = Time.GetUtcNow();
         if (_state.Expired || !_state.Started)
             return;
-        if (_state.Current is { } interrupted)
+        if (InstanceDecider.Recover(_state, Time.GetUtcNow()) is { } failed)
         {
             // The node stopped while this task ran: its outcome is unknown, so it is marked failed and the caller may retry.
-            var failed = new ExecutionFailed(interrupted.TaskId, ErrorCodes.Interrupted,
-                "the task was interrupted (the instance stopped while it was running); send the message again to retry",
-                "", TokenUsage.None, 0m, null, (Time.GetUtcNow() - interrupted.SubmittedAt).TotalMilliseconds, Time.GetUtcNow());
-            _log.Warning("Instance {0} recovered with unfinished task {1}; marking it interrupted", _instanceId, interrupted.TaskId);
+            _log.Warning("Instance {0} recovered with unfinished task {1}; marking it interrupted", _instanceId, _state.Current!.TaskId);
             Persist(failed, e =>
             {
                 _state.Apply(e);

@@ -170,6 +170,19 @@ public static class InstanceDecider
         return new Decision.Persist([new InstanceReaped(inputs.Now)]);
     }
 
+    /// <summary>
+    /// What a turn found running on recovery becomes, by its active step: a model call's outcome is unknown (the provider
+    /// stream died with the node), so the turn ends failed with <c>interrupted</c> and the caller may send it again. Null
+    /// when nothing was running.
+    /// </summary>
+    public static IInstanceEvent? Recover(InstanceState state, DateTimeOffset now) => state.Current switch
+    {
+        { ActiveStep: ModelCallStep } turn => new ExecutionFailed(turn.TaskId, ErrorCodes.Interrupted,
+            "the task was interrupted (the instance stopped while it was running); send the message again to retry",
+            "", Models.TokenUsage.None, 0m, null, (now - turn.SubmittedAt).TotalMilliseconds, now),
+        _ => null,
+    };
+
     private static Decision DecideCheck(CheckTask cmd, InstanceState state, DecisionInputs inputs)
     {
         var unknown = new TaskUnknown(inputs.InstanceId, cmd.TaskId);

@@ -5,8 +5,21 @@ using PromptActors.Variables;
 
 namespace PromptActors.Instances;
 
-/// <summary>The task being executed.</summary>
-public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0);
+/// <summary>
+/// The task being executed: one turn, as the durable steps it has gone through (<see cref="TurnStep"/>), the last one
+/// active. <see cref="Steps"/> is null in snapshots written before turns had steps: such a turn is one model call.
+/// </summary>
+public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0,
+    IReadOnlyList<TurnStep>? Steps = null)
+{
+    /// <summary>The turn's steps so far, oldest first (never empty).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<TurnStep> StepsSoFar => Steps is { Count: > 0 } steps ? steps : [new ModelCallStep(Model, Provider, SubmittedAt)];
+
+    /// <summary>The step the turn is in now.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TurnStep ActiveStep => StepsSoFar[^1];
+}
 
 /// <summary>A recent <see cref="ExecuteMessage.RequestId"/> and the task it created (repeats are answered with that task).</summary>
 public sealed record RecentRequest(string RequestId, string TaskId);
@@ -109,7 +122,8 @@ public sealed class InstanceState
                     RunCreatedAt = m.At;
                 }
                 TaskCount++;
-                Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount);
+                Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount,
+                    [new ModelCallStep(m.Model, m.Provider, m.At)]);
                 if (m.UserMessage is not null)
                     Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
                 Status = InstanceStatus.Executing;

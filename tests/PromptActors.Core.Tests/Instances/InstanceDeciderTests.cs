@@ -291,6 +291,19 @@ public sealed class InstanceDeciderTests
         Assert.Equal(synced, State(given).RunRowsWritten);
 
     [Fact]
+    public void A_turn_found_in_a_model_call_on_recovery_ends_interrupted_and_nothing_else_is_touched()
+    {
+        var state = State(Given.Executing);
+        Assert.IsType<ModelCallStep>(state.Current!.ActiveStep);
+        var failed = Assert.IsType<ExecutionFailed>(InstanceDecider.Recover(state, T0.AddSeconds(5)));
+        Assert.Equal("t1", failed.TaskId);
+        Assert.Equal(ErrorCodes.Interrupted, failed.Code);
+        Assert.Equal(5000, failed.TotalTimeMs);
+        foreach (var given in new[] { Given.NotStarted, Given.Ready, Given.Completed, Given.Expired })
+            Assert.Null(InstanceDecider.Recover(State(given), T0));
+    }
+
+    [Fact]
     public void Deciding_changes_nothing_in_the_state()
     {
         var state = State(Given.Completed);

@@ -96,6 +96,23 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
     }
 
     [Fact]
+    public void A_snapshot_keeps_the_running_turns_steps_and_one_written_before_steps_reads_as_one_model_call()
+    {
+        var v1 = (PromptActors.Instances.InstanceSnapshot)SerializationSamples.Persisted["snap.instance.v1"];
+        var old = (PromptActors.Instances.InstanceSnapshot)Serializer.FromBinary(ReadGolden(GoldenPath("snap.instance.v1")), "snap.instance.v1");
+        Assert.Null(old.Current!.Steps);
+        Assert.Equal(new PromptActors.Instances.ModelCallStep("local", "local", old.Current.SubmittedAt), Assert.Single(old.Current.StepsSoFar));
+
+        var at = old.Current.SubmittedAt;
+        var withSteps = v1 with { Current = v1.Current! with { Steps = [new PromptActors.Instances.ModelCallStep("local", "local", at)] } };
+        var bytes = Serializer.ToBinary(withSteps);
+        Assert.Contains("\"steps\":[{\"kind\":\"model_call\",", Encoding.UTF8.GetString(bytes));
+        var back = (PromptActors.Instances.InstanceSnapshot)Serializer.FromBinary(bytes, Serializer.Manifest(withSteps));
+        Assert.IsType<PromptActors.Instances.ModelCallStep>(Assert.Single(back.Current!.Steps!));
+        Assert.Equal(bytes, Serializer.ToBinary(back));
+    }
+
+    [Fact]
     public void Events_in_the_json_form_of_earlier_versions_are_still_read()
     {
         foreach (var (manifest, sample) in SerializationSamples.ReadOnly)
