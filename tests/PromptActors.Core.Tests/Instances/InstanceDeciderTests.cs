@@ -261,12 +261,13 @@ public sealed class InstanceDeciderTests
     }
 
     [Theory]
-    [InlineData("inst-1.0123456789abcdef0123456789abcdef", "inst-1")]
-    [InlineData("a.b.0123456789abcdef0123456789abcdef", "a.b")]
+    [InlineData("inst-1.0123456789abcdef", "inst-1")]
+    [InlineData("a.b.0123456789abcdef", "a.b")]
     [InlineData("0123456789abcdef0123456789abcdef", null)] // a run id of before: no instance in it
-    [InlineData("inst-1.0123456789ABCDEF0123456789abcdef", null)]
-    [InlineData(".0123456789abcdef0123456789abcdef", null)]
+    [InlineData("inst-1.0123456789ABCDEF", null)]
+    [InlineData(".0123456789abcdef", null)]
     [InlineData("inst-1.short", null)]
+    [InlineData("inst-1.0123456789abcdef0123456789abcdef", null)]
     public void A_run_id_names_the_instance_that_minted_it(string runId, string? instanceId) =>
         Assert.Equal(instanceId, PromptActors.Runs.RunIds.InstanceOf(runId));
 
@@ -279,7 +280,8 @@ public sealed class InstanceDeciderTests
         var plain = PromptActors.Runs.RunIds.Mint(longId);
         Assert.True(PromptActors.Prompts.PromptValidation.IsValidId(plain));
         Assert.Null(PromptActors.Runs.RunIds.InstanceOf(plain));
-        Assert.True(PromptActors.Prompts.PromptValidation.IsValidId(PromptActors.Runs.RunIds.Mint(new string('i', 95))));
+        Assert.True(PromptActors.Prompts.PromptValidation.IsValidId(PromptActors.Runs.RunIds.Mint(new string('i', 111))));
+        Assert.Equal(new string('i', 111), PromptActors.Runs.RunIds.InstanceOf(PromptActors.Runs.RunIds.Mint(new string('i', 111))));
     }
 
     [Theory]
