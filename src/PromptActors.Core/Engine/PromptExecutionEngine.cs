@@ -137,10 +137,34 @@ public sealed class PromptExecutionEngine : IPromptExecutionEngine
     }
 
     /// <summary>A stream opened on first read (the async-iterator form of the API).</summary>
-    private static async IAsyncEnumerable<ReplyEvent> Deferred(Func<Task<IAsyncEnumerable<ReplyEvent>>> open)
+    /// <summary>
+    /// A stream opened on its first read. After the open, reads go straight to the opened stream's enumerator (no second
+    /// async iterator per event: with ten subscribers per task that layer cost a tenth of the fan-out's throughput).
+    /// </summary>
+    private static IAsyncEnumerable<ReplyEvent> Deferred(Func<Task<IAsyncEnumerable<ReplyEvent>>> open) => new DeferredStream(open);
+
+    private sealed class DeferredStream(Func<Task<IAsyncEnumerable<ReplyEvent>>> open) : IAsyncEnumerable<ReplyEvent>
     {
-        await foreach (var e in await open())
-            yield return e;
+        public IAsyncEnumerator<ReplyEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+            new Enumerator(open, cancellationToken);
+
+        private sealed class Enumerator(Func<Task<IAsyncEnumerable<ReplyEvent>>> open, CancellationToken cancellationToken)
+            : IAsyncEnumerator<ReplyEvent>
+        {
+            private IAsyncEnumerator<ReplyEvent>? _inner;
+
+            public ReplyEvent Current => _inner is { } inner ? inner.Current : throw new InvalidOperationException("not started");
+
+            public ValueTask<bool> MoveNextAsync() => _inner is { } inner ? inner.MoveNextAsync() : OpenAndMoveAsync();
+
+            private async ValueTask<bool> OpenAndMoveAsync()
+            {
+                _inner = (await open()).GetAsyncEnumerator(cancellationToken);
+                return await _inner.MoveNextAsync();
+            }
+
+            public ValueTask DisposeAsync() => _inner?.DisposeAsync() ?? ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>Reads a stream an instance handed out: in place on this node, through its stream ref from another node.</summary>

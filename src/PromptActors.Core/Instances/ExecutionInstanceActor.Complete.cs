@@ -40,7 +40,7 @@ public sealed partial class ExecutionInstanceActor
             || call.TaskId != done.TaskId)
             return;
         // Every chunk the stream queued comes before its end.
-        var outcome = call.Outcome(done, FirstToken, PublishChunk);
+        var outcome = call.Outcome(done);
         if (done.Error is { } err)
             _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
 

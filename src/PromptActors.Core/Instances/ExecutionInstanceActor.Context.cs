@@ -60,18 +60,19 @@ public sealed partial class ExecutionInstanceActor
     }
 
     /// <summary>While the context loads, every message waits (one writer, in order); then the command is handled again.</summary>
-    private void AwaitingContext()
+    private void AwaitingContext(object message)
     {
-        Command<ContextLoaded>(loaded =>
+        if (message is not ContextLoaded loaded)
         {
-            if (loaded.Request != _contextRequest)
-                return;
-            _loaded = (_loadingFor!, loaded.Context, loaded.Error);
-            _loadingFor = null;
-            Become(Active);
-            Stash.UnstashAll(); // the waiting command comes first: it was stashed first
-        });
-        CommandAny(_ => Stash.Stash());
+            Stash.Stash();
+            return;
+        }
+        if (loaded.Request != _contextRequest)
+            return;
+        _loaded = (_loadingFor!, loaded.Context, loaded.Error);
+        _loadingFor = null;
+        Become(OnCommand);
+        Stash.UnstashAll(); // the waiting command comes first: it was stashed first
     }
 
     private bool TryModel(Prompt prompt, PromptSettings settings, out ModelEntry model, out Rejected rejected)

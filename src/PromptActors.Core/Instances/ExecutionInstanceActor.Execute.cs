@@ -87,7 +87,7 @@ public sealed partial class ExecutionInstanceActor
             _state.Apply(e);
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             _call?.Dispose();
-            var call = _call = new ModelCall(taskId, messages, model, Time);
+            var call = _call = new ModelCall(taskId, messages, model, Time, FirstToken, PublishChunk);
             if (subscribe)
                 OfferStream(replyTo, 0, new MessageAccepted(_instanceId, taskId, _state.RunId)); // before the first chunk
             StartModel(call);
@@ -111,7 +111,7 @@ public sealed partial class ExecutionInstanceActor
     private void DrainChunks(ChunksQueued notice)
     {
         if (_call is { } call && _state.Current?.TaskId == call.TaskId)
-            call.Drain(notice, FirstToken, PublishChunk);
+            call.Drain(notice);
     }
 
     private void FirstToken()

@@ -26,7 +26,7 @@ namespace PromptActors.Instances;
 /// <c>.Context.cs</c> (the prompt and scoped variables a turn runs with, and the view). The model call is a
 /// <see cref="ModelCall"/>, the run-store writes a <see cref="RunOutbox"/>, the subscribers a ReplyFanOut.
 /// </remarks>
-public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWithTimers
+public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWithTimers
 {
     public const string PersistenceIdPrefix = "execution-instance-";
 
@@ -83,19 +83,24 @@ public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWi
             SnapshotPluginId = s;
         _outbox = new RunOutbox(deps.RunStore, _settings, _log, Self, () => Timers);
 
-        Recover<SnapshotOffer>(offer =>
+    }
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
         {
-            if (offer.Snapshot is InstanceSnapshot snapshot)
-            {
+            case IInstanceEvent e:
+                _state.Apply(e);
+                break;
+            case SnapshotOffer { Snapshot: InstanceSnapshot snapshot } offer:
                 _state = InstanceState.FromSnapshot(snapshot);
                 _snapshotAt = offer.Metadata.SequenceNr;
                 _snapshotChars = _state.ConversationChars();
-            }
-        });
-        Recover<IInstanceEvent>(e => _state.Apply(e));
-        Recover<RecoveryCompleted>(_ => OnRecovered());
-
-        Active();
+                break;
+            case RecoveryCompleted:
+                OnRecovered();
+                break;
+        }
     }
 
     public static Props Props(string instanceId, InstanceDependencies deps) =>
@@ -110,62 +115,76 @@ public sealed partial class ExecutionInstanceActor : ReceivePersistentActor, IWi
     /// <summary>This node's address (shown in the view; reply stream readers watch it).</summary>
     private string Node => _node ??= ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
 
-    private void Active()
+    /// <summary>
+    /// Every message the instance handles, in one switch (a typed handler table per actor cost about 128 bytes per handler
+    /// and instance, a tenth of an idle instance's memory): the design's verbs first, then what the model stream, the
+    /// outbox and the timers send back, then Akka's own answers.
+    /// </summary>
+    protected override void OnCommand(object message)
     {
-        Command<StartInstance>(OnStart);
-        Command<ExecuteMessage>(OnExecute);
-        Command<UpdateVariables>(OnUpdateVariables);
-        Command<GetInstance>(cmd =>
+        switch (message)
         {
-            Handling(cmd);
-            if (Carry(cmd) is Decision.Proceed && TryView(cmd, out var view))
-                Sender.Tell(view);
-        });
-        Command<CancelExecution>(OnCancel);
-        Command<CleanupInstance>(OnCleanup);
-        Command<SubscribeReplyStream>(OnSubscribe);
-        Command<ReapInstance>(OnReap);
+            case StartInstance cmd: OnStart(cmd); break;
+            case ExecuteMessage cmd: OnExecute(cmd); break;
+            case UpdateVariables cmd: OnUpdateVariables(cmd); break;
+            case GetInstance cmd: OnGetInstance(cmd); break;
+            case CancelExecution cmd: OnCancel(cmd); break;
+            case CleanupInstance cmd: OnCleanup(cmd); break;
+            case SubscribeReplyStream cmd: OnSubscribe(cmd); break;
+            case ReapInstance cmd: OnReap(cmd); break;
+            case AwaitRunRows cmd: OnAwaitRunRows(cmd); break;
+            case CheckTask cmd: OnCheckTask(cmd); break;
 
-        Command<ChunksQueued>(DrainChunks);
-        Command<ModelFinished>(OnModelFinished);
-        Command<SyncResult>(OnSyncResult);
-        Command<CleanupWaitExpired>(_ => AnswerCleanupWaiters(expired: true));
-        Command<AwaitRunRows>(OnAwaitRunRows);
-        Command<RowsWaitExpired>(_ => AnswerRowWaiters(expired: true));
-        Command<RetrySync>(r => _outbox.Retry(r, _state));
+            case ChunksQueued notice: DrainChunks(notice); break;
+            case ModelFinished done: OnModelFinished(done); break;
+            case SyncResult result: OnSyncResult(result); break;
+            case RetrySync retry: _outbox.Retry(retry, _state); break;
+            case CleanupWaitExpired: AnswerCleanupWaiters(expired: true); break;
+            case RowsWaitExpired: AnswerRowWaiters(expired: true); break;
+            case ReplyStreamEnded ended: _fanOut?.Ended(ended.Id); break;
+            case ContextLoaded: break; // a late answer to a request that already timed out
 
-        Command<ReplyStreamEnded>(e => _fanOut?.Ended(e.Id));
-        Command<ReceiveTimeout>(_ =>
-        {
-            if (!_state.IsExecuting && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
-                Passivate();
-        });
-        Command<StopInstance>(_ => OnStop());
-        Command<HandOffDeadline>(_ =>
-        {
-            _log.Warning("Instance {0} is handed off with task {1} still running; it will be marked interrupted",
-                _instanceId, _state.Current?.TaskId);
-            Context.Stop(Self);
-        });
-        Command<CheckTask>(OnCheckTask);
+            case ReceiveTimeout:
+                if (!_state.IsExecuting && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
+                    Passivate();
+                break;
+            case StopInstance: OnStop(); break;
+            case HandOffDeadline:
+                _log.Warning("Instance {0} is handed off with task {1} still running; it will be marked interrupted",
+                    _instanceId, _state.Current?.TaskId);
+                Context.Stop(Self);
+                break;
 
-        Command<SaveSnapshotSuccess>(s =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed: {1}", _instanceId, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting snapshots of {0} failed: {1}", _instanceId, f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ =>
-        {
-            if (_phase == InstancePhase.Reaping)
-                Passivate();
-        });
-        Command<DeleteMessagesFailure>(f =>
-        {
-            _log.Warning("Deleting the journal of reaped instance {0} failed: {1}", _instanceId, f.Cause.Message);
-            if (_phase == InstancePhase.Reaping)
-                Passivate();
-        });
-        Command<ContextLoaded>(_ => { }); // a late answer to a request that already timed out
+            case SaveSnapshotSuccess saved:
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure failed:
+                _log.Warning("Snapshot of {0} failed: {1}", _instanceId, failed.Cause.Message);
+                break;
+            case DeleteSnapshotsSuccess: break;
+            case DeleteSnapshotsFailure failed:
+                _log.Warning("Deleting snapshots of {0} failed: {1}", _instanceId, failed.Cause.Message);
+                break;
+            case DeleteMessagesSuccess:
+                if (_phase == InstancePhase.Reaping)
+                    Passivate();
+                break;
+            case DeleteMessagesFailure failed:
+                _log.Warning("Deleting the journal of reaped instance {0} failed: {1}", _instanceId, failed.Cause.Message);
+                if (_phase == InstancePhase.Reaping)
+                    Passivate();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnGetInstance(GetInstance cmd)
+    {
+        Handling(cmd);
+        if (Carry(cmd) is Decision.Proceed && TryView(cmd, out var view))
+            Sender.Tell(view);
     }
 
     protected override bool AroundReceive(Receive receive, object message)
