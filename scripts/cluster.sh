@@ -83,7 +83,7 @@ start_node() {
       --PromptActors:Storage:Provider=postgres \
       --PromptActors:Storage:ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Database=prompt_actors;Username=postgres" \
       --PromptActors:Auth:ApiKeys:0:KeyHash="$(cat "$DIR/api-key.hash")" --PromptActors:Auth:ApiKeys:0:UserId=local \
-      --PromptActors:Auth:ApiKeys:0:OrgId=local --PromptActors:Auth:ApiKeys:0:ProjectId=local \
+      --PromptActors:Auth:ApiKeys:0:OrgId=local --PromptActors:Auth:ApiKeys:0:ProjectId=local --PromptActors:Auth:ApiKeys:0:Role=admin \
       ${PA_NODE_ARGS:-} >"$DIR/node$i/node.log" 2>&1 </dev/null) &
   echo $! >"$DIR/node$i/pid"
   say "node $i: pid $(pid_of "$i"), http://127.0.0.1:$(http_port "$i"), akka.tcp://$SYSTEM@127.0.0.1:$(akka_port "$i"), log $DIR/node$i/node.log"
@@ -99,7 +99,7 @@ wait_ready() {
     for i in $(seq 1 "$n"); do alive "$i" && want=$((want + 1)); done
     for i in $(seq 1 "$n"); do
       alive "$i" || continue
-      local view; view=$(curl -fsS -m 5 "http://127.0.0.1:$(http_port "$i")/clusterz" 2>/dev/null) || { ok=0; break; }
+      local view; view=$(curl -fsS -m 5 -H "Authorization: Bearer $(cat "$DIR/api-key")" "http://127.0.0.1:$(http_port "$i")/clusterz" 2>/dev/null) || { ok=0; break; }
       echo "$view" | grep -q '"ready":true' || { ok=0; break; }
       [ "$(echo "$view" | grep -o '"status":"Up"' | wc -l)" -eq "$want" ] || { ok=0; break; }
     done
@@ -150,7 +150,7 @@ case "$cmd" in
     [ "$n" -gt 0 ] || { say "no cluster here (scripts/cluster.sh up)"; exit 0; }
     for i in $(seq 1 "$n"); do
       if alive "$i"; then
-        view=$(curl -fsS -m 5 "http://127.0.0.1:$(http_port "$i")/clusterz" 2>/dev/null || echo '{"error":"no answer"}')
+        view=$(curl -fsS -m 5 -H "Authorization: Bearer $(cat "$DIR/api-key")" "http://127.0.0.1:$(http_port "$i")/clusterz" 2>/dev/null || echo '{"error":"no answer"}')
         echo "node $i  pid $(pid_of "$i")  http://127.0.0.1:$(http_port "$i")  $view"
       else
         echo "node $i  not running"

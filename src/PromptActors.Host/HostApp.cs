@@ -29,6 +29,13 @@ public static class HostApp
         builder.Services.AddSingleton(auth);
         builder.Services.AddSingleton(keys);
 
+        var origins = configuration.GetSection(CorsSetup.Section).Get<string[]>() ?? [];
+        var corsErrors = CorsSetup.Validate(origins);
+        if (corsErrors.Count > 0)
+            throw new InvalidOperationException("Invalid configuration: " + string.Join("; ", corsErrors));
+        if (origins.Length > 0)
+            builder.Services.AddCors(o => o.AddPolicy(CorsSetup.Policy, CorsSetup.Configure(origins)));
+
         var maxBody = configuration.GetValue<long?>("PromptActors:Http:MaxRequestBodyBytes") ?? 1024 * 1024;
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -69,6 +76,8 @@ public static class HostApp
             await next(http);
             metrics.Request(http.Response.StatusCode);
         });
+        if (origins.Length > 0)
+            app.UseCors(CorsSetup.Policy); // before the key check: a preflight carries no key
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapOpenApi();
         app.MapPromptActorsApi();

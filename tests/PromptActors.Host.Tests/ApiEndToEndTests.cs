@@ -147,8 +147,9 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
         var ready = await anonymous.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Contains("promptactors_http_requests_total", await anonymous.GetStringAsync("/metrics"));
-        var openapi = await (await anonymous.GetAsync("/openapi/v1.json")).Json();
+        var admin = host.Client(HostFixture.KeyAdmin); // the operations endpoints need an admin key (RoleTests)
+        Assert.Contains("promptactors_http_requests_total", await admin.GetStringAsync("/metrics"));
+        var openapi = await (await admin.GetAsync("/openapi/v1.json")).Json();
         Assert.True(openapi.GetProperty("paths").TryGetProperty("/v1/instances/{id}/messages", out _));
     }
 

@@ -16,6 +16,10 @@ public sealed class HostFixture : IAsyncLifetime
 {
     public const string KeyU1 = "test-key-user-one";
     public const string KeyU2 = "test-key-user-two";
+    /// <summary>Same scope as <see cref="KeyU1"/>, role runner / admin.</summary>
+    public const string KeyRunner = "test-key-user-one-runner";
+    public const string KeyAdmin = "test-key-user-one-admin";
+    public const string AllowedOrigin = "http://127.0.0.1:5999";
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "promptactors-host-" + Guid.NewGuid().ToString("N"));
     private WebApplication? _app;
@@ -41,6 +45,17 @@ public sealed class HostFixture : IAsyncLifetime
             ["PromptActors:Auth:ApiKeys:1:KeyHash"] = ApiKeyHasher.Hash(KeyU2),
             ["PromptActors:Auth:ApiKeys:1:UserId"] = "u2",
             ["PromptActors:Auth:ApiKeys:1:OrgId"] = "o2",
+            ["PromptActors:Auth:ApiKeys:2:KeyHash"] = ApiKeyHasher.Hash(KeyRunner),
+            ["PromptActors:Auth:ApiKeys:2:UserId"] = "u1",
+            ["PromptActors:Auth:ApiKeys:2:OrgId"] = "o1",
+            ["PromptActors:Auth:ApiKeys:2:ProjectId"] = "p1",
+            ["PromptActors:Auth:ApiKeys:2:Role"] = "runner",
+            ["PromptActors:Auth:ApiKeys:3:KeyHash"] = ApiKeyHasher.Hash(KeyAdmin),
+            ["PromptActors:Auth:ApiKeys:3:UserId"] = "u1",
+            ["PromptActors:Auth:ApiKeys:3:OrgId"] = "o1",
+            ["PromptActors:Auth:ApiKeys:3:ProjectId"] = "p1",
+            ["PromptActors:Auth:ApiKeys:3:Role"] = "admin",
+            ["PromptActors:Http:Cors:Origins:0"] = AllowedOrigin,
             ["PromptActors:Http:MaxRequestBodyBytes"] = "65536",
             ["PromptActors:Instances:MaxInputBytes"] = "1024",
             ["PromptActors:Examples:Path"] = ExamplesPath(),

@@ -37,10 +37,11 @@ public static class ApiEndpoints
             }
         });
 
-        v1.MapPut("/prompts/{id}", SavePrompt);
+        // Runners start and talk to instances and read runs and prompts; editors also write prompts and scope variables.
+        v1.MapPut("/prompts/{id}", SavePrompt).RequireRole(ApiRole.Editor);
         v1.MapGet("/prompts/{id}", GetPrompt);
-        v1.MapPut("/scopes/{kind}/{scopeId}/variables", PutScopeVariables);
-        v1.MapGet("/scopes/{kind}/{scopeId}/variables", GetScopeVariables);
+        v1.MapPut("/scopes/{kind}/{scopeId}/variables", PutScopeVariables).RequireRole(ApiRole.Editor);
+        v1.MapGet("/scopes/{kind}/{scopeId}/variables", GetScopeVariables).RequireRole(ApiRole.Editor);
         v1.MapPost("/instances", StartInstance);
         v1.MapGet("/instances/{id}", GetInstance);
         v1.MapPatch("/instances/{id}/variables", PatchVariables);

@@ -2,12 +2,22 @@ using PromptActors.Host.Api;
 
 namespace PromptActors.Host.Auth;
 
-/// <summary>Requires <c>Authorization: Bearer &lt;key&gt;</c> on /v1 when auth is on, and records the caller.</summary>
+/// <summary>
+/// When auth is on: requires <c>Authorization: Bearer &lt;key&gt;</c> on <c>/v1</c> and records the caller, and requires an
+/// admin key on the operations endpoints (<c>/metrics</c>, <c>/clusterz</c>, <c>/openapi</c>). <c>/healthz</c> and
+/// <c>/readyz</c> stay open (load balancers and orchestrators probe them without a key). What each role may do on
+/// <c>/v1</c> is checked per endpoint (<see cref="ApiRoles.RequireRole{TBuilder}"/>).
+/// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, AuthOptions options)
 {
+    public static bool IsOperations(PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/clusterz") || path.StartsWithSegments("/openapi");
+
     public async Task InvokeAsync(HttpContext http)
     {
-        if (options.Enabled && http.Request.Path.StartsWithSegments("/v1"))
+        var path = http.Request.Path;
+        var operations = IsOperations(path);
+        if (options.Enabled && (operations || path.StartsWithSegments("/v1")))
         {
             var header = http.Request.Headers.Authorization.ToString();
             var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
@@ -20,8 +30,24 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Aut
                     : "the API key is not valid").ExecuteAsync(http);
                 return;
             }
+            if (operations && caller.Role < ApiRole.Admin)
+            {
+                await Problems.Of(Problems.Forbidden, "the operations endpoints need an admin key").ExecuteAsync(http);
+                return;
+            }
             http.Items[ApiEndpoints.CallerKey] = caller;
         }
         await next(http);
     }
+}
+
+/// <summary>What each <c>/v1</c> endpoint requires of the caller's key.</summary>
+public static class ApiRoles
+{
+    /// <summary>Refuses callers whose key's role is below <paramref name="role"/> with <c>403 forbidden</c> (auth off: everyone may).</summary>
+    public static TBuilder RequireRole<TBuilder>(this TBuilder builder, ApiRole role) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (ctx, next) =>
+            ctx.HttpContext.Items[ApiEndpoints.CallerKey] is ApiCaller caller && caller.Role < role
+                ? Problems.Of(Problems.Forbidden, $"this needs a key with the {role.ToString().ToLowerInvariant()} role (this key is a {caller.Role.ToString().ToLowerInvariant()})")
+                : await next(ctx));
 }

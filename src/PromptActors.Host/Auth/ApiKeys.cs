@@ -4,7 +4,20 @@ using System.Text.Json;
 
 namespace PromptActors.Host.Auth;
 
-/// <summary>One configured API key: only its hash is kept, with the scope it may act in.</summary>
+/// <summary>What a key may do (see docs/SECURITY.md). Each role includes the ones before it.</summary>
+public enum ApiRole
+{
+    /// <summary>Start and talk to instances, read their runs and prompts, in the key's scope.</summary>
+    Runner = 0,
+
+    /// <summary>Also write prompts and read and write scope variables, in the key's scope.</summary>
+    Editor = 1,
+
+    /// <summary>Also the operations endpoints (<c>/metrics</c>, <c>/clusterz</c>, <c>/openapi</c>).</summary>
+    Admin = 2,
+}
+
+/// <summary>One configured API key: only its hash is kept, with the scope it may act in and its role.</summary>
 public sealed class ApiKeyEntry
 {
     /// <summary><c>sha256:</c> followed by the hex SHA-256 of the key (see the <c>hash-key</c> command).</summary>
@@ -12,6 +25,15 @@ public sealed class ApiKeyEntry
     public string UserId { get; set; } = "";
     public string? OrgId { get; set; }
     public string? ProjectId { get; set; }
+
+    /// <summary><c>runner</c>, <c>editor</c> (the default: what a configured key could always do) or <c>admin</c>.</summary>
+    public string Role { get; set; } = "editor";
+
+    public ApiRole ParsedRole => Enum.Parse<ApiRole>(Role, ignoreCase: true);
+
+    public static bool IsRole(string? role) =>
+        role is not null && Enum.TryParse<ApiRole>(role, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+        && !role.Any(char.IsDigit);
 }
 
 /// <summary><c>PromptActors:Auth</c></summary>
@@ -37,13 +59,15 @@ public sealed class AuthOptions
                 errors.Add($"{Section}:ApiKeys:{i}:KeyHash must be 'sha256:' followed by 64 hex digits (run 'PromptActors.Host hash-key <key>')");
             if (!Prompts.PromptValidation.IsValidId(k.UserId))
                 errors.Add($"{Section}:ApiKeys:{i}:UserId is required (1-128 letters, digits, '_', '-' or '.')");
+            if (!ApiKeyEntry.IsRole(k.Role))
+                errors.Add($"{Section}:ApiKeys:{i}:Role must be runner, editor or admin (was '{k.Role}')");
         }
         return errors;
     }
 }
 
-/// <summary>Who is calling: the scope their key is bound to.</summary>
-public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId)
+/// <summary>Who is calling: the scope their key is bound to, and what the key may do.</summary>
+public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId, ApiRole Role = ApiRole.Editor)
 {
     /// <summary>The whole scope the key acts in; instances, runs and scope variables must match all of it.</summary>
     public Variables.InstanceScope Scope { get; } = new(UserId, OrgId, ProjectId);
@@ -67,7 +91,7 @@ public sealed class ApiKeyStore
     public ApiKeyStore(IEnumerable<ApiKeyEntry> entries)
     {
         foreach (var e in entries)
-            _keys.Add((Convert.FromHexString(e.KeyHash[7..]), new ApiCaller(e.UserId, e.OrgId, e.ProjectId)));
+            _keys.Add((Convert.FromHexString(e.KeyHash[7..]), new ApiCaller(e.UserId, e.OrgId, e.ProjectId, e.ParsedRole)));
     }
 
     public int Count => _keys.Count;
@@ -99,10 +123,16 @@ public sealed class ApiKeyStore
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var turn = TakeTurn(path + ".lock");
         if (File.Exists(path) && ReadDevKey(path) is { } stored)
+        {
+            stored.Role = "admin"; // the development key is the local operator's (files written before roles have none)
             return (new ApiKeyStore([stored]), null);
+        }
 
         var key = ApiKeyHasher.NewKey();
-        var entry = new ApiKeyEntry { KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local" };
+        var entry = new ApiKeyEntry
+        {
+            KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local", Role = "admin",
+        };
         var aside = $"{path}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(aside, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
         File.Move(aside, path, overwrite: true); // replaces only a damaged file: a good one was returned above
