@@ -75,8 +75,10 @@ start_node() {
   mkdir -p "$DIR/node$i"
   local seeds=() s
   for s in 1 2 3; do [ "$s" -le "$n" ] && seeds+=("--PromptActors:Cluster:SeedNodes:$((s - 1))=akka.tcp://$SYSTEM@127.0.0.1:$(akka_port "$s")"); done
+  [ -f "$DIR/stream-secret" ] || head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$DIR/stream-secret"
   # shellcheck disable=SC2086
-  (cd "$DIR/node$i" && exec setsid dotnet "$DLL" serve --urls "http://127.0.0.1:$(http_port "$i")" \
+  (cd "$DIR/node$i" && PA_STREAM_TOKEN_SECRET="$(cat "$DIR/stream-secret")" exec setsid dotnet "$DLL" serve --urls "http://127.0.0.1:$(http_port "$i")" \
+      --PromptActors:Auth:StreamTokenSecretEnv=PA_STREAM_TOKEN_SECRET \
       --PromptActors:Cluster:Enabled=true --PromptActors:Cluster:Hostname=127.0.0.1 \
       --PromptActors:Cluster:Port="$(akka_port "$i")" "${seeds[@]}" \
       --PromptActors:Examples:Load="$([ "$i" = 1 ] && echo true || echo false)" \

@@ -28,6 +28,9 @@ public static class HostApp
             ShowDevKey(newDevKey, auth);
         builder.Services.AddSingleton(auth);
         builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(sp => StreamTokens.Create(auth, sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        // ASP.NET's request-line log shows the query string, where a stream token travels.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
         var origins = configuration.GetSection(CorsSetup.Section).Get<string[]>() ?? [];
         var corsErrors = CorsSetup.Validate(origins);
@@ -112,6 +115,8 @@ public static class HostApp
         if (engine.Cluster.Enabled)
             log.LogInformation("Cluster node {Address}; seed nodes {Seeds}", app.Services.GetRequiredService<Akka.Actor.ActorSystem>()
                 is Akka.Actor.ExtendedActorSystem system ? system.Provider.DefaultAddress.ToString() : "?", string.Join(", ", engine.Cluster.SeedNodeList));
+        if (auth.Enabled && engine.Cluster.Enabled && string.IsNullOrEmpty(auth.StreamTokenSecretEnv))
+            log.LogWarning("PromptActors:Auth:StreamTokenSecretEnv is not set: a stream token works only on the node that issued it");
         if (!auth.Enabled)
             log.LogWarning("Authentication is OFF (PromptActors:Auth:Enabled=false): every caller may act in every scope");
         else if (auth.ApiKeys.Count > 0)

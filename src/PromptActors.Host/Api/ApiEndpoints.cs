@@ -47,6 +47,7 @@ public static class ApiEndpoints
         v1.MapPatch("/instances/{id}/variables", PatchVariables);
         v1.MapPost("/instances/{id}/messages", PostMessage);
         v1.MapGet("/instances/{id}/stream", Stream);
+        v1.MapPost("/instances/{id}/stream-tokens", IssueStreamToken);
         v1.MapPost("/instances/{id}/cancel", Cancel);
         v1.MapDelete("/instances/{id}", Delete);
         v1.MapGet("/runs/{runId}", GetRun);
@@ -296,6 +297,17 @@ public static class ApiEndpoints
         var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, ct);
         metrics.MessageAccepted();
         return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
+    }
+
+    /// <summary>A token for an <c>EventSource</c> on this instance's stream (the caller must be able to see the instance).</summary>
+    private static async Task<IResult> IssueStreamToken(string id, HttpContext http, IPromptExecutionEngine engine, StreamTokens tokens,
+        CancellationToken ct)
+    {
+        if (Caller(http) is not { } caller)
+            return Problems.Of(ErrorCodes.ValidationFailed, "stream tokens need authentication to be on (without it the stream needs no token)");
+        await For(http, engine).GetInstanceAsync(id, ct); // instance_not_found for an unknown or foreign id
+        var (token, expires) = tokens.Issue(id, caller);
+        return TypedResults.Ok(new { token, expiresAt = expires, use = $"/v1/instances/{id}/stream?access_token=<token>" });
     }
 
     private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)

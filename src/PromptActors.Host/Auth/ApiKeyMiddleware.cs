@@ -8,10 +8,19 @@ namespace PromptActors.Host.Auth;
 /// <c>/readyz</c> stay open (load balancers and orchestrators probe them without a key). What each role may do on
 /// <c>/v1</c> is checked per endpoint (<see cref="ApiRoles.RequireRole{TBuilder}"/>).
 /// </summary>
-public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, AuthOptions options)
+public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, AuthOptions options, StreamTokens tokens)
 {
     public static bool IsOperations(PathString path) =>
         path.StartsWithSegments("/metrics") || path.StartsWithSegments("/clusterz") || path.StartsWithSegments("/openapi");
+
+    /// <summary>The instance id of <c>GET /v1/instances/{id}/stream</c>, the one path a stream token opens.</summary>
+    private static string? StreamInstance(HttpRequest request)
+    {
+        if (!HttpMethods.IsGet(request.Method))
+            return null;
+        var parts = (request.Path.Value ?? "").Split('/');
+        return parts is ["", "v1", "instances", { Length: > 0 } id, "stream"] ? Uri.UnescapeDataString(id) : null;
+    }
 
     public async Task InvokeAsync(HttpContext http)
     {
@@ -22,6 +31,10 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Aut
             var header = http.Request.Headers.Authorization.ToString();
             var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
             var caller = string.IsNullOrEmpty(key) ? null : keys.Find(key);
+            // An EventSource cannot send the header: a stream token, on that instance's stream only.
+            if (key is null && StreamInstance(http.Request) is { } instanceId
+                && http.Request.Query["access_token"].FirstOrDefault() is { Length: > 0 } token)
+                caller = tokens.Validate(token, instanceId);
             if (caller is null)
             {
                 http.Response.Headers.WWWAuthenticate = "Bearer";

@@ -46,6 +46,12 @@ public sealed class AuthOptions
 
     public List<ApiKeyEntry> ApiKeys { get; set; } = new();
 
+    /// <summary>
+    /// Name of the environment variable holding the secret that signs stream tokens (every node of a cluster must share
+    /// it); unset: each process draws its own.
+    /// </summary>
+    public string? StreamTokenSecretEnv { get; set; }
+
     /// <summary>Where the generated development key's hash is kept when no keys are configured.</summary>
     public string DevKeyFile { get; set; } = "data/dev-api-key.json";
 
