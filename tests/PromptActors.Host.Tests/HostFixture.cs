@@ -12,7 +12,7 @@ using PromptActors.Host.Auth;
 namespace PromptActors.Host.Tests;
 
 /// <summary>The real host (Kestrel on a free loopback port, SQLite temp file, two API keys) for one test class.</summary>
-public sealed class HostFixture : IAsyncLifetime
+public class HostFixture : IAsyncLifetime
 {
     public const string KeyU1 = "test-key-user-one";
     public const string KeyU2 = "test-key-user-two";
@@ -30,9 +30,14 @@ public sealed class HostFixture : IAsyncLifetime
     public static string ExamplesPath([CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "examples", "prompts"));
 
-    public async Task InitializeAsync()
+    /// <summary>Settings a derived fixture adds (or overrides) before the host starts.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> ExtraSettingsAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    public virtual async Task InitializeAsync()
     {
         Directory.CreateDirectory(_dir);
+        var extra = await ExtraSettingsAsync();
         _app = HostApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["PromptActors:Storage:Provider"] = "sqlite",
@@ -60,7 +65,7 @@ public sealed class HostFixture : IAsyncLifetime
             ["PromptActors:Instances:MaxInputBytes"] = "1024",
             ["PromptActors:Examples:Path"] = ExamplesPath(),
             ["Logging:LogLevel:Default"] = "Warning",
-        }));
+        }).AddInMemoryCollection(extra));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
@@ -74,7 +79,7 @@ public sealed class HostFixture : IAsyncLifetime
         return client;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {
