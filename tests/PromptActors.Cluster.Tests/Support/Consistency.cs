@@ -44,7 +44,9 @@ public static class Consistency
         }
         var duplicates = rows.Values.Where(r => r.Status == "completed" && r.User is not null)
             .GroupBy(r => r.User).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-        Assert.True(duplicates.Count == 0, "messages completed more than once: " + string.Join(", ", duplicates));
+        if (duplicates.Count > 0)
+            Assert.Fail("messages completed more than once: " + string.Join(", ", duplicates) + "\n" +
+                        await Diagnostics.DescribeDuplicatesAsync(cluster, duplicates.Select(d => d!).ToList()));
 
         // Totals are derived from task rows: nothing double counted.
         var badRuns = await cluster.QueryAsync("""

@@ -143,7 +143,9 @@ public sealed class HostNode : IAsyncDisposable
         return started.Elapsed;
     }
 
-    public string LogTail(int lines = 60)
+    public string LogTail(int lines = 60) => string.Join('\n', LogLines().TakeLast(lines));
+
+    public string[] LogLines()
     {
         lock (_logGate)
         {
@@ -152,12 +154,11 @@ public sealed class HostNode : IAsyncDisposable
             {
                 using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
                 using var reader = new StreamReader(stream, Encoding.UTF8);
-                var all = reader.ReadToEnd().Split('\n');
-                return string.Join('\n', all.TakeLast(lines));
+                return reader.ReadToEnd().Split('\n');
             }
             catch (IOException e)
             {
-                return "(no log: " + e.Message + ")";
+                return ["(no log: " + e.Message + ")"];
             }
         }
     }
