@@ -28,6 +28,8 @@ public static class HostApp
             ShowDevKey(newDevKey, auth);
         builder.Services.AddSingleton(auth);
         builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(sp => new ApiKeyResolver(keys, sp.GetRequiredService<PromptActors.Access.IApiKeyStore>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<ApiKeyResolver>>()));
         builder.Services.AddSingleton(sp => StreamTokens.Create(auth, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         // ASP.NET's request-line log shows the query string, where a stream token travels.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);

@@ -40,6 +40,7 @@ public sealed class PromptActorsStorage : IAsyncDisposable
         Prompts = new SqlPromptStore(dialect, time);
         Variables = new SqlScopedVariableStore(dialect, time);
         Runs = _runs = new SqlRunStore(dialect);
+        ApiKeys = new Access.SqlApiKeyStore(dialect);
     }
 
     /// <summary>
@@ -67,6 +68,9 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     public IScopedVariableStore Variables { get; }
 
     public IRunStore Runs { get; }
+
+    /// <summary>API keys issued through the host's <c>/v1/keys</c> (only their hashes).</summary>
+    public PromptActors.Access.IApiKeyStore ApiKeys { get; }
 
     internal SqlDialect Dialect => _dialect;
 

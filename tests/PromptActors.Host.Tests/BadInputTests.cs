@@ -40,6 +40,7 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
 {
     private const string U1 = HostFixture.KeyU1;
     private const string U2 = HostFixture.KeyU2;
+    private const string Admin = HostFixture.KeyAdmin;
     private const string Json = "application/json";
 
     // name, method, url, body, content type, key, expected status, expected code
@@ -121,6 +122,19 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         { "numeric missing-variable policy", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"missingVariables":"1"}""", Json, U1, 400, "validation_failed" },
         { "scope value not a string", "PUT", "/v1/scopes/user/u1/variables", """{"a":1}""", Json, U1, 400, "validation_failed" },
         { "scope bad variable name", "PUT", "/v1/scopes/user/u1/variables", """{"a b":"c"}""", Json, U1, 400, "validation_failed" },
+        { "key without a body", "POST", "/v1/keys", "", Json, Admin, 400, "validation_failed" },
+        { "key without a scope", "POST", "/v1/keys", """{"role":"runner"}""", Json, Admin, 400, "validation_failed" },
+        { "key with a bad user id", "POST", "/v1/keys", """{"scope":{"userId":"a b"},"role":"runner"}""", Json, Admin, 400, "validation_failed" },
+        { "key with an unknown role", "POST", "/v1/keys", """{"scope":{"userId":"u3"},"role":"root"}""", Json, Admin, 400, "validation_failed" },
+        { "key with a numeric role", "POST", "/v1/keys", """{"scope":{"userId":"u3"},"role":"2"}""", Json, Admin, 400, "validation_failed" },
+        { "key with a name too long", "POST", "/v1/keys", "{\"scope\":{\"userId\":\"u3\"},\"role\":\"runner\",\"name\":\"" + new string('n', 201) + "\"}", Json, Admin, 400, "validation_failed" },
+        { "key with an unknown field", "POST", "/v1/keys", """{"scope":{"userId":"u3"},"role":"runner","secret":"x"}""", Json, Admin, 400, "validation_failed" },
+        { "key issued by an editor", "POST", "/v1/keys", """{"scope":{"userId":"u1"},"role":"admin"}""", Json, U1, 403, "forbidden" },
+        { "keys listed by an editor", "GET", "/v1/keys", null, Json, U1, 403, "forbidden" },
+        { "key revoked by an editor", "DELETE", "/v1/keys/key_nope", null, Json, U1, 403, "forbidden" },
+        { "unknown key revoked", "DELETE", "/v1/keys/key_nope", null, Json, Admin, 404, "key_not_found" },
+        { "invalid key id revoked", "DELETE", "/v1/keys/a%20b", null, Json, Admin, 400, "validation_failed" },
+        { "configured key revoked", "DELETE", "/v1/keys/config-" + PromptActors.Host.Auth.ApiKeyHasher.Hash(U1)[7..19], null, Json, Admin, 400, "validation_failed" },
         { "unknown route", "GET", "/v1/nothing-here", null, Json, U1, 404, "not_found" },
         { "wrong method", "DELETE", "/v1/prompts/seed", null, Json, U1, 405, "method_not_allowed" },
     };
@@ -132,7 +146,8 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
     {
         var http = seeded.Host.Client(key);
         var owner = seeded.Host.Client(U1);
-        var before = await Snapshot(owner);
+        var admin = seeded.Host.Client(Admin);
+        var before = await Snapshot(owner, admin);
 
         var request = new HttpRequestMessage(new HttpMethod(method), url.Replace("{runU1}", seeded.RunU1).Split('#')[0]);
         if (url.Contains("#last="))
@@ -146,11 +161,11 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         var problem = await response.Json();
         Assert.Equal(code, problem.GetProperty("code").GetString());
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
-        Assert.Equal(before, await Snapshot(owner));
+        Assert.Equal(before, await Snapshot(owner, admin));
     }
 
-    /// <summary>What a bad request must not change: the seeded instances' conversation, variables and task counts.</summary>
-    private static async Task<string> Snapshot(HttpClient owner)
+    /// <summary>What a bad request must not change: the seeded instances' conversation, variables and task counts, the prompts, the keys.</summary>
+    private static async Task<string> Snapshot(HttpClient owner, HttpClient admin)
     {
         var view = await (await owner.GetAsync("/v1/instances/inst-u1")).Json();
         return JsonSerializer.Serialize(new
@@ -161,6 +176,7 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
             tasks = view.GetProperty("runTracking").GetProperty("taskCount").GetInt32(),
             prompt = (await (await owner.GetAsync("/v1/prompts/seed")).Json()).GetProperty("version").GetInt32(),
             text = (await (await owner.GetAsync("/v1/prompts/u1-only")).Json()).GetProperty("messages").ToString(),
+            keys = (await (await admin.GetAsync("/v1/keys")).Json()).GetProperty("keys").ToString(),
         });
     }
 }

@@ -19,6 +19,8 @@ public class HostFixture : IAsyncLifetime
     /// <summary>Same scope as <see cref="KeyU1"/>, role runner / admin.</summary>
     public const string KeyRunner = "test-key-user-one-runner";
     public const string KeyAdmin = "test-key-user-one-admin";
+    /// <summary>The same user as <see cref="KeyU1"/>, in another org (o3) and no project: another tenant.</summary>
+    public const string KeyU1OtherOrg = "test-key-user-one-other-org";
     public const string AllowedOrigin = "http://127.0.0.1:5999";
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "promptactors-host-" + Guid.NewGuid().ToString("N"));
@@ -34,11 +36,18 @@ public class HostFixture : IAsyncLifetime
     protected virtual Task<IReadOnlyDictionary<string, string?>> ExtraSettingsAsync() =>
         Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
 
+    /// <summary>What a derived fixture adds to the host's builder (a log capture, say) before the host is built.</summary>
+    protected virtual void Customize(WebApplicationBuilder builder)
+    {
+    }
+
     public virtual async Task InitializeAsync()
     {
         Directory.CreateDirectory(_dir);
         var extra = await ExtraSettingsAsync();
-        _app = HostApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        _app = HostApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["PromptActors:Storage:Provider"] = "sqlite",
             ["PromptActors:Storage:ConnectionString"] = $"Data Source={DatabasePath}",
@@ -64,8 +73,13 @@ public class HostFixture : IAsyncLifetime
             ["PromptActors:Http:MaxRequestBodyBytes"] = "65536",
             ["PromptActors:Instances:MaxInputBytes"] = "1024",
             ["PromptActors:Examples:Path"] = ExamplesPath(),
+            ["PromptActors:Auth:ApiKeys:4:KeyHash"] = ApiKeyHasher.Hash(KeyU1OtherOrg),
+            ["PromptActors:Auth:ApiKeys:4:UserId"] = "u1",
+            ["PromptActors:Auth:ApiKeys:4:OrgId"] = "o3",
             ["Logging:LogLevel:Default"] = "Warning",
-        }).AddInMemoryCollection(extra));
+            }).AddInMemoryCollection(extra);
+            Customize(builder);
+        });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);

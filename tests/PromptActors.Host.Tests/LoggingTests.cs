@@ -17,7 +17,7 @@ namespace PromptActors.Host.Tests;
 public sealed class LoggingTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "promptactors-logging-" + Guid.NewGuid().ToString("N"));
-    private readonly CapturingProvider _logs = new();
+    private readonly CapturingLoggerProvider _logs = new();
     private WebApplication? _app;
     private HttpClient _http = null!;
 
@@ -86,29 +86,6 @@ public sealed class LoggingTests : IAsyncLifetime
         }
         catch (IOException)
         {
-        }
-    }
-
-    public sealed record Entry(string Category, LogLevel Level, string Message);
-
-    private sealed class CapturingProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<Entry> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Capturing(categoryName, Entries);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(string category, ConcurrentQueue<Entry> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                entries.Enqueue(new Entry(category, logLevel, formatter(state, exception)));
         }
     }
 }

@@ -44,6 +44,8 @@ public sealed class RoleTests(HostFixture host) : IClassFixture<HostFixture>, IA
         { "DELETE", "/v1/instances/role-nope", null, ApiRole.Runner },
         { "GET", "/v1/runs/{run}", null, ApiRole.Runner },
         { "GET", "/v1/runs", null, ApiRole.Runner },
+        { "GET", "/v1/keys", null, ApiRole.Admin },
+        { "DELETE", "/v1/keys/key_none", null, ApiRole.Admin },
         { "GET", "/metrics", null, ApiRole.Admin },
         { "GET", "/clusterz", null, ApiRole.Admin },
         { "GET", "/openapi/v1.json", null, ApiRole.Admin },

@@ -36,6 +36,12 @@ public interface IPromptExecutionEngine
     /// </summary>
     IPromptExecutionEngine ForCaller(InstanceScope caller);
 
+    /// <summary>
+    /// <see cref="ForCaller(InstanceScope)"/>, recording <paramref name="keyId"/> (the id of the caller's API key, never its
+    /// secret) on every task the caller's messages create: in the journal and on the task rows (<c>ai_tasks.key_id</c>).
+    /// </summary>
+    IPromptExecutionEngine ForCaller(InstanceScope caller, string? keyId) => ForCaller(caller);
+
     /// <summary>Creates an instance (and runs it at once when <c>autoRun</c> is on).</summary>
     Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default);
 

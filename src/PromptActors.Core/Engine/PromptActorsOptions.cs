@@ -200,6 +200,9 @@ public sealed class PromptActorsOptions
         if (NumberOfShards is < 1 or > 10_000)
             errors.Add($"{Section}:NumberOfShards must be between 1 and 10000 (was {NumberOfShards})");
         Positive(AskTimeout, nameof(AskTimeout));
+        // An instance remembers request ids for 5 minutes; a copy may arrive up to AskTimeout + 30 s after its request.
+        if (AskTimeout > TimeSpan.FromMinutes(4))
+            errors.Add($"{Section}:{nameof(AskTimeout)} must be at most 4 minutes (was {AskTimeout})");
         Positive(AskAttemptTimeout, nameof(AskAttemptTimeout));
         Positive(ScopedVariablesTtl, nameof(ScopedVariablesTtl));
         Positive(PromptLatestTtl, nameof(PromptLatestTtl));

@@ -42,7 +42,7 @@ public sealed partial class PromptExecutionEngine
         CancellationToken cancellationToken = default)
     {
         var reply = await AskAsync<object>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller,
-            Subscribe: true), cancellationToken);
+            Subscribe: true, KeyId: _keyId, Deadline: Deadline()), cancellationToken);
         switch (reply)
         {
             case Rejected rejected:

@@ -20,6 +20,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     private readonly InstanceSettings _settings;
     private readonly bool _clustered;
     private readonly InstanceScope? _caller;
+    private readonly string? _keyId;
 
     /// <summary>How long after a node's removal an unanswered command is sent again (the region learns of it meanwhile).</summary>
     private static readonly TimeSpan ResendAfterRemoval = TimeSpan.FromMilliseconds(300);
@@ -35,8 +36,9 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         _settings = runtime.InstanceSettings;
     }
 
-    private PromptExecutionEngine(PromptExecutionEngine engine, InstanceScope caller)
+    private PromptExecutionEngine(PromptExecutionEngine engine, InstanceScope caller, string? keyId)
     {
+        _keyId = keyId;
         _system = engine._system;
         _runtime = engine._runtime;
         _timeout = engine._timeout;
@@ -49,14 +51,18 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     /// <summary>The caller this engine acts for, or null when it is the unrestricted engine.</summary>
     public InstanceScope? Caller => _caller;
 
-    public IPromptExecutionEngine ForCaller(InstanceScope caller)
+    public IPromptExecutionEngine ForCaller(InstanceScope caller) => ForCaller(caller, null);
+
+    public IPromptExecutionEngine ForCaller(InstanceScope caller, string? keyId)
     {
         ArgumentNullException.ThrowIfNull(caller);
         if (caller.Validate() is { Count: > 0 } errors)
             throw new ValidationFailedException(string.Join("; ", errors));
+        if (keyId is not null && !PromptValidation.IsValidId(keyId))
+            throw new ValidationFailedException("the key id must be 1-128 letters, digits, '_', '-' or '.'");
         if (_caller is not null && _caller != caller)
             throw new InvalidOperationException("an engine acting for one caller cannot act for another");
-        return _caller == caller ? this : new PromptExecutionEngine(this, caller);
+        return _caller == caller && _keyId == keyId ? this : new PromptExecutionEngine(this, caller, keyId);
     }
 
     public Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default)
@@ -64,7 +70,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         ArgumentNullException.ThrowIfNull(request);
         var command = new StartInstance(request.InstanceId ?? Guid.NewGuid().ToString("N"), request.PromptId, request.Scope,
             request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model,
-            _caller);
+            _caller, _keyId);
         if (_caller is not null && request.Scope != _caller)
             throw new ForbiddenException("a caller may only start instances in its own scope (user, org and project)");
         // Checked here too so a bad request never creates an entity.
@@ -75,7 +81,11 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     }
 
     public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
-        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller), cancellationToken);
+        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller, KeyId: _keyId,
+            Deadline: Deadline()), cancellationToken);
+
+    /// <summary>When an ask sent now stops waiting (and re-sending): later copies of its message are dropped by the instance.</summary>
+    private DateTimeOffset Deadline() => _runtime.Services.Time.GetUtcNow() + _timeout;
 
     public Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
         AskAsync<InstanceView>(new GetInstance(CheckId(instanceId), _caller), cancellationToken);

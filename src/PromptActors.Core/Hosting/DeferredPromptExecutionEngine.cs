@@ -17,6 +17,8 @@ internal sealed class DeferredPromptExecutionEngine(PromptActorsRuntimeHolder ho
 
     public IPromptExecutionEngine ForCaller(InstanceScope caller) => Engine.ForCaller(caller);
 
+    public IPromptExecutionEngine ForCaller(InstanceScope caller, string? keyId) => Engine.ForCaller(caller, keyId);
+
     public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
         CancellationToken cancellationToken = default) =>
         Engine.ExecuteMessageStreamAsync(instanceId, userInput, cancellationToken);

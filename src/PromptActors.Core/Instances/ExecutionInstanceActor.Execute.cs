@@ -29,6 +29,9 @@ public sealed partial class ExecutionInstanceActor
                 Sender.Tell(again); // an older task: the engine resumes its stream by id
             return;
         }
+        if (decision is Decision.Ignore)
+            _log.Info("Instance {0} drops a copy of request {1} that arrived after its caller stopped waiting ({2})", _instanceId,
+                cmd.RequestId, cmd.Deadline);
         if (Carry(cmd, decision) is not Decision.Proceed)
             return;
         if (!TryContext(cmd, PinnedPrompt(_state.Start!), _state.Start!.Scope, out var ctx))
@@ -50,7 +53,7 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
-            cmd.RequestId, cmd.Subscribe);
+            cmd.RequestId, cmd.Subscribe, cmd.KeyId);
     }
 
     private void OnUpdateVariables(UpdateVariables cmd)
@@ -74,11 +77,12 @@ public sealed partial class ExecutionInstanceActor
     }
 
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
-        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false)
+        ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false,
+        string? keyId = null)
     {
         var acknowledged = _outbox.TakeAcknowledged();
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
-            acknowledged);
+            acknowledged, keyId);
         _persistReplyTo = replyTo;
         Persist(submitted, e =>
         {

@@ -44,7 +44,7 @@ public sealed partial class ExecutionInstanceActor
         if (config.AutoRun)
         {
             taskId = NewId();
-            runId = config.TrackInRuns ? NewId() : null;
+            runId = config.TrackInRuns ? RunIds.Mint(_instanceId) : null; // names this instance, so a run read finds it (read your writes)
             built = Build(prompt, ctx.Scoped, userValues, [], null, runId, config.ApplyVariables);
             if (!built.Ok)
             {
@@ -64,7 +64,7 @@ public sealed partial class ExecutionInstanceActor
             _state.Apply(e);
             _log.Info("Instance {0} started from prompt {1} v{2}", _instanceId, prompt.Id, prompt.Version);
             if (built is not null)
-                Submit(taskId!, runId, null, built.Messages, model, replyTo, replyWithView: true, ctx);
+                Submit(taskId!, runId, null, built.Messages, model, replyTo, replyWithView: true, ctx, keyId: cmd.KeyId);
             else
             {
                 replyTo.Tell(BuildView(ctx));

@@ -28,15 +28,19 @@ public sealed record StartInstance(
     bool Retain = false,
     int? PromptVersion = null,
     string? Model = null,
-    InstanceScope? Caller = null) : IInstanceCommand;
+    InstanceScope? Caller = null,
+    string? KeyId = null) : IInstanceCommand;
 
 /// <summary>
 /// Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or
 /// <see cref="Rejected"/>. A repeat with the same <see cref="RequestId"/> (a retry after a lost reply or a message dropped
 /// during a shard hand-off) is answered with the task the first one created, never a second task.
 /// </summary>
+/// <para><see cref="Deadline"/> is when the caller stops waiting (and sending copies): a copy that arrives more than
+/// <see cref="InstanceDecider.StaleCopyGrace"/> after it, and whose request the instance no longer remembers, is dropped
+/// unanswered. (A node restarted at the same address can receive messages sent to its previous incarnation long after.)</para>
 public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null, InstanceScope? Caller = null,
-    bool Subscribe = false) : IInstanceCommand;
+    bool Subscribe = false, string? KeyId = null, DateTimeOffset? Deadline = null) : IInstanceCommand;
 
 /// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record UpdateVariables(

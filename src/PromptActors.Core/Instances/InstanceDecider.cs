@@ -47,6 +47,12 @@ public sealed record DecisionInputs(
 /// </summary>
 public static class InstanceDecider
 {
+    /// <summary>
+    /// How long after its <see cref="ExecuteMessage.Deadline"/> a copy of a message is still taken (allowing for clocks of
+    /// nodes that differ a little); a later one is dropped unless its request is remembered.
+    /// </summary>
+    public static readonly TimeSpan StaleCopyGrace = TimeSpan.FromSeconds(30);
+
     public static Decision Decide(IInstanceCommand command, InstanceState state, DecisionInputs inputs)
     {
         var id = inputs.InstanceId;
@@ -122,6 +128,10 @@ public static class InstanceDecider
         // A retry of a request this instance already accepted: the same task, not a second one.
         if (cmd.RequestId is { } requestId && state.RecentRequests.Find(r => r.RequestId == requestId) is { } repeat)
             return new Decision.Answer(new MessageAccepted(id, repeat.TaskId, state.RunId));
+        // A copy its caller stopped waiting for long ago (delivered late, e.g. by a node restarted at the same address): its
+        // request may have made a task that this instance no longer remembers, so it must not make another.
+        if (cmd.Deadline is { } deadline && inputs.Now > deadline + StaleCopyGrace)
+            return new Decision.Ignore();
         if (state.IsExecuting)
             return new Decision.Refuse(new Rejected(ErrorCodes.InstanceBusy, $"instance '{id}' is executing task '{state.Current!.TaskId}'"));
         if (inputs.Phase == InstancePhase.HandingOff)

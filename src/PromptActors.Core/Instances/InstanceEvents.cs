@@ -46,7 +46,8 @@ public sealed record MessageSubmitted(
     string Provider,
     DateTimeOffset At,
     string? RequestId = null,
-    IReadOnlyList<string>? Synced = null) : IInstanceEvent;
+    IReadOnlyList<string>? Synced = null,
+    string? KeyId = null) : IInstanceEvent;
 
 public sealed record ExecutionCompleted(
     string TaskId,

@@ -10,7 +10,7 @@ namespace PromptActors.Instances;
 /// active. <see cref="Steps"/> is null in snapshots written before turns had steps: such a turn is one model call.
 /// </summary>
 public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0,
-    IReadOnlyList<TurnStep>? Steps = null)
+    IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null)
 {
     /// <summary>The turn's steps so far, oldest first (never empty).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -22,7 +22,7 @@ public sealed record CurrentTask(string TaskId, string? UserMessage, string Mode
 }
 
 /// <summary>A recent <see cref="ExecuteMessage.RequestId"/> and the task it created (repeats are answered with that task).</summary>
-public sealed record RecentRequest(string RequestId, string TaskId);
+public sealed record RecentRequest(string RequestId, string TaskId, DateTimeOffset At = default);
 
 /// <summary>The last finished task, kept so a late subscriber can replay it.</summary>
 public sealed record FinishedTask(string TaskId, TaskOutcome Outcome, string Text, string? ErrorCode, string? ErrorDetail, ExecutionStats Stats);
@@ -72,10 +72,17 @@ public sealed class InstanceState
     public Dictionary<string, RunTaskRecord> Unsynced { get; private set; } = new(StringComparer.Ordinal);
     public bool Expired { get; private set; }
 
-    /// <summary>The last <see cref="RecentRequestsKept"/> request ids that created tasks, oldest first.</summary>
+    /// <summary>
+    /// The request ids that created tasks, oldest first: every one of the last <see cref="RequestMemory"/> (by the
+    /// submissions' own times, so recovery rebuilds the same list), and at least the last <see cref="RecentRequestsKept"/>,
+    /// at most <see cref="MaxRecentRequests"/>. A copy of a request arrives at most its ask's timeout plus
+    /// <see cref="InstanceDecider.StaleCopyGrace"/> after the request (later copies are dropped), well within the memory.
+    /// </summary>
     public List<RecentRequest> RecentRequests { get; private set; } = new();
 
     public const int RecentRequestsKept = 32;
+    public const int MaxRecentRequests = 2048;
+    public static readonly TimeSpan RequestMemory = TimeSpan.FromMinutes(5);
 
     public bool Started => Start is not null;
     public bool IsExecuting => Current is not null;
@@ -123,7 +130,7 @@ public sealed class InstanceState
                 }
                 TaskCount++;
                 Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount,
-                    [new ModelCallStep(m.Model, m.Provider, m.At)]);
+                    [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId);
                 if (m.UserMessage is not null)
                     Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
                 Status = InstanceStatus.Executing;
@@ -131,9 +138,14 @@ public sealed class InstanceState
                 UpdatedAt = m.At;
                 if (m.RequestId is not null)
                 {
-                    RecentRequests.Add(new RecentRequest(m.RequestId, m.TaskId));
-                    if (RecentRequests.Count > RecentRequestsKept)
-                        RecentRequests.RemoveAt(0);
+                    RecentRequests.Add(new RecentRequest(m.RequestId, m.TaskId, m.At));
+                    var forgetBefore = m.At - RequestMemory;
+                    var forget = 0;
+                    while (RecentRequests.Count - forget > RecentRequestsKept
+                           && (RecentRequests.Count - forget > MaxRecentRequests || RecentRequests[forget].At < forgetBefore))
+                        forget++;
+                    if (forget > 0)
+                        RecentRequests.RemoveRange(0, forget);
                 }
                 break;
             case ExecutionCompleted c:
@@ -198,7 +210,7 @@ public sealed class InstanceState
             };
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
-                current.SubmittedAt, at, at, current.Sequence);
+                current.SubmittedAt, at, at, current.Sequence, current.KeyId);
         }
     }
 

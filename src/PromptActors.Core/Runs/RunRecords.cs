@@ -55,7 +55,8 @@ public sealed record RunTaskRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
-    int Sequence = 0) : IPromptActorsMessage
+    int Sequence = 0,
+    string? KeyId = null) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
 }

@@ -19,7 +19,7 @@ namespace PromptActors.Serialization;
 /// <remarks>
 /// <para><c>sub.v2</c>: 1 task id (16 bytes) | 2 task id (string); 3 | 4 new run id; 5 user message (absent =
 /// null); 6 model; 7 provider; 8 time (UTC ticks, sfixed64); 9 time's offset in minutes (sint32, absent = 0); 10 | 11
-/// request id; 12 | 13 a synced task id (repeated, in order).</para>
+/// request id; 12 | 13 a synced task id (repeated, in order); 14 | 15 the id of the API key that sent the message.</para>
 /// <para><c>done.v2</c>: 1 | 2 task id; 3 text; 4 input tokens; 5 output tokens; 6 cached input tokens;
 /// 7 estimated; 8 cost's unscaled value (sint64) with 9 its scale (uint32) | 10 cost as invariant text when it does not
 /// fit 64 bits; 11 time to first token in ms (double, absent = null); 12 total time in ms (double); 13 time (UTC ticks);
@@ -36,7 +36,8 @@ public static class TurnEventCodec
 
     public static byte[] Write(MessageSubmitted e)
     {
-        var max = 64 + Max(e.TaskId) + Max(e.NewRunId) + Max(e.UserMessage) + Max(e.Model) + Max(e.Provider) + Max(e.RequestId);
+        var max = 64 + Max(e.TaskId) + Max(e.NewRunId) + Max(e.UserMessage) + Max(e.Model) + Max(e.Provider) + Max(e.RequestId)
+                  + Max(e.KeyId);
         if (e.Synced is { } synced)
             foreach (var id in synced)
                 max += Max(id);
@@ -55,6 +56,8 @@ public static class TurnEventCodec
             if (e.Synced is { } ids)
                 foreach (var id in ids)
                     WriteId(o, 12, id);
+            if (e.KeyId is not null)
+                WriteId(o, 14, e.KeyId);
         });
     }
 
@@ -83,7 +86,7 @@ public static class TurnEventCodec
 
     public static MessageSubmitted ReadSubmitted(byte[] bytes)
     {
-        string? taskId = null, newRunId = null, userMessage = null, model = null, provider = null, requestId = null;
+        string? taskId = null, newRunId = null, userMessage = null, model = null, provider = null, requestId = null, keyId = null;
         long? ticks = null;
         var offsetMinutes = 0;
         List<string>? synced = null;
@@ -102,11 +105,12 @@ public static class TurnEventCodec
                 case 9: offsetMinutes = Field(input, tag, Varint).ReadSInt32(); break;
                 case 10 or 11: requestId = ReadId(input, tag, 10); break;
                 case 12 or 13: (synced ??= new List<string>()).Add(ReadId(input, tag, 12)); break;
+                case 14 or 15: keyId = ReadId(input, tag, 14); break;
                 default: input.SkipLastField(); break;
             }
         }
         return new MessageSubmitted(Required(taskId, "task id"), newRunId, userMessage, Required(model, "model"),
-            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced);
+            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced, keyId);
     }
 
     public static ExecutionCompleted ReadCompleted(byte[] bytes)

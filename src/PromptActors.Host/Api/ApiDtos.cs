@@ -202,6 +202,7 @@ public static class RunDto
             totalTime = t.TotalTimeMs,
             createdAt = t.CreatedAt,
             completedAt = t.CompletedAt,
+            keyId = t.KeyId,
         }) : null,
     };
 }

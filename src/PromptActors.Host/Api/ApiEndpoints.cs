@@ -52,6 +52,7 @@ public static class ApiEndpoints
         v1.MapDelete("/instances/{id}", Delete);
         v1.MapGet("/runs/{runId}", GetRun);
         v1.MapGet("/runs", ListRuns);
+        v1.MapKeyEndpoints();
     }
 
     private static ApiCaller? Caller(HttpContext http) => http.Items[CallerKey] as ApiCaller;
@@ -61,7 +62,7 @@ public static class ApiEndpoints
     /// whole scope (user, org and project), in the same hop as the command. Without auth the engine is unrestricted.
     /// </summary>
     private static IPromptExecutionEngine For(HttpContext http, IPromptExecutionEngine engine) =>
-        Caller(http) is { } caller ? engine.ForCaller(caller.Scope) : engine;
+        Caller(http) is { } caller ? engine.ForCaller(caller.Scope, caller.KeyId) : engine;
 
     private static async Task<IResult> Ready(ActorSystem system, IPromptStore store, CancellationToken ct)
     {

@@ -11,6 +11,7 @@ public static class Problems
     public const string Forbidden = ErrorCodes.Forbidden;
     public const string NotFound = ErrorCodes.NotFound;
     public const string RunNotFound = "run_not_found";
+    public const string KeyNotFound = "key_not_found";
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string MethodNotAllowed = "method_not_allowed";
@@ -21,7 +22,7 @@ public static class Problems
         ErrorCodes.ValidationFailed => 400,
         Unauthorized => 401,
         Forbidden => 403,
-        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or NotFound or RunNotFound => 404,
+        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or NotFound or RunNotFound or KeyNotFound => 404,
         MethodNotAllowed => 405,
         ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists => 409,
         ErrorCodes.InstanceExpired => 410,

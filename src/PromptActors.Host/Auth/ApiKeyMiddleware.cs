@@ -8,7 +8,7 @@ namespace PromptActors.Host.Auth;
 /// <c>/readyz</c> stay open (load balancers and orchestrators probe them without a key). What each role may do on
 /// <c>/v1</c> is checked per endpoint (<see cref="ApiRoles.RequireRole{TBuilder}"/>).
 /// </summary>
-public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, AuthOptions options, StreamTokens tokens)
+public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyResolver keys, AuthOptions options, StreamTokens tokens)
 {
     public static bool IsOperations(PathString path) =>
         path.StartsWithSegments("/metrics") || path.StartsWithSegments("/clusterz") || path.StartsWithSegments("/openapi");
@@ -30,7 +30,17 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Aut
         {
             var header = http.Request.Headers.Authorization.ToString();
             var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-            var caller = string.IsNullOrEmpty(key) ? null : keys.Find(key);
+            ApiCaller? caller;
+            try
+            {
+                caller = string.IsNullOrEmpty(key) ? null : await keys.FindAsync(key, http.RequestAborted);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Configured keys still work; an issued one cannot be checked while the database is away.
+                await Problems.Of(ErrorCodes.StoreUnavailable, "the API key could not be checked (the key store is unavailable); retry").ExecuteAsync(http);
+                return;
+            }
             // An EventSource cannot send the header: a stream token, on that instance's stream only.
             if (key is null && StreamInstance(http.Request) is { } instanceId
                 && http.Request.Query["access_token"].FirstOrDefault() is { Length: > 0 } token)

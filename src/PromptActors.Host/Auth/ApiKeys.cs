@@ -20,6 +20,13 @@ public enum ApiRole
 /// <summary>One configured API key: only its hash is kept, with the scope it may act in and its role.</summary>
 public sealed class ApiKeyEntry
 {
+    /// <summary>
+    /// The key's id in lists and on task rows (never secret). Unset: <c>config-</c> and the first 12 hex digits of its hash.
+    /// </summary>
+    public string? Id { get; set; }
+
+    public string EffectiveId => string.IsNullOrEmpty(Id) ? "config-" + KeyHash[7..Math.Min(KeyHash.Length, 19)] : Id;
+
     /// <summary><c>sha256:</c> followed by the hex SHA-256 of the key (see the <c>hash-key</c> command).</summary>
     public string KeyHash { get; set; } = "";
     public string UserId { get; set; } = "";
@@ -67,13 +74,15 @@ public sealed class AuthOptions
                 errors.Add($"{Section}:ApiKeys:{i}:UserId is required (1-128 letters, digits, '_', '-' or '.')");
             if (!ApiKeyEntry.IsRole(k.Role))
                 errors.Add($"{Section}:ApiKeys:{i}:Role must be runner, editor or admin (was '{k.Role}')");
+            if (!string.IsNullOrEmpty(k.Id) && !Prompts.PromptValidation.IsValidId(k.Id))
+                errors.Add($"{Section}:ApiKeys:{i}:Id must be 1-128 letters, digits, '_', '-' or '.'");
         }
         return errors;
     }
 }
 
-/// <summary>Who is calling: the scope their key is bound to, and what the key may do.</summary>
-public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId, ApiRole Role = ApiRole.Editor)
+/// <summary>Who is calling: the scope their key is bound to, what the key may do, and the key's id (never its secret).</summary>
+public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId, ApiRole Role = ApiRole.Editor, string? KeyId = null)
 {
     /// <summary>The whole scope the key acts in; instances, runs and scope variables must match all of it.</summary>
     public Variables.InstanceScope Scope { get; } = new(UserId, OrgId, ProjectId);
@@ -97,10 +106,16 @@ public sealed class ApiKeyStore
     public ApiKeyStore(IEnumerable<ApiKeyEntry> entries)
     {
         foreach (var e in entries)
-            _keys.Add((Convert.FromHexString(e.KeyHash[7..]), new ApiCaller(e.UserId, e.OrgId, e.ProjectId, e.ParsedRole)));
+        {
+            _keys.Add((Convert.FromHexString(e.KeyHash[7..]), new ApiCaller(e.UserId, e.OrgId, e.ProjectId, e.ParsedRole, e.EffectiveId)));
+            Entries.Add(e);
+        }
     }
 
     public int Count => _keys.Count;
+
+    /// <summary>The configured keys (hashes included: never shown).</summary>
+    public List<ApiKeyEntry> Entries { get; } = new();
 
     public ApiCaller? Find(string key)
     {
@@ -131,13 +146,14 @@ public sealed class ApiKeyStore
         if (File.Exists(path) && ReadDevKey(path) is { } stored)
         {
             stored.Role = "admin"; // the development key is the local operator's (files written before roles have none)
+            stored.Id ??= "dev";
             return (new ApiKeyStore([stored]), null);
         }
 
         var key = ApiKeyHasher.NewKey();
         var entry = new ApiKeyEntry
         {
-            KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local", Role = "admin",
+            Id = "dev", KeyHash = ApiKeyHasher.Hash(key), UserId = "local", OrgId = "local", ProjectId = "local", Role = "admin",
         };
         var aside = $"{path}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(aside, JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));

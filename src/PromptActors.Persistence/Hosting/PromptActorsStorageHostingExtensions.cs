@@ -62,9 +62,11 @@ public static class PromptActorsStorageHostingExtensions
         services.RemoveAll<IPromptStore>();
         services.RemoveAll<IScopedVariableStore>();
         services.RemoveAll<IRunStore>();
+        services.RemoveAll<PromptActors.Access.IApiKeyStore>();
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Prompts);
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Variables);
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Runs);
+        services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().ApiKeys);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageStartupService>());
         return services;
     }

@@ -132,7 +132,8 @@ internal sealed partial class SqlRunStore
             _dialect.ReadTimestamp(r, 5),
             _dialect.ReadTimestamp(r, 16),
             r.IsDBNull(15) ? null : _dialect.ReadTimestamp(r, 15),
-            r.GetInt32(17));
+            r.GetInt32(17),
+            r.GetStringOrNull(18));
     }
 
     internal static string StatusName(RunTaskStatus status) => status switch

@@ -27,7 +27,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
 
     private const string TaskColumns =
         "task_id, run_id, provider, model, request_data, created_at, status, response_text, response_errors, " +
-        "tokens_input, tokens_output, tokens_total, cost, time_to_first_token, total_time, completed_at, updated_at, seq";
+        "tokens_input, tokens_output, tokens_total, cost, time_to_first_token, total_time, completed_at, updated_at, seq, key_id";
 
     private const string InsertRunSql = """
         INSERT INTO ai_runs (id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version,
@@ -68,10 +68,10 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     private const string InsertTaskIfMissingSql = """
         INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
                               status, response_text, response_errors, tokens_input, tokens_output, tokens_total, cost,
-                              time_to_first_token, total_time, completed_at, updated_at)
+                              time_to_first_token, total_time, completed_at, updated_at, key_id)
         SELECT @task_id, @run_id, @user_id, @service, @task_name, @provider, @model, @request_data, @created_at, @seq,
                @status, @response_text, @response_errors, @tokens_input, @tokens_output, @tokens_total, @cost,
-               @time_to_first_token, @total_time, @completed_at, @updated_at
+               @time_to_first_token, @total_time, @completed_at, @updated_at, @key_id
         WHERE NOT EXISTS (SELECT 1 FROM ai_tasks WHERE task_id = @task_id)
         """;
 
@@ -355,6 +355,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             .Double("time_to_first_token", task.TimeToFirstTokenMs)
             .Double("total_time", task.TotalTimeMs)
             .Timestamp("completed_at", task.CompletedAt)
-            .Timestamp("updated_at", task.UpdatedAt);
+            .Timestamp("updated_at", task.UpdatedAt)
+            .Text("key_id", task.KeyId);
     }
 }

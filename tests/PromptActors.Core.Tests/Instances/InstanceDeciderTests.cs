@@ -153,6 +153,47 @@ public sealed class InstanceDeciderTests
     }
 
     [Fact]
+    public void A_copy_that_arrives_long_after_its_caller_stopped_waiting_is_dropped_unless_its_request_is_remembered()
+    {
+        var now = T0.AddMinutes(2); // the decision's clock (see Decide)
+        // Within its deadline and the grace after it: taken.
+        Assert.IsType<Decision.Proceed>(Decide(new ExecuteMessage(Id, "more", RequestId: "r2", Deadline: now), Given.Completed));
+        Assert.IsType<Decision.Proceed>(Decide(new ExecuteMessage(Id, "more", RequestId: "r2",
+            Deadline: now - InstanceDecider.StaleCopyGrace), Given.Completed));
+        // Later: dropped unanswered (nobody waits for it), whatever the state.
+        foreach (var given in new[] { Given.Ready, Given.Executing, Given.Completed })
+            Assert.Equal(new Decision.Ignore(), Decide(new ExecuteMessage(Id, "more", RequestId: "r2",
+                Deadline: now - InstanceDecider.StaleCopyGrace - TimeSpan.FromSeconds(1)), given));
+        // A remembered request is still answered with its task, however late.
+        var answer = Assert.IsType<Decision.Answer>(Decide(new ExecuteMessage(Id, "hi", RequestId: "r1", Deadline: T0), Given.Completed));
+        Assert.Equal(new MessageAccepted(Id, "t1", "run-1"), answer.Reply);
+    }
+
+    [Fact]
+    public void Requests_are_remembered_for_five_minutes_of_submissions_and_at_least_the_last_32()
+    {
+        var state = State(Given.Ready);
+        // 200 quick turns in one minute: all remembered (a late copy of any of them must not make a second task).
+        for (var i = 0; i < 200; i++)
+        {
+            var at = T0.AddMilliseconds(300 * i);
+            state.Apply(new MessageSubmitted($"t{i}", i == 0 ? "run-1" : null, "hi", "local", "local", at, RequestId: $"r{i}"));
+            state.Apply(new ExecutionCompleted($"t{i}", "ok", new TokenUsage(1, 1), 0m, 1, 2, at.AddMilliseconds(100)));
+        }
+        Assert.Equal(200, state.RecentRequests.Count);
+        Assert.IsType<Decision.Answer>(InstanceDecider.Decide(new ExecuteMessage(Id, "hi", RequestId: "r0"), state,
+            new DecisionInputs(Id, InstancePhase.Running, new InstanceSettings(), T0.AddMinutes(1))));
+        // Six minutes later, two more: the old ones are forgotten down to the last 32.
+        var later = T0.AddMinutes(7);
+        state.Apply(new MessageSubmitted("late1", null, "hi", "local", "local", later, RequestId: "late-r1"));
+        Assert.Equal(InstanceState.RecentRequestsKept, state.RecentRequests.Count);
+        Assert.Equal("late-r1", state.RecentRequests[^1].RequestId);
+        // The snapshot keeps them, times included, so a recovered instance forgets the same ones.
+        var restored = InstanceState.FromSnapshot(state.ToSnapshot());
+        Assert.Equal(state.RecentRequests, restored.RecentRequests);
+    }
+
+    [Fact]
     public void A_follow_up_without_input_is_refused_once_a_turn_completed()
     {
         Assert.Equal(ErrorCodes.ValidationFailed, Code(Decide(new ExecuteMessage(Id), Given.Completed)));

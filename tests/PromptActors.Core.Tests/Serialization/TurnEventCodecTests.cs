@@ -43,11 +43,13 @@ public sealed class TurnEventCodecTests
     [Fact]
     public void Every_submitted_event_reads_back_unchanged()
     {
-        Gen.Select(GenId, GenId.Null(0.3), GenText.Null(0.3), GenText, GenText, GenTime, GenId.Null(0.3), GenId.List[0, 4].Null(0.3))
+        var ids = Gen.Select(GenId.Null(0.3), GenId.List[0, 4].Null(0.3), GenId.Null(0.3));
+        Gen.Select(GenId, GenId.Null(0.3), GenText.Null(0.3), GenText, GenText, GenTime, ids)
             .Sample(t =>
             {
-                var (taskId, runId, message, model, provider, at, requestId, synced) = t;
-                var e = new MessageSubmitted(taskId, runId, message, model, provider, at, requestId, synced?.Count == 0 ? null : synced);
+                var (taskId, runId, message, model, provider, at, (requestId, synced, keyId)) = t;
+                var e = new MessageSubmitted(taskId, runId, message, model, provider, at, requestId, synced?.Count == 0 ? null : synced,
+                    keyId);
                 var back = TurnEventCodec.ReadSubmitted(TurnEventCodec.Write(e));
                 Assert.Equal(Describe(e), Describe(back));
                 Assert.Equal(e.At, back.At);

@@ -105,8 +105,29 @@ public abstract class MigrationTests(ITestDatabases databases) : IAsyncLifetime
         RunTaskRecord Task(string id, RunTaskStatus status, int minutes, long tokens) => new(run, id, "local", "local", "hi", status,
             status == RunTaskStatus.Completed ? "hello" : null, null, null, tokens, 0, tokens, tokens / 1000m, null, null,
             at.AddMinutes(minutes), at.AddMinutes(minutes), status == RunTaskStatus.Completed ? at.AddMinutes(minutes) : null, minutes);
-        await storage.Runs.UpsertTaskAsync(Task("t-done", RunTaskStatus.Completed, 1, 10));
-        await storage.Runs.UpsertTaskAsync(Task("t-open", RunTaskStatus.Pending, 2, 0));
+        // Written as version 5 wrote them (today's store writes columns that version lacks).
+        await using (var v5 = await SqlSession.BeginWriteAsync(storage.Dialect, default))
+        {
+            await v5.Sql("""
+                    INSERT INTO ai_runs (id, user_id, source_type, source_id, prompt_id, prompt_version, settings, variable_values,
+                                         created_at, status, updated_at, instance_id)
+                    VALUES ('run-v5', 'u1', 'prompt', 'p', 'p', 1, @settings, @values, @at, 'running', @at, 'instance-v5')
+                    """)
+                .Json("settings", StorageJson.Serialize(PromptSettings.Default)).Json("values", "{}").Timestamp("at", at)
+                .ExecuteAsync(default);
+            foreach (var (id, status, minutes, tokens) in new[] { ("t-done", "completed", 1, 10L), ("t-open", "pending", 2, 0L) })
+                await v5.Sql("""
+                        INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at,
+                                              seq, status, response_text, tokens_input, tokens_total, cost, completed_at, updated_at)
+                        VALUES (@id, 'run-v5', 'u1', 'prompt-actors', 'execute_message', 'local', 'local', @request, @at, @seq, @status, @text,
+                                @tokens, @tokens, @cost, @completed, @at)
+                        """)
+                    .Text("id", id).Json("request", """{"userMessage":"hi"}""").Timestamp("at", at.AddMinutes(minutes)).Int32("seq", minutes)
+                    .Text("status", status).Text("text", status == "completed" ? "hello" : null).Int64("tokens", tokens)
+                    .Money("cost", tokens / 1000m).Timestamp("completed", status == "completed" ? at.AddMinutes(minutes) : null)
+                    .ExecuteAsync(default);
+            await v5.CommitAsync(default);
+        }
 
         var upgrade = await Open().InitializeAsync();
         Assert.Equal(5, upgrade.FromVersion);
