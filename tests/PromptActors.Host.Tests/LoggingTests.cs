@@ -52,7 +52,9 @@ public sealed class LoggingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, (await _http.DeleteAsync($"/v1/instances/{id}")).StatusCode);
 
         // The instance's information entry ("Instance … reaped") passes its class's Information level…
-        var reaped = await Eventually(() => _logs.Entries.FirstOrDefault(e => e.Message.Contains($"Instance {id} reaped", StringComparison.Ordinal)));
+        // The log names the instance as the engine keeps it: under the key's tenant tag.
+        var logged = PromptActors.Instances.TenantIds.Internal(new PromptActors.Variables.InstanceScope("u1"), id);
+        var reaped = await Eventually(() => _logs.Entries.FirstOrDefault(e => e.Message.Contains($"Instance {logged} reaped", StringComparison.Ordinal)));
         Assert.Equal("PromptActors.Instances.ExecutionInstanceActor", reaped.Category);
         Assert.Equal(LogLevel.Information, reaped.Level);
         // …while information from every other category, Akka's own included, stays below Default=Warning.

@@ -32,6 +32,7 @@ public sealed class TenantAHost : HostFixture
         Check(accepted);
         RunId = (await accepted.Json()).GetProperty("runId").GetString()!;
         await a.GetStringAsync("/v1/instances/a-inst/stream");
+        Check(await a.PostJson("/v1/instances", """{"promptId":"a-prompt","instanceId":"a-taken","variables":{"city":"SECRET-A-VAR"}}"""));
     }
 
     private static void Check(HttpResponseMessage response)
@@ -105,6 +106,29 @@ public sealed class TenancySuiteTests(TenantAHost host) : IClassFixture<TenantAH
         Assert.Equal(before, await SnapshotOfA());
     }
 
+    [Theory]
+    [InlineData("B")]
+    [InlineData("C")]
+    public async Task Starting_with_an_id_another_tenant_uses_makes_ones_own_instance_as_for_an_unused_id(string stranger)
+    {
+        var a = host.Client(HostFixture.KeyU1);
+        var aBefore = WithoutClock(await a.GetStringAsync("/v1/instances/a-taken"));
+        var client = host.Client(Key(stranger));
+        var started = await client.PostJson("/v1/instances", """{"promptId":"chat-assistant","instanceId":"a-taken"}""");
+        var body = await started.Content.ReadAsStringAsync();
+        Assert.True(started.StatusCode == HttpStatusCode.Created, $"{(int)started.StatusCode} {body}");
+        var view = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("a-taken", view.GetProperty("instanceId").GetString());
+        Assert.Equal("chat-assistant", view.GetProperty("promptId").GetString());
+        foreach (var secret in TenantAHost.Secrets)
+            Assert.DoesNotContain(secret, body);
+        // Its own from now on (a second start is its own instance_exists); A's is untouched.
+        var again = await client.PostJson("/v1/instances", """{"promptId":"chat-assistant","instanceId":"a-taken"}""");
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("chat-assistant", (await (await client.GetAsync("/v1/instances/a-taken")).Json()).GetProperty("promptId").GetString());
+        Assert.Equal(aBefore, WithoutClock(await a.GetStringAsync("/v1/instances/a-taken")));
+    }
+
     [Fact]
     public async Task A_tenants_run_list_shows_none_of_another_tenants_runs()
     {
@@ -137,10 +161,13 @@ public sealed class TenancySuiteTests(TenantAHost host) : IClassFixture<TenantAH
         foreach (var url in new[] { "/v1/instances/a-inst", $"/v1/runs/{host.RunId}", "/v1/prompts/a-prompt", "/v1/scopes/org/o1/variables",
                      "/v1/scopes/project/p1/variables" })
             parts.Add(url + " " + await a.GetStringAsync(url));
-        // The clock's computed variables (current_date, current_datetime, current_time) change by themselves.
-        return System.Text.RegularExpressions.Regex.Replace(string.Join("\n", parts),
-            "\"current_(date|datetime|time)\"\\s*:\\s*(\"[^\"]*\"|\\{[^}]*\\})", "\"current_$1\":\"<clock>\"");
+        return WithoutClock(string.Join("\n", parts));
     }
+
+    /// <summary>The clock's computed variables (current_date, current_datetime, current_time) change by themselves.</summary>
+    private static string WithoutClock(string text) =>
+        System.Text.RegularExpressions.Regex.Replace(text,
+            "\"current_(date|datetime|time)\"\\s*:\\s*(\"[^\"]*\"|\\{[^}]*\\})", "\"current_$1\":\"<clock>\"");
 
     private static async Task<(int Status, string Body)> SendAsync(HttpClient client, string method, string url, string? body)
     {

@@ -31,29 +31,34 @@ public sealed partial class PromptExecutionEngine
     public async Task<IAsyncEnumerable<ReplyEvent>> OpenStreamAsync(string instanceId, long fromIndex = 0, string? resumeTaskId = null,
         CancellationToken cancellationToken = default)
     {
-        var subscribe = new SubscribeReplyStream(CheckId(instanceId), fromIndex, resumeTaskId is null ? null : CheckId(resumeTaskId), _caller);
-        var reply = await AskAsync<object>(subscribe, cancellationToken);
+        if (resumeTaskId is not null)
+            CheckId(resumeTaskId);
+        var (reply, id) = await AskOwnAsync<object>(instanceId,
+            entity => new SubscribeReplyStream(entity, fromIndex, resumeTaskId, _caller), cancellationToken);
         if (reply is Rejected rejected)
-            throw rejected.ToException();
-        return Read(instanceId, reply, cancellationToken);
+            throw Outward(rejected, id).ToException();
+        return Read(id, reply, cancellationToken);
     }
 
     public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
         CancellationToken cancellationToken = default)
     {
-        var reply = await AskAsync<object>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller,
-            Subscribe: true, KeyId: _keyId, Deadline: Deadline()), cancellationToken);
+        var requestId = Guid.NewGuid().ToString("N");
+        var deadline = Deadline();
+        var (reply, id) = await AskOwnAsync<object>(instanceId, entity => new ExecuteMessage(entity, userInput, requestId, _caller,
+            Subscribe: true, KeyId: _keyId, Deadline: deadline), cancellationToken);
+        MessageAccepted Own(MessageAccepted accepted) => accepted with { InstanceId = Outward(accepted.InstanceId) };
         switch (reply)
         {
             case Rejected rejected:
-                throw rejected.ToException();
+                throw Outward(rejected, id).ToException();
             case LocalAcceptedStream local:
-                return new StreamedMessage(local.Accepted, Read(instanceId, local.Stream, cancellationToken));
+                return new StreamedMessage(Own(local.Accepted), Read(id, local.Stream, cancellationToken));
             case AcceptedStreamOffer remote:
-                return new StreamedMessage(remote.Accepted, Read(instanceId, remote.Offer, cancellationToken));
+                return new StreamedMessage(Own(remote.Accepted), Read(id, remote.Offer, cancellationToken));
             case MessageAccepted repeat:
                 // A repeat of a request whose task is no longer the latest: its stream is resumed by task id.
-                return new StreamedMessage(repeat, await OpenStreamAsync(instanceId, 0, repeat.TaskId, cancellationToken));
+                return new StreamedMessage(Own(repeat), await OpenStreamAsync(Outward(id), 0, repeat.TaskId, cancellationToken));
             default:
                 throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to a streamed message");
         }

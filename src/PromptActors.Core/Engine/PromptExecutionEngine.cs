@@ -21,6 +21,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     private readonly bool _clustered;
     private readonly InstanceScope? _caller;
     private readonly string? _keyId;
+    private readonly string? _tag; // the caller's tenant tag: its instance ids are "{tag}.{id}" (see TenantIds)
 
     /// <summary>How long after a node's removal an unanswered command is sent again (the region learns of it meanwhile).</summary>
     private static readonly TimeSpan ResendAfterRemoval = TimeSpan.FromMilliseconds(300);
@@ -39,6 +40,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     private PromptExecutionEngine(PromptExecutionEngine engine, InstanceScope caller, string? keyId)
     {
         _keyId = keyId;
+        _tag = TenantIds.Tag(caller);
         _system = engine._system;
         _runtime = engine._runtime;
         _timeout = engine._timeout;
@@ -65,10 +67,13 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         return _caller == caller && _keyId == keyId ? this : new PromptExecutionEngine(this, caller, keyId);
     }
 
-    public Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default)
+    public async Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var command = new StartInstance(request.InstanceId ?? Guid.NewGuid().ToString("N"), request.PromptId, request.Scope,
+        if (_tag is not null && request.InstanceId is { } chosen && !PromptValidation.IsValidId(chosen))
+            throw new ValidationFailedException("instanceId must be 1-128 letters, digits, '_', '-' or '.'");
+        // A caller's instance lives under its tenant's tag: another tenant's id is never in the way, nor revealed.
+        var command = new StartInstance(Entity(request.InstanceId ?? Guid.NewGuid().ToString("N")), request.PromptId, request.Scope,
             request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model,
             _caller, _keyId);
         if (_caller is not null && request.Scope != _caller)
@@ -77,28 +82,76 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         var errors = InstanceInput.CheckStart(command, _settings);
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
-        return AskAsync<InstanceView>(command, cancellationToken);
+        return Outward(await AskAsync<InstanceView>(command, cancellationToken));
     }
 
-    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
-        AskAsync<MessageAccepted>(new ExecuteMessage(CheckId(instanceId), userInput, Guid.NewGuid().ToString("N"), _caller, KeyId: _keyId,
-            Deadline: Deadline()), cancellationToken);
+    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default)
+    {
+        var requestId = Guid.NewGuid().ToString("N");
+        var deadline = Deadline();
+        var (accepted, _) = await AskOwnAsync<MessageAccepted>(instanceId,
+            id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline), cancellationToken);
+        return accepted with { InstanceId = Outward(accepted.InstanceId) };
+    }
 
     /// <summary>When an ask sent now stops waiting (and re-sending): later copies of its message are dropped by the instance.</summary>
     private DateTimeOffset Deadline() => _runtime.Services.Time.GetUtcNow() + _timeout;
 
-    public Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceView>(new GetInstance(CheckId(instanceId), _caller), cancellationToken);
+    public async Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        Outward((await AskOwnAsync<InstanceView>(instanceId, id => new GetInstance(id, _caller), cancellationToken)).Reply);
 
-    public Task<InstanceView> UpdateVariablesAsync(string instanceId, IReadOnlyDictionary<string, string>? set,
+    public async Task<InstanceView> UpdateVariablesAsync(string instanceId, IReadOnlyDictionary<string, string>? set,
         IReadOnlyList<string>? remove = null, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceView>(new UpdateVariables(CheckId(instanceId), set, remove, _caller), cancellationToken);
+        Outward((await AskOwnAsync<InstanceView>(instanceId, id => new UpdateVariables(id, set, remove, _caller), cancellationToken)).Reply);
 
-    public Task<CancelResult> CancelAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<CancelResult>(new CancelExecution(CheckId(instanceId), _caller), cancellationToken);
+    public async Task<CancelResult> CancelAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        var (result, _) = await AskOwnAsync<CancelResult>(instanceId, id => new CancelExecution(id, _caller), cancellationToken);
+        return result with { InstanceId = Outward(result.InstanceId) };
+    }
 
     public Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        AskAsync<InstanceCleanedUp>(new CleanupInstance(CheckId(instanceId), _caller), cancellationToken);
+        AskOwnAsync<InstanceCleanedUp>(instanceId, id => new CleanupInstance(id, _caller), cancellationToken);
+
+    /// <summary>The instance id a caller's id names: under its tenant's tag for a caller, as given for the unrestricted engine.</summary>
+    private string Entity(string id) => _tag is null ? id : _tag + "." + id;
+
+    /// <summary>The id the caller knows an instance by (its own id without its tag).</summary>
+    private string Outward(string instanceId) =>
+        _tag is not null && instanceId.StartsWith(_tag + ".", StringComparison.Ordinal) ? instanceId[(_tag.Length + 1)..] : instanceId;
+
+    private InstanceView Outward(InstanceView view) => _tag is null ? view : view with { InstanceId = Outward(view.InstanceId) };
+
+    /// <summary>A refusal as the caller should read it: naming its own id, not the tagged one.</summary>
+    private Rejected Outward(Rejected rejected, string instanceId) =>
+        Outward(instanceId) is var own && own == instanceId
+            ? rejected
+            : rejected with { Detail = rejected.Detail.Replace($"'{instanceId}'", $"'{own}'", StringComparison.Ordinal) };
+
+    /// <summary>
+    /// Asks the caller's instance <paramref name="instanceId"/>: under its tenant's tag first, then — for an instance a
+    /// caller started before ids were per tenant — the id as given (another tenant's instance answers not-found either way).
+    /// Returns the answer and the id that answered.
+    /// </summary>
+    private async Task<(T Reply, string InstanceId)> AskOwnAsync<T>(string instanceId, Func<string, IInstanceCommand> command,
+        CancellationToken cancellationToken)
+    {
+        CheckId(instanceId);
+        if (_tag is null)
+            return (await AskAsync<T>(command(instanceId), cancellationToken), instanceId);
+        var tagged = Entity(instanceId);
+        try
+        {
+            var reply = await AskAsync<T>(command(tagged), cancellationToken);
+            // An ask for any answer (a stream) gets the refusal as its answer rather than as an exception.
+            if (reply is not Rejected { Code: ErrorCodes.InstanceNotFound })
+                return (reply, tagged);
+        }
+        catch (InstanceNotFoundException)
+        {
+        }
+        return (await AskAsync<T>(command(instanceId), cancellationToken), instanceId);
+    }
 
     public Task<Prompt> SavePromptAsync(PromptDefinition definition, CancellationToken cancellationToken = default) =>
         SavePromptAsync(definition, null, cancellationToken);
@@ -195,13 +248,17 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         // Instances:RunReadSyncWait. An old, settled run is returned without waking its instance.
         var instanceId = run is null ? RunIds.InstanceOf(runId) : run.Info.InstanceId;
         if (instanceId is null || (run is not null && !MayOweRows(run)))
-            return run;
+            return Outward(run);
         // Asked as the run's own scope when the run is known; as this caller otherwise (another scope's instance answers
         // instance_not_found, and the read stays an unknown id).
         if (!await AwaitRunRowsAsync(instanceId, run is null ? _caller : RunScope(run.Info), cancellationToken))
-            return run;
-        return await ReadRunAsync(runId, cancellationToken) ?? run;
+            return Outward(run);
+        return Outward(await ReadRunAsync(runId, cancellationToken) ?? run);
     }
+
+    /// <summary>A run as its caller sees it: naming the instance by the caller's own id.</summary>
+    private RunRecord? Outward(RunRecord? run) =>
+        run?.Info.InstanceId is { } id && _tag is not null && Outward(id) != id ? run with { Info = run.Info with { InstanceId = Outward(id) } } : run;
 
     private async Task<RunRecord?> ReadRunAsync(string runId, CancellationToken cancellationToken)
     {
@@ -238,8 +295,11 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
             return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(userId, limit, cancellationToken));
         if (userId != _caller.UserId)
             throw new ForbiddenException("a caller may only list its own runs");
-        return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(_caller, limit, cancellationToken));
+        return ListOwnRunsAsync(limit, cancellationToken);
     }
+
+    private async Task<IReadOnlyList<RunRecord>> ListOwnRunsAsync(int limit, CancellationToken cancellationToken) =>
+        (await StoreCall(() => _runtime.Services.Runs.ListRunsAsync(_caller!, limit, cancellationToken))).Select(r => Outward(r)!).ToList();
 
     private static InstanceScope RunScope(RunInfo info) => new(info.UserId, info.OrgId, info.ProjectId);
 
@@ -357,16 +417,16 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
                     }
                     catch (InstanceNotFoundException)
                     {
-                        throw exists.ToException(); // another scope's instance: it stays invisible
+                        throw Outward(exists, command.InstanceId).ToException(); // another scope's instance: it stays invisible
                     }
                     if (existing.PromptId == start.PromptId)
                         return (T)(object)existing;
-                    throw exists.ToException();
+                    throw Outward(exists, command.InstanceId).ToException();
                 }
                 case Rejected { Code: ErrorCodes.InstanceExpired } when attempt > 1 && command is CleanupInstance:
                     return (T)(object)new InstanceCleanedUp(command.InstanceId);
                 case Rejected rejected:
-                    throw rejected.ToException();
+                    throw Outward(rejected, command.InstanceId).ToException();
                 default:
                     throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}");
             }

@@ -98,7 +98,10 @@ public sealed partial class ExecutionInstanceActor
     private MergedVariables Merge(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
         int messageCount, string? runId) =>
         MergedVariables.Merge(prompt.DefaultValues(), scoped.User, scoped.Org, scoped.Project, userValues,
-            ComputedVariables.Create(Time, _instanceId, prompt.Id, runId, messageCount));
+            ComputedVariables.Create(Time, PublicId, prompt.Id, runId, messageCount));
+
+    /// <summary>The id this instance's tenant knows it by: without the tenant's tag (see <see cref="TenantIds"/>).</summary>
+    private string PublicId => TenantIds.Public(_instanceId, _state.Start?.Scope ?? _startingIn);
 
     private Rejected Refusal(BuiltMessages built) => built.TooLarge
         ? new(ErrorCodes.ValidationFailed,

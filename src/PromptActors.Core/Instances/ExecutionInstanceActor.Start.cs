@@ -38,6 +38,7 @@ public sealed partial class ExecutionInstanceActor
             ? new Dictionary<string, string>(StringComparer.Ordinal)
             : new Dictionary<string, string>(cmd.Variables, StringComparer.Ordinal);
 
+        _startingIn = cmd.Scope;
         // With autoRun the first message is part of the start: refuse the start if it cannot run.
         string? taskId = null, runId = null;
         BuiltMessages? built = null;

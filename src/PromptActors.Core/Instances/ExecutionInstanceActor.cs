@@ -64,6 +64,7 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
 
     // Commands delivered to this incarnation but not handled yet (waiting behind a journal write or a look-up). If the
     // actor stops first (a journal failure stops a persistent actor), their callers are told instead of timing out.
+    private PromptActors.Variables.InstanceScope? _startingIn; // the scope of a start being handled, before InstanceStarted is journaled
     private readonly List<(IInstanceCommand Command, IActorRef Sender)> _unhandled = new();
     // The turn context being loaded for a stashed command, and what came back (taken when the command is handled again).
     private long _contextRequest;

@@ -51,7 +51,8 @@ public static class InstanceInput
     public static List<string> CheckStart(StartInstance cmd, InstanceSettings settings)
     {
         var errors = new List<string>();
-        if (!PromptValidation.IsValidId(cmd.InstanceId))
+        // A caller's id is checked as the caller gave it (its tenant's tag in front adds 14 characters).
+        if (!PromptValidation.IsValidId(cmd.Caller is null ? cmd.InstanceId : TenantIds.Public(cmd.InstanceId, cmd.Caller)))
             errors.Add("instanceId must be 1-128 letters, digits, '_', '-' or '.'");
         if (!PromptValidation.IsValidId(cmd.PromptId))
             errors.Add("promptId must be 1-128 letters, digits, '_', '-' or '.'");

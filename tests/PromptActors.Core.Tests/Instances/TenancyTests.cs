@@ -81,7 +81,9 @@ public sealed class TenancyTests(ITestOutputHelper output) : EngineTestKit(outpu
     {
         var (view, _) = await OwnedConversationAsync();
         Assert.Equal("org-o1-value", view.Variables!.Merged["secret"]);
-        Assert.Equal(view.InstanceId, (await Engine.GetInstanceAsync(view.InstanceId)).InstanceId);
+        // The unrestricted engine names it by its tenant's tagged id.
+        var internalId = TenantIds.Internal(U1, view.InstanceId);
+        Assert.Equal(internalId, (await Engine.GetInstanceAsync(internalId)).InstanceId);
         Assert.Equal(U1, view.Scope);
     }
 
@@ -100,25 +102,50 @@ public sealed class TenancyTests(ITestOutputHelper output) : EngineTestKit(outpu
         else
             await Refused<ForbiddenException>(() => foreign.ListRunsAsync(U1.UserId));
         Assert.Equal([runId], (await Owner.ListRunsAsync("u1")).Select(r => r.Info.RunId));
-        Assert.Equal(view.InstanceId, (await Engine.GetRunAsync(runId))!.Info.InstanceId);
+        Assert.Equal(view.InstanceId, (await Owner.GetRunAsync(runId))!.Info.InstanceId);
+        // The unrestricted engine knows the instance by its tenant's tagged id.
+        Assert.Equal(TenantIds.Internal(U1, view.InstanceId), (await Engine.GetRunAsync(runId))!.Info.InstanceId);
     }
 
     [Theory]
     [MemberData(nameof(Foreigners))]
-    public async Task Starting_with_a_foreign_id_says_no_more_than_an_id_of_ones_own(string user, string? org, string? project)
+    public async Task Another_scope_may_start_an_instance_of_the_same_id_and_learns_nothing_of_the_first(string user, string? org,
+        string? project)
     {
         var (view, _) = await OwnedConversationAsync();
         var scope = new InstanceScope(user, org, project);
         var foreign = Engine.ForCaller(scope);
 
-        var theirs = await Assert.ThrowsAsync<PromptActorsException>(() =>
-            foreign.StartInstanceAsync(new StartInstanceRequest("chat", scope, InstanceId: view.InstanceId)));
-        var mine = await Assert.ThrowsAsync<PromptActorsException>(() =>
-            Owner.StartInstanceAsync(new StartInstanceRequest("chat", U1, InstanceId: view.InstanceId)));
-
-        Assert.Equal(ErrorCodes.InstanceExists, theirs.Code);
-        Assert.Equal(mine.Message, theirs.Message);
+        // Ids are per tenant: the start succeeds, as for any id nobody uses, and makes the other tenant's own instance.
+        var theirs = await foreign.StartInstanceAsync(new StartInstanceRequest("chat", scope, InstanceId: view.InstanceId));
+        Assert.Equal(view.InstanceId, theirs.InstanceId);
+        Assert.Equal(scope, theirs.Scope);
+        Assert.Empty(theirs.Conversation);
+        Assert.Empty((await foreign.GetInstanceAsync(view.InstanceId)).Conversation);
         Assert.Equal(view.Conversation, (await Owner.GetInstanceAsync(view.InstanceId)).Conversation);
+        // A second start of one's own id is refused alike for both.
+        var theirsAgain = await Assert.ThrowsAsync<PromptActorsException>(() =>
+            foreign.StartInstanceAsync(new StartInstanceRequest("chat", scope, InstanceId: view.InstanceId)));
+        var mineAgain = await Assert.ThrowsAsync<PromptActorsException>(() =>
+            Owner.StartInstanceAsync(new StartInstanceRequest("chat", U1, InstanceId: view.InstanceId)));
+        Assert.Equal(ErrorCodes.InstanceExists, theirsAgain.Code);
+        Assert.Equal(mineAgain.Message, theirsAgain.Message);
+    }
+
+    [Fact]
+    public async Task An_instance_a_caller_started_before_ids_were_per_tenant_is_still_its_own()
+    {
+        await SavePromptAsync("chat", "You are terse.");
+        // Started under its bare id (as every caller's instance was before), in U1's scope.
+        await Engine.StartInstanceAsync(new StartInstanceRequest("chat", U1, InstanceId: "legacy-1"));
+        Assert.Equal("legacy-1", (await Owner.GetInstanceAsync("legacy-1")).InstanceId);
+        Model.Enqueue(ScriptedReply.Text("still mine"));
+        await Owner.ExecuteMessageAsync("legacy-1", "hello");
+        Assert.IsType<ReplyCompleted>(await Owner.WaitForReplyAsync("legacy-1"));
+        // Another scope still gets the unknown id's answer.
+        var stranger = Engine.ForCaller(new InstanceScope("u1", "o2", "p1"));
+        Assert.Equal(await UnknownAnswer(i => stranger.GetInstanceAsync(i), "legacy-1"),
+            (await Assert.ThrowsAsync<InstanceNotFoundException>(() => stranger.GetInstanceAsync("legacy-1"))).Message);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class PromptOwnershipTests(ITestOutputHelper output) : EngineTestK
         // A closer scope now has the id, and the user's prompt has a newer version: neither moves the running conversation.
         await A.SavePromptAsync(Definition("pinned", "project v1"));
         await A.SavePromptAsync(Definition("pinned", "user v2"), PromptOwner.User("u1"));
-        await StopEntityAsync(view.InstanceId);
+        await StopEntityAsync(PromptActors.Instances.TenantIds.Internal(U1, view.InstanceId));
         await A.ExecuteMessageAsync(view.InstanceId, "and again");
         Assert.IsType<ReplyCompleted>(await A.WaitForReplyAsync(view.InstanceId));
 
