@@ -10,6 +10,17 @@ namespace PromptActors.Host.Auth;
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyResolver keys, AuthOptions options, StreamTokens tokens)
 {
+    /// <summary>The header an admin key names the scope it acts in with: <c>userId</c>, <c>userId/orgId</c> or <c>userId/orgId/projectId</c>.</summary>
+    public const string ActAsHeader = "PromptActors-Scope";
+
+    public static Variables.InstanceScope? ParseScope(string value)
+    {
+        var parts = value.Trim().Split('/');
+        if (parts.Length > 3 || parts.Any(p => !Prompts.PromptValidation.IsValidId(p)))
+            return null;
+        return new Variables.InstanceScope(parts[0], parts.Length > 1 ? parts[1] : null, parts.Length > 2 ? parts[2] : null);
+    }
+
     public static bool IsOperations(PathString path) =>
         path.StartsWithSegments("/metrics") || path.StartsWithSegments("/clusterz") || path.StartsWithSegments("/openapi");
 
@@ -57,6 +68,22 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyResolver keys, 
             {
                 await Problems.Of(Problems.Forbidden, "the operations endpoints need an admin key").ExecuteAsync(http);
                 return;
+            }
+            if (http.Request.Headers[ActAsHeader].ToString() is { Length: > 0 } actAs)
+            {
+                // An admin key acts in any scope by naming it: the request is then that scope's, with every tenancy rule.
+                if (caller.Role < ApiRole.Admin)
+                {
+                    await Problems.Of(Problems.Forbidden, $"only an admin key may act in another scope ({ActAsHeader})").ExecuteAsync(http);
+                    return;
+                }
+                if (ParseScope(actAs) is not { } scope)
+                {
+                    await Problems.Of(ErrorCodes.ValidationFailed,
+                        $"{ActAsHeader} must be userId, userId/orgId or userId/orgId/projectId (ids of 1-128 letters, digits, '_', '-' or '.')").ExecuteAsync(http);
+                    return;
+                }
+                caller = caller with { UserId = scope.UserId, OrgId = scope.OrgId, ProjectId = scope.ProjectId };
             }
             http.Items[ApiEndpoints.CallerKey] = caller;
         }

@@ -85,7 +85,7 @@ public sealed class AuthOptions
 public sealed record ApiCaller(string UserId, string? OrgId, string? ProjectId, ApiRole Role = ApiRole.Editor, string? KeyId = null)
 {
     /// <summary>The whole scope the key acts in; instances, runs and scope variables must match all of it.</summary>
-    public Variables.InstanceScope Scope { get; } = new(UserId, OrgId, ProjectId);
+    public Variables.InstanceScope Scope => new(UserId, OrgId, ProjectId);
 }
 
 public static class ApiKeyHasher
