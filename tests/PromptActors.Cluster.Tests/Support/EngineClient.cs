@@ -33,6 +33,12 @@ public sealed class EngineClient : IDisposable
         Timeout = TimeSpan.FromSeconds(60),
     };
 
+    /// <summary>A key sent with every request (a cluster with auth on); null: none (auth off).</summary>
+    public string? BearerKey
+    {
+        set => _http.DefaultRequestHeaders.Authorization = value is null ? null : new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", value);
+    }
+
     public async Task<JsonElement?> TryGetJsonAsync(HostNode node, string path)
     {
         try
