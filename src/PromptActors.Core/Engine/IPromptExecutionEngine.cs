@@ -55,6 +55,18 @@ public interface IPromptExecutionEngine
     Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <see cref="ExecuteMessageAsync(string, string?, CancellationToken)"/> with the caller's idempotency key: the same
+    /// <paramref name="requestId"/> sent again to the same instance (a retry after a lost answer) is answered with the task
+    /// the first one created, never a second task, for at least five minutes of the instance's submissions. Null: a new
+    /// request each call.
+    /// </summary>
+    Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId, CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="ExecuteMessageStreamAsync(string, string?, CancellationToken)"/> with an idempotency key (a repeat streams the first task's reply).</summary>
+    Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Opens a reply stream (as <see cref="StreamAsync"/>, from chunk <paramref name="fromIndex"/>; with
     /// <paramref name="resumeTaskId"/> as <see cref="ResumeStreamAsync"/>). Refusals (an unknown instance, a task it does not
     /// know) throw here, so a caller can answer them before it starts streaming; reading then sees only reply events.

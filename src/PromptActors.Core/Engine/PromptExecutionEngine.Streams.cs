@@ -40,10 +40,14 @@ public sealed partial class PromptExecutionEngine
         return Read(id, reply, cancellationToken);
     }
 
-    public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
+    public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput = null,
+        CancellationToken cancellationToken = default) =>
+        ExecuteMessageStreamAsync(instanceId, userInput, null, cancellationToken);
+
+    public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
         CancellationToken cancellationToken = default)
     {
-        var requestId = Guid.NewGuid().ToString("N");
+        requestId = RequestIdOrNew(requestId);
         var deadline = Deadline();
         var (reply, id) = await AskOwnAsync<object>(instanceId, entity => new ExecuteMessage(entity, userInput, requestId, _caller,
             Subscribe: true, KeyId: _keyId, Deadline: deadline), cancellationToken);

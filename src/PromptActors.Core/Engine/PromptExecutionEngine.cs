@@ -85,14 +85,25 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         return Outward(await AskAsync<InstanceView>(command, cancellationToken));
     }
 
-    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default)
+    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
+        ExecuteMessageAsync(instanceId, userInput, null, cancellationToken);
+
+    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default)
     {
-        var requestId = Guid.NewGuid().ToString("N");
+        requestId = RequestIdOrNew(requestId);
         var deadline = Deadline();
         var (accepted, _) = await AskOwnAsync<MessageAccepted>(instanceId,
             id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline), cancellationToken);
         return accepted with { InstanceId = Outward(accepted.InstanceId) };
     }
+
+    /// <summary>The caller's idempotency key (checked), or a new request id.</summary>
+    private static string RequestIdOrNew(string? requestId) => requestId is null
+        ? Guid.NewGuid().ToString("N")
+        : PromptValidation.IsValidId(requestId)
+            ? requestId
+            : throw new ValidationFailedException("the request id (idempotency key) must be 1-128 letters, digits, '_', '-' or '.'");
 
     /// <summary>When an ask sent now stops waiting (and re-sending): later copies of its message are dropped by the instance.</summary>
     private DateTimeOffset Deadline() => _runtime.Services.Time.GetUtcNow() + _timeout;

@@ -33,6 +33,14 @@ internal sealed class DeferredPromptExecutionEngine(PromptActorsRuntimeHolder ho
     public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
         Engine.ExecuteMessageAsync(instanceId, userInput, cancellationToken);
 
+    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default) =>
+        Engine.ExecuteMessageAsync(instanceId, userInput, requestId, cancellationToken);
+
+    public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default) =>
+        Engine.ExecuteMessageStreamAsync(instanceId, userInput, requestId, cancellationToken);
+
     public IAsyncEnumerable<ReplyEvent> StreamAsync(string instanceId, long fromIndex = 0, CancellationToken cancellationToken = default) =>
         Engine.StreamAsync(instanceId, fromIndex, cancellationToken);
 

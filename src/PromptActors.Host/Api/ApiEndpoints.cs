@@ -288,14 +288,22 @@ public static class ApiEndpoints
         IPromptExecutionEngine engine, HostMetrics metrics, CancellationToken ct)
     {
         engine = For(http, engine);
+        // A client's retry with the same Idempotency-Key gets the task the first request created (for five minutes at least).
+        string? requestId = null;
+        if (http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key)
+        {
+            if (!PromptValidation.IsValidId(key))
+                return Problems.Of(ErrorCodes.ValidationFailed, "Idempotency-Key must be 1-128 letters, digits, '_', '-' or '.'");
+            requestId = key;
+        }
         if (stream == true)
         {
             // One ask: the instance accepts the message and subscribes this request to its reply in the same step.
-            var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, ct);
+            var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, requestId, ct);
             metrics.MessageAccepted();
             return TypedResults.ServerSentEvents(Sse(streamed.Events, ct));
         }
-        var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, ct);
+        var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, requestId, ct);
         metrics.MessageAccepted();
         return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
     }

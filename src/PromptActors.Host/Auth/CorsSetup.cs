@@ -28,7 +28,7 @@ public static class CorsSetup
     public static Action<CorsPolicyBuilder> Configure(IReadOnlyList<string> origins) => policy => policy
         .WithOrigins(origins.ToArray())
         .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
-        .WithHeaders("Authorization", "Content-Type", "Last-Event-ID", "Accept")
+        .WithHeaders("Authorization", "Content-Type", "Last-Event-ID", "Accept", "Idempotency-Key")
         .WithExposedHeaders("Location", "X-PromptActors-Node")
         .SetPreflightMaxAge(TimeSpan.FromMinutes(10));
 }
