@@ -80,7 +80,8 @@ public sealed class StreamingTests
     {
         await using var server = await FakeOpenAIServer.StartAsync();
         var gpt = TestModels.Gpt(server);
-        var settings = new PromptSettings(Temperature: 0.25, TopP: 0.5, MaxTokens: 64, Stop: ["END", "STOP"]);
+        var settings = new PromptSettings(Temperature: 0.25, TopP: 0.5, MaxTokens: 64, Stop: ["END", "STOP"], Seed: 42,
+            FrequencyPenalty: 0.5, PresencePenalty: -0.5);
 
         var result = await TestModels.CollectAsync(gpt.Client, ChatOptionsMapper.ToChatOptions(settings, gpt.Id));
 
@@ -92,6 +93,9 @@ public sealed class StreamingTests
         Assert.Equal(0.5, (double)body["top_p"]!, 5);
         Assert.Equal(64, (int)body["max_completion_tokens"]!);
         Assert.Equal(["END", "STOP"], body["stop"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(42, (long)body["seed"]!);
+        Assert.Equal(0.5, (double)body["frequency_penalty"]!, 5);
+        Assert.Equal(-0.5, (double)body["presence_penalty"]!, 5);
         Assert.True((bool)body["stream"]!);
         Assert.True((bool)body["stream_options"]!["include_usage"]!);
         var messages = body["messages"]!.AsArray();

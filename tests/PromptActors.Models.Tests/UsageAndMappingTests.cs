@@ -53,6 +53,11 @@ public sealed class UsageAndMappingTests
         Assert.Equal(0.95f, options.TopP);
         Assert.Equal(256, options.MaxOutputTokens);
         Assert.Equal(["\n\n"], options.StopSequences!);
+        var more = ChatOptionsMapper.ToChatOptions(new PromptSettings("gpt", TopK: 40, Seed: 7, FrequencyPenalty: 1.5, PresencePenalty: -1), "gpt");
+        Assert.Equal(40, more.TopK);
+        Assert.Equal(7L, more.Seed);
+        Assert.Equal(1.5f, more.FrequencyPenalty);
+        Assert.Equal(-1f, more.PresencePenalty);
 
         var empty = ChatOptionsMapper.ToChatOptions(PromptSettings.Default, "local");
         Assert.Null(empty.Temperature);

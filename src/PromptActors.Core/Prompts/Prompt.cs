@@ -22,7 +22,11 @@ public sealed record PromptSettings(
     double? Temperature = null,
     double? TopP = null,
     int? MaxTokens = null,
-    IReadOnlyList<string>? Stop = null)
+    IReadOnlyList<string>? Stop = null,
+    int? TopK = null,
+    long? Seed = null,
+    double? FrequencyPenalty = null,
+    double? PresencePenalty = null)
 {
     public static readonly PromptSettings Default = new();
 }

@@ -69,6 +69,12 @@ public static class PromptValidation
                 errors.Add("settings.topP must be between 0 and 1");
             if (s.MaxTokens is < 1)
                 errors.Add("settings.maxTokens must be positive");
+            if (s.TopK is < 1)
+                errors.Add("settings.topK must be positive");
+            if (s.FrequencyPenalty is < -2 or > 2 || s.FrequencyPenalty is double.NaN)
+                errors.Add("settings.frequencyPenalty must be between -2 and 2");
+            if (s.PresencePenalty is < -2 or > 2 || s.PresencePenalty is double.NaN)
+                errors.Add("settings.presencePenalty must be between -2 and 2");
             if (s.Stop is { } stop)
             {
                 if (stop.Count > MaxStopSequences)

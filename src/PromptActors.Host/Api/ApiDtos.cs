@@ -16,7 +16,8 @@ public sealed record PromptMessageBody(string? Role, string? Content);
 public sealed record VariableDefaultBody(string? Name, string? DefaultValue, bool Required = false);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop);
+public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop,
+    int? TopK = null, long? Seed = null, double? FrequencyPenalty = null, double? PresencePenalty = null);
 
 /// <summary>PUT /v1/prompts/{id}</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -54,7 +55,8 @@ public sealed record PromptBody(
         var policy = parsed ?? MissingVariablePolicy.Error;
         return new PromptDefinition(id, Name!, messages, Description,
             VariableDefaults?.Select(d => new VariableDefault(d?.Name!, d?.DefaultValue, d?.Required ?? false)).ToArray(),
-            Settings is null ? null : new PromptSettings(Settings.Model, Settings.Temperature, Settings.TopP, Settings.MaxTokens, Settings.Stop),
+            Settings is null ? null : new PromptSettings(Settings.Model, Settings.Temperature, Settings.TopP, Settings.MaxTokens, Settings.Stop,
+                Settings.TopK, Settings.Seed, Settings.FrequencyPenalty, Settings.PresencePenalty),
             policy);
     }
 
@@ -107,7 +109,12 @@ public sealed record PromptDto(
     public static PromptDto From(Prompt p) => new(p.Id, p.Version, p.Name, p.Description,
         p.Messages.Select(m => (object)new { role = Role(m.Role), content = m.Content }).ToArray(),
         p.VariableDefaults.Select(d => (object)new { name = d.Name, defaultValue = d.DefaultValue, required = d.Required }).ToArray(),
-        new { model = p.Settings.Model, temperature = p.Settings.Temperature, topP = p.Settings.TopP, maxTokens = p.Settings.MaxTokens, stop = p.Settings.Stop },
+        new
+        {
+            model = p.Settings.Model, temperature = p.Settings.Temperature, topP = p.Settings.TopP, maxTokens = p.Settings.MaxTokens,
+            stop = p.Settings.Stop, topK = p.Settings.TopK, seed = p.Settings.Seed, frequencyPenalty = p.Settings.FrequencyPenalty,
+            presencePenalty = p.Settings.PresencePenalty,
+        },
         p.MissingVariables.ToString().ToLowerInvariant(), p.CreatedAt, p.UpdatedAt,
         p.OwnedBy.IsBuiltIn ? new { kind = "builtin" } : new { kind = p.OwnedBy.KindName, scopeId = (string?)p.OwnedBy.ScopeId });
 
