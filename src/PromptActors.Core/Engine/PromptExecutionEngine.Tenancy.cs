@@ -1,12 +1,5 @@
-using System.Runtime.CompilerServices;
-using Akka.Actor;
-using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.Streams.Dsl;
 using PromptActors.Instances;
-using PromptActors.Prompts;
 using PromptActors.Runs;
-using PromptActors.Variables;
-using PromptActors.Streaming;
 
 namespace PromptActors.Engine;
 

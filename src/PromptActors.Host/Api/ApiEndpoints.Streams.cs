@@ -1,14 +1,10 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Akka.Actor;
-using Akka.Cluster;
 using Microsoft.AspNetCore.Mvc;
 using PromptActors.Engine;
 using PromptActors.Host.Auth;
-using PromptActors.Instances;
 using PromptActors.Prompts;
-using PromptActors.Variables;
 using PromptActors.Streaming;
 
 namespace PromptActors.Host.Api;
