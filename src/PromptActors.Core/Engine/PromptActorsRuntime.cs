@@ -1,9 +1,7 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
-using Akka.Streams;
+using Akka.Hosting;
 using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Prompts;
@@ -20,14 +18,19 @@ public sealed record PromptActorsServices(
     IModelRegistry Models,
     TimeProvider Time);
 
-/// <summary>The running engine on one node: its actors, settings and the embedding API.</summary>
+/// <summary>
+/// The engine started on an actor system its caller made (a TestKit's, or an embedder's own); Akka.Hosting's
+/// <c>AddPromptActors</c> composes the same actors itself. The actors are also in the system's <see cref="ActorRegistry"/>.
+/// </summary>
 public sealed class PromptActorsRuntime
 {
-    private PromptActorsRuntime(PromptActorsOptions options, PromptActorsServices services, InstanceSettings instanceSettings)
+    private PromptActorsRuntime(PromptActorsOptions options, PromptActorsServices services, PromptActorsNode node)
     {
         Options = options;
         Services = services;
-        InstanceSettings = instanceSettings;
+        InstanceSettings = options.ToInstanceSettings();
+        Nodes = node.Nodes;
+        Materializer = node.Materializer;
     }
 
     public PromptActorsOptions Options { get; }
@@ -43,8 +46,8 @@ public sealed class PromptActorsRuntime
     public IPromptExecutionEngine Engine { get; private set; } = null!;
 
     /// <summary>Which other nodes are gone (downed or removed): reply streams from their instances end then.</summary>
-    public ClusterNodes Nodes { get; private set; } = null!;
-    public Akka.Streams.IMaterializer Materializer { get; private set; } = null!;
+    public ClusterNodes Nodes { get; }
+    public Akka.Streams.IMaterializer Materializer { get; }
 
     /// <summary>
     /// Starts the engine's actors on <paramref name="system"/>, which must use the cluster provider and
@@ -52,69 +55,44 @@ public sealed class PromptActorsRuntime
     /// </summary>
     public static PromptActorsRuntime Start(ActorSystem system, PromptActorsOptions options, PromptActorsServices services)
     {
-        var errors = options.Validate(system.Name);
-        if (errors.Count > 0)
-            throw new ArgumentException("Invalid PromptActors options: " + string.Join("; ", errors), nameof(options));
-
-        var runtime = new PromptActorsRuntime(options, services, options.ToInstanceSettings());
-        runtime.PromptCache = system.ActorOf(PromptCacheActor.Props(services.Prompts, services.Time, options.PromptLatestTtl), "prompt-cache");
-        runtime.ScopedVariables = system.ActorOf(
-            ScopedVariablesActor.Props(services.Variables, services.Time, options.ScopedVariablesTtl), "scoped-variables");
+        PromptActorsComposition.Validate(options, system.Name);
+        var registry = ActorRegistry.For(system);
+        var runtime = new PromptActorsRuntime(options, services, PromptActorsNode.Get(system));
+        (runtime.PromptCache, runtime.ScopedVariables, runtime.Reaper) = PromptActorsComposition.StartSupport(system, options, services);
+        registry.Register<PromptCacheActor>(runtime.PromptCache);
+        registry.Register<ScopedVariablesActor>(runtime.ScopedVariables);
+        registry.Register<InstanceReaper>(runtime.Reaper);
 
         var sharding = ClusterSharding.Get(system);
-        runtime.Reaper = system.ActorOf(InstanceReaper.Props(
-            new ReaperSettings(options.Reaper.CompletedTtl, options.Reaper.MaxCompletedPerNode, options.Reaper.SweepInterval),
-            services.Time, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName)), "instance-reaper");
-
-        // One materializer per node for the reply streams: a stream outlives a stopping instance just long enough to
-        // carry its terminal event, and idle instances carry no materializer of their own.
-        runtime.Materializer = system.Materializer(namePrefix: "reply-streams");
-        var deps = new InstanceDependencies(runtime.PromptCache, runtime.ScopedVariables, runtime.Reaper, services.Models,
-            services.Runs, services.Time, runtime.InstanceSettings, runtime.Materializer);
         var shardingSettings = ClusterShardingSettings.Create(system);
         runtime.InstanceRegion = sharding.Start(
             PromptActorsConfig.ShardTypeName,
-            entityId => ExecutionInstanceActor.Props(entityId, deps),
+            PromptActorsComposition.InstanceProps(system, options, services, runtime.PromptCache, runtime.ScopedVariables, runtime.Reaper),
             shardingSettings,
-            new InstanceMessageExtractor(options.NumberOfShards),
+            PromptActorsComposition.Extractor(options),
             sharding.DefaultShardAllocationStrategy(shardingSettings),
             StopInstance.Instance);
-
-        system.ActorOf(InstanceDeadLetters.Props(runtime.InstanceRegion, options.Cluster.Enabled), "instance-dead-letters");
-
-        var mediator = DistributedPubSub.Get(system).Mediator;
-        var relay = system.ActorOf(Props.Create(() => new InvalidationRelay(runtime.PromptCache, runtime.ScopedVariables)),
-            "invalidation-relay");
-        mediator.Tell(new Subscribe(PromptActorsConfig.InvalidationTopic, relay), relay);
+        registry.Register<ExecutionInstanceActor>(runtime.InstanceRegion);
+        PromptActorsComposition.StartAfterRegion(system, options, runtime.InstanceRegion);
 
         if (options.TaskSweeper.Enabled)
         {
-            var sweeper = options.TaskSweeper;
             runtime.TaskSweeper = system.ActorOf(ClusterSingletonManager.Props(
-                    Runs.TaskSweeper.Props(services.Runs, () => sharding.ShardRegion(PromptActorsConfig.ShardTypeName),
-                        new TaskSweeperSettings(sweeper.Interval, sweeper.StaleAfter, sweeper.Lookback, sweeper.BatchSize), services.Time),
-                    PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
-                "task-sweeper");
+                    PromptActorsComposition.TaskSweeperProps(system, options, services), PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithSingletonName(PromptActorsComposition.TaskSweeperName)),
+                PromptActorsComposition.TaskSweeperName);
         }
 
-        if (options.JoinSelf && !options.Cluster.Enabled)
-        {
-            var cluster = Cluster.Get(system);
-            cluster.Join(cluster.SelfAddress);
-        }
-        runtime.Nodes = ClusterNodes.Start(system);
-        runtime.Engine = new PromptExecutionEngine(system, runtime);
+        runtime.Engine = new PromptExecutionEngine(system, options, services, new RegisteredActor<ExecutionInstanceActor>(registry),
+            new RegisteredActor<PromptCacheActor>(registry), new RegisteredActor<ScopedVariablesActor>(registry));
         return runtime;
     }
 
-    /// <summary>Hands invalidations published by any node to this node's caches.</summary>
-    private sealed class InvalidationRelay : ReceiveActor
+    /// <summary>An actor of the system's registry, as Akka.Hosting hands one to a service.</summary>
+    private sealed class RegisteredActor<TKey>(ActorRegistry registry) : IRequiredActor<TKey>
     {
-        public InvalidationRelay(IActorRef prompts, IActorRef variables)
-        {
-            Receive<InvalidatePrompt>(m => prompts.Tell(m));
-            Receive<InvalidateScopedVariables>(m => variables.Tell(m));
-            Receive<SubscribeAck>(_ => { });
-        }
+        public IActorRef ActorRef => registry.Get<TKey>();
+
+        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => registry.GetAsync<TKey>(cancellationToken);
     }
 }

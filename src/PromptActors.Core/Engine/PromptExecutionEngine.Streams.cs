@@ -113,9 +113,9 @@ public sealed partial class PromptExecutionEngine
         var taskId = offer.TaskId ?? "";
         // A stream ref does not notice on its own that the node at its other end crashed (it would wait forever): when the
         // instance lives on another node, the stream also ends once the cluster has downed or removed that node.
-        var nodeGone = _runtime.Nodes.WhenGone(offer.Node);
+        var nodeGone = _node.Nodes.WhenGone(offer.Node);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var events = offer.Stream.Source.RunAsAsyncEnumerable(_runtime.Materializer).GetAsyncEnumerator(stop.Token);
+        var events = offer.Stream.Source.RunAsAsyncEnumerable(_node.Materializer).GetAsyncEnumerator(stop.Token);
         try
         {
             while (true)

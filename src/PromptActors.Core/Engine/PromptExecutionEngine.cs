@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
 using Akka.Streams.Dsl;
 using PromptActors.Instances;
 using PromptActors.Prompts;
@@ -14,7 +15,12 @@ namespace PromptActors.Engine;
 public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
 {
     private readonly ActorSystem _system;
-    private readonly PromptActorsRuntime _runtime;
+    private readonly PromptActorsOptions _options;
+    private readonly PromptActorsServices _services;
+    private readonly IRequiredActor<ExecutionInstanceActor> _instances;
+    private readonly IRequiredActor<PromptCacheActor> _promptCache;
+    private readonly IRequiredActor<ScopedVariablesActor> _scopedVariables;
+    private readonly PromptActorsNode _node;
     private readonly TimeSpan _timeout;
     private readonly TimeSpan _attemptTimeout;
     private readonly InstanceSettings _settings;
@@ -26,15 +32,26 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     /// <summary>How long after a node's removal an unanswered command is sent again (the region learns of it meanwhile).</summary>
     private static readonly TimeSpan ResendAfterRemoval = TimeSpan.FromMilliseconds(300);
 
-    public PromptExecutionEngine(ActorSystem system, PromptActorsRuntime runtime)
+    /// <summary>
+    /// The engine over the node's actors, which it gets through Akka.Hosting's <see cref="IRequiredActor{TKey}"/>: it may be
+    /// made before the actor system has started them (a command waits for them then).
+    /// </summary>
+    public PromptExecutionEngine(ActorSystem system, PromptActorsOptions options, PromptActorsServices services,
+        IRequiredActor<ExecutionInstanceActor> instances, IRequiredActor<PromptCacheActor> promptCache,
+        IRequiredActor<ScopedVariablesActor> scopedVariables)
     {
         _system = system;
-        _runtime = runtime;
-        _timeout = runtime.Options.AskTimeout;
+        _options = options;
+        _services = services;
+        _instances = instances;
+        _promptCache = promptCache;
+        _scopedVariables = scopedVariables;
+        _node = PromptActorsNode.Get(system);
+        _timeout = options.AskTimeout;
         // One node loses no message between the engine and its instances: only a cluster re-sends.
-        _clustered = runtime.Options.Cluster.Enabled;
-        _attemptTimeout = _clustered ? runtime.Options.AskAttemptTimeout : runtime.Options.AskTimeout;
-        _settings = runtime.InstanceSettings;
+        _clustered = options.Cluster.Enabled;
+        _attemptTimeout = _clustered ? options.AskAttemptTimeout : options.AskTimeout;
+        _settings = options.ToInstanceSettings();
     }
 
     private PromptExecutionEngine(PromptExecutionEngine engine, InstanceScope caller, string? keyId)
@@ -42,7 +59,12 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         _keyId = keyId;
         _tag = TenantIds.Tag(caller);
         _system = engine._system;
-        _runtime = engine._runtime;
+        _options = engine._options;
+        _services = engine._services;
+        _instances = engine._instances;
+        _promptCache = engine._promptCache;
+        _scopedVariables = engine._scopedVariables;
+        _node = engine._node;
         _timeout = engine._timeout;
         _attemptTimeout = engine._attemptTimeout;
         _settings = engine._settings;
@@ -106,7 +128,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
             : throw new ValidationFailedException("the request id (idempotency key) must be 1-128 letters, digits, '_', '-' or '.'");
 
     /// <summary>When an ask sent now stops waiting (and re-sending): later copies of its message are dropped by the instance.</summary>
-    private DateTimeOffset Deadline() => _runtime.Services.Time.GetUtcNow() + _timeout;
+    private DateTimeOffset Deadline() => _services.Time.GetUtcNow() + _timeout;
 
     public async Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
         Outward((await AskOwnAsync<InstanceView>(instanceId, id => new GetInstance(id, _caller), cancellationToken)).Reply);
@@ -134,7 +156,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
         var into = OwnerForSave(owner);
-        var saved = await StoreCall(() => _runtime.Services.Prompts.SaveAsync(definition, into, cancellationToken));
+        var saved = await StoreCall(() => _services.Prompts.SaveAsync(definition, into, cancellationToken));
         Publish(new InvalidatePrompt(saved.Id));
         return saved;
     }
@@ -165,8 +187,8 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
             throw new ValidationFailedException("version must be 1 or more");
         // A caller sees the id as its instances would: its project's, org's or user's prompt, else the built-in.
         return _caller is null
-            ? StoreCall(() => _runtime.Services.Prompts.GetAsync(PromptOwner.BuiltIn, promptId, version, cancellationToken))
-            : StoreCall(() => _runtime.Services.Prompts.ResolveAsync(_caller, promptId, version, cancellationToken));
+            ? StoreCall(() => _services.Prompts.GetAsync(PromptOwner.BuiltIn, promptId, version, cancellationToken))
+            : StoreCall(() => _services.Prompts.ResolveAsync(_caller, promptId, version, cancellationToken));
     }
 
     public async Task SetScopeVariablesAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values,
@@ -178,7 +200,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
             throw new ValidationFailedException(string.Join("; ", errors));
         await StoreCall(async () =>
         {
-            await _runtime.Services.Variables.SetAsync(kind, scopeId, values, cancellationToken);
+            await _services.Variables.SetAsync(kind, scopeId, values, cancellationToken);
             return true;
         });
         Publish(new InvalidateScopedVariables(kind, scopeId));
@@ -188,7 +210,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         CancellationToken cancellationToken = default)
     {
         CheckScope(kind, scopeId);
-        return StoreCall(() => _runtime.Services.Variables.GetAsync(kind, scopeId, cancellationToken));
+        return StoreCall(() => _services.Variables.GetAsync(kind, scopeId, cancellationToken));
     }
 
     /// <summary>A valid scope id that a caller-bound engine may use: its own user, org or project; any other is "not found".</summary>
@@ -229,19 +251,19 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
 
     private async Task<RunRecord?> ReadRunAsync(string runId, CancellationToken cancellationToken)
     {
-        var run = await StoreCall(() => _runtime.Services.Runs.GetRunAsync(runId, cancellationToken));
+        var run = await StoreCall(() => _services.Runs.GetRunAsync(runId, cancellationToken));
         // Another scope's run is not there for this caller (the same answer as an unknown id).
         return run is null || (_caller is not null && RunScope(run.Info) != _caller) ? null : run;
     }
 
     private bool MayOweRows(RunRecord run) =>
-        run.Tasks.Any(t => !t.IsTerminal) || _runtime.Services.Time.GetUtcNow() - run.UpdatedAt < _runtime.Options.Reaper.CompletedTtl;
+        run.Tasks.Any(t => !t.IsTerminal) || _services.Time.GetUtcNow() - run.UpdatedAt < _options.Reaper.CompletedTtl;
 
     /// <summary>True once the instance said its rows are written (or gave up waiting); false when it did not answer.</summary>
     private async Task<bool> AwaitRunRowsAsync(string instanceId, InstanceScope? scope, CancellationToken cancellationToken)
     {
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(_runtime.Options.Instances.RunReadSyncWait + TimeSpan.FromSeconds(1));
+        bounded.CancelAfter(_options.Instances.RunReadSyncWait + TimeSpan.FromSeconds(1));
         try
         {
             await AskAsync<RunRowsWritten>(new AwaitRunRows(instanceId, scope), bounded.Token);
@@ -259,14 +281,14 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
             throw new ValidationFailedException("limit must be between 1 and 1000");
         CheckId(userId);
         if (_caller is null)
-            return StoreCall(() => _runtime.Services.Runs.ListRunsAsync(userId, limit, cancellationToken));
+            return StoreCall(() => _services.Runs.ListRunsAsync(userId, limit, cancellationToken));
         if (userId != _caller.UserId)
             throw new ForbiddenException("a caller may only list its own runs");
         return ListOwnRunsAsync(limit, cancellationToken);
     }
 
     private async Task<IReadOnlyList<RunRecord>> ListOwnRunsAsync(int limit, CancellationToken cancellationToken) =>
-        (await StoreCall(() => _runtime.Services.Runs.ListRunsAsync(_caller!, limit, cancellationToken))).Select(r => Outward(r)!).ToList();
+        (await StoreCall(() => _services.Runs.ListRunsAsync(_caller!, limit, cancellationToken))).Select(r => Outward(r)!).ToList();
 
     private static InstanceScope RunScope(RunInfo info) => new(info.UserId, info.OrgId, info.ProjectId);
 
@@ -275,9 +297,9 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         // Every node's cache subscribes to the topic; the local one is told directly too, so this node is never stale.
         DistributedPubSub.Get(_system).Mediator.Tell(new Publish(PromptActorsConfig.InvalidationTopic, invalidation));
         if (invalidation is InvalidatePrompt p)
-            _runtime.PromptCache.Tell(p);
+            _promptCache.ActorRef.Tell(p);
         else
-            _runtime.ScopedVariables.Tell(invalidation);
+            _scopedVariables.ActorRef.Tell(invalidation);
     }
 
     private static async Task<T> StoreCall<T>(Func<Task<T>> call)
@@ -320,14 +342,15 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     /// </summary>
     private async Task<(object Reply, bool Resent)> AttemptAsync(IInstanceCommand command, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var first = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
-        if (!_clustered || await Task.WhenAny(first, _runtime.Nodes.NextRemoval) == first)
+        var region = await _instances.GetAsync(cancellationToken);
+        var first = region.Ask<object>(command, wait, cancellationToken);
+        if (!_clustered || await Task.WhenAny(first, _node.Nodes.NextRemoval) == first)
             return (await first, false);
         if (await Task.WhenAny(first, Task.Delay(ResendAfterRemoval, cancellationToken)) == first)
             return (await first, false);
         cancellationToken.ThrowIfCancellationRequested();
         Interlocked.Increment(ref _resends);
-        var second = _runtime.InstanceRegion.Ask<object>(command, wait, cancellationToken);
+        var second = region.Ask<object>(command, wait, cancellationToken);
         var done = await Task.WhenAny(first, second);
         var other = done == first ? second : first;
         if (done.Status != TaskStatus.RanToCompletion)

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PromptActors.Engine;
+using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
@@ -14,17 +16,6 @@ using PromptActors.Testing;
 using PromptActors.Variables;
 
 namespace PromptActors.Hosting;
-
-/// <summary>Set once the actor system has started the engine; <see cref="IPromptExecutionEngine"/> resolves through it.</summary>
-public sealed class PromptActorsRuntimeHolder
-{
-    private PromptActorsRuntime? _runtime;
-
-    public PromptActorsRuntime Runtime =>
-        _runtime ?? throw new InvalidOperationException("PromptActors has not started yet: start the host before using the engine.");
-
-    internal void Set(PromptActorsRuntime runtime) => _runtime = runtime;
-}
 
 /// <summary>One-call registration of the engine over Akka.Hosting.</summary>
 public static class PromptActorsHostingExtensions
@@ -53,8 +44,16 @@ public static class PromptActorsHostingExtensions
         services.TryAddSingleton<IScopedVariableStore, InMemoryScopedVariableStore>();
         services.TryAddSingleton<IRunStore, InMemoryRunStore>();
         services.TryAddSingleton<IModelRegistry>(sp => ModelRegistry.LocalOnly(time: sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<PromptActorsRuntimeHolder>();
-        services.TryAddSingleton<IPromptExecutionEngine, DeferredPromptExecutionEngine>();
+        services.TryAddSingleton(ServicesFrom);
+        // Resolvable before the actor system has started its actors (hosted services are built first): the engine gets
+        // them through IRequiredActor, and a command waits for them.
+        services.TryAddSingleton<IPromptExecutionEngine>(sp => new PromptExecutionEngine(
+            sp.GetRequiredService<ActorSystem>(),
+            sp.GetRequiredService<IOptions<PromptActorsOptions>>().Value,
+            sp.GetRequiredService<PromptActorsServices>(),
+            sp.GetRequiredService<IRequiredActor<ExecutionInstanceActor>>(),
+            sp.GetRequiredService<IRequiredActor<PromptCacheActor>>(),
+            sp.GetRequiredService<IRequiredActor<ScopedVariablesActor>>()));
 
         services.AddAkka(actorSystemName, (builder, sp) =>
         {
@@ -110,23 +109,40 @@ public static class PromptActorsHostingExtensions
             builder.WithRemoting("127.0.0.1", 0);
             builder.WithClustering();
         }
+        // The engine's actors, in start order (Akka.Hosting starts them one after the other once the system is up).
         builder.WithActors((system, registry, _) =>
         {
-            var services = new PromptActorsServices(
-                sp.GetRequiredService<IPromptStore>(),
-                sp.GetRequiredService<IScopedVariableStore>(),
-                sp.GetRequiredService<IRunStore>(),
-                sp.GetRequiredService<IModelRegistry>(),
-                sp.GetRequiredService<TimeProvider>());
-            var runtime = PromptActorsRuntime.Start(system, options, services);
-            registry.Register<Instances.ExecutionInstanceActor>(runtime.InstanceRegion);
-            registry.Register<PromptCacheActor>(runtime.PromptCache);
-            registry.Register<ScopedVariablesActor>(runtime.ScopedVariables);
-            registry.Register<Instances.InstanceReaper>(runtime.Reaper);
-            sp.GetRequiredService<PromptActorsRuntimeHolder>().Set(runtime);
+            PromptActorsComposition.Validate(options, system.Name);
+            var (prompts, variables, reaper) = PromptActorsComposition.StartSupport(system, options, Services(sp));
+            registry.Register<PromptCacheActor>(prompts);
+            registry.Register<ScopedVariablesActor>(variables);
+            registry.Register<InstanceReaper>(reaper);
         });
+        builder.WithShardRegion<ExecutionInstanceActor>(PromptActorsConfig.ShardTypeName,
+            (system, registry, _) => PromptActorsComposition.InstanceProps(system, options, Services(sp),
+                registry.Get<PromptCacheActor>(), registry.Get<ScopedVariablesActor>(), registry.Get<InstanceReaper>()),
+            PromptActorsComposition.Extractor(options),
+            // Sharding stops an instance on hand-off with StopInstance: the instance finishes its running task first.
+            new ShardOptions { HandOffStopMessage = StopInstance.Instance });
+        builder.WithActors((system, registry) =>
+            PromptActorsComposition.StartAfterRegion(system, options, registry.Get<ExecutionInstanceActor>()));
+        if (options.TaskSweeper.Enabled)
+        {
+            builder.WithSingleton<TaskSweeper>(PromptActorsComposition.TaskSweeperName,
+                (system, _, _) => PromptActorsComposition.TaskSweeperProps(system, options, Services(sp)),
+                new ClusterSingletonOptions { TerminationMessage = PoisonPill.Instance }, createProxyToo: false);
+        }
         return builder;
     }
+
+    private static PromptActorsServices Services(IServiceProvider sp) => sp.GetService<PromptActorsServices>() ?? ServicesFrom(sp);
+
+    private static PromptActorsServices ServicesFrom(IServiceProvider sp) => new(
+        sp.GetRequiredService<IPromptStore>(),
+        sp.GetRequiredService<IScopedVariableStore>(),
+        sp.GetRequiredService<IRunStore>(),
+        sp.GetRequiredService<IModelRegistry>(),
+        sp.GetRequiredService<TimeProvider>());
 
     private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>
     {

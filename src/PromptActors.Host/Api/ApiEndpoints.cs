@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using PromptActors.Engine;
 using PromptActors.Host.Auth;
@@ -88,19 +89,20 @@ public static partial class ApiEndpoints
     /// regions the coordinator knows (<c>GetCurrentRegions</c>). <c>ready</c> is true when every Up member hosts a
     /// registered region, i.e. any node can route to any instance (what scripts/cluster.sh and the cluster tests wait for).
     /// </summary>
-    private static async Task<IResult> ClusterView(ActorSystem system, PromptActors.Hosting.PromptActorsRuntimeHolder holder)
+    private static async Task<IResult> ClusterView(ActorSystem system, IRequiredActor<ExecutionInstanceActor> instances)
     {
         var cluster = Cluster.Get(system);
         var state = cluster.State;
         string[] regions;
         string? regionsError = null;
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
         try
         {
-            var current = await holder.Runtime.InstanceRegion.Ask<Akka.Cluster.Sharding.CurrentRegions>(
+            var current = await (await instances.GetAsync(wait.Token)).Ask<Akka.Cluster.Sharding.CurrentRegions>(
                 Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(3));
             regions = current.Regions.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToArray();
         }
-        catch (Exception e) when (e is AskTimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is AskTimeoutException or InvalidOperationException or OperationCanceledException)
         {
             regions = [];
             regionsError = e.Message;

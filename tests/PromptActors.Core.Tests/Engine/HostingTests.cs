@@ -39,6 +39,38 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task The_engine_is_resolvable_before_the_host_starts_and_the_actors_are_in_the_registry()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPromptActors(o => o.TaskSweeper.Enabled = true);
+        using var host = builder.Build();
+        // What a hosted service built before Akka's would get: a command sent now waits for the actors.
+        var engine = host.Services.GetRequiredService<IPromptExecutionEngine>();
+        var early = engine.GetInstanceAsync("not-started-yet");
+        await host.StartAsync();
+        try
+        {
+            await Assert.ThrowsAsync<InstanceNotFoundException>(() => early.WaitAsync(TimeSpan.FromSeconds(10)));
+            var system = host.Services.GetRequiredService<Akka.Actor.ActorSystem>();
+            var registry = host.Services.GetRequiredService<Akka.Hosting.ActorRegistry>();
+            // The instance region Akka.Hosting started (WithShardRegion) is the one sharding knows by the type name.
+            Assert.Equal(Akka.Cluster.Sharding.ClusterSharding.Get(system).ShardRegion(PromptActorsConfig.ShardTypeName),
+                registry.Get<ExecutionInstanceActor>());
+            Assert.True(registry.TryGet<PromptCacheActor>(out _));
+            Assert.True(registry.TryGet<ScopedVariablesActor>(out _));
+            Assert.True(registry.TryGet<InstanceReaper>(out _));
+            // The task sweeper runs as a cluster singleton (WithSingleton) under its manager.
+            var sweeper = await system.ActorSelection("/user/task-sweeper/task-sweeper")
+                .ResolveOne(TimeSpan.FromSeconds(10));
+            Assert.NotNull(sweeper);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public void Invalid_options_stop_the_host_with_a_message_naming_the_key()
     {
         var builder = Host.CreateApplicationBuilder();
