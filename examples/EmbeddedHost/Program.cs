@@ -5,13 +5,15 @@
 using PromptActors;
 using PromptActors.Engine;
 using PromptActors.Instances;
+using PromptActors.Models;
 using PromptActors.Persistence.Hosting;
 using PromptActors.Prompts;
 using PromptActors.Streaming;
 using PromptActors.Variables;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddPromptActorsWithStorage(builder.Configuration);   // one call: storage, actor system, engine
+builder.Services.AddPromptActorsModels(builder.Configuration);        // the local model, and any of PromptActors:Models
+builder.Services.AddPromptActorsWithStorage(builder.Configuration);   // storage, actor system, engine
 
 var app = builder.Build();
 

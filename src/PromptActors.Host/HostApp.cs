@@ -52,7 +52,7 @@ public static class HostApp
         builder.Services.AddPromptActorsProblems();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<HostMetrics>();
-        builder.Services.AddSingleton<IModelRegistry>(sp => HostModels.Create(configuration, sp));
+        builder.Services.AddPromptActorsModels(configuration);
 
         builder.Services.AddPromptActorsWithStorage(configuration,
             o => configuration.GetSection(PromptActorsOptions.Section).Bind(o));

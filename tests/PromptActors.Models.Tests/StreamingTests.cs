@@ -64,13 +64,14 @@ public sealed class StreamingTests
         Assert.Null(result.Error);
         Assert.Equal("Hello, world!", result.Text);
         Assert.Null(UsageEstimator.Reported(result.Updates));
-        var usage = UsageEstimator.ForStream(result.Updates, TestModels.Chat);
+        Assert.Same(TokenCounter.O200k, gpt.Tokens); // the registry gives its models the o200k tokenizer
+        var usage = UsageEstimator.ForStream(result.Updates, TestModels.Chat, gpt.Tokens);
         Assert.True(usage.Estimated);
         var expectedInput = TokenCounter.Count("You are terse.") + TokenCounter.Count("Say hello to the world");
         Assert.Equal(expectedInput, usage.InputTokens);
         Assert.Equal(TokenCounter.Count("Hello, world!"), usage.OutputTokens);
         Assert.True(usage.InputTokens > 0 && usage.OutputTokens > 0);
-        Assert.Equal(UsageEstimator.Estimate(TestModels.Chat, "Hello, world!"), usage);
+        Assert.Equal(UsageEstimator.Estimate(TestModels.Chat, "Hello, world!", gpt.Tokens), usage);
         Assert.Equal(Math.Round((usage.InputTokens * 1_000m + usage.OutputTokens * 2_000m) / 1_000_000m, 6),
             CostCalculator.Compute(usage, gpt.Pricing));
     }

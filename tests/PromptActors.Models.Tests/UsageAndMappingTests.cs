@@ -11,12 +11,25 @@ public sealed class UsageAndMappingTests
         var input = new[] { new ChatMessage(ChatRole.User, "How many tokens is this?") };
         var reported = new TokenUsage(7, 3, 2);
 
-        Assert.Same(reported, UsageEstimator.Resolve(reported, input, "ignored"));
-        var estimate = UsageEstimator.Resolve(null, input, "Seven.");
+        Assert.Same(reported, UsageEstimator.Resolve(reported, input, "ignored", TokenCounter.O200k));
+        var estimate = UsageEstimator.Resolve(null, input, "Seven.", TokenCounter.O200k);
         Assert.True(estimate.Estimated);
         Assert.Equal(TokenCounter.Count("How many tokens is this?"), estimate.InputTokens);
         Assert.Equal(TokenCounter.Count("Seven."), estimate.OutputTokens);
         Assert.Equal(0, estimate.CachedInputTokens);
+    }
+
+    [Fact]
+    public void A_model_without_a_token_counter_gets_an_estimate_of_four_characters_a_token_flagged_and_never_zero()
+    {
+        var input = new[] { new ChatMessage(ChatRole.System, "abcdefgh"), new ChatMessage(ChatRole.User, "abcdefghi") };
+
+        var estimate = UsageEstimator.Resolve(null, input, "x");
+
+        Assert.True(estimate.Estimated);
+        Assert.Equal(2 + 3, estimate.InputTokens); // 8 characters, then 9 (rounded up)
+        Assert.Equal(1, estimate.OutputTokens);
+        Assert.Equal(new TokenUsage(0, 0, 0, Estimated: true), UsageEstimator.Estimate([], ""));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed record StoredApiKey(
     DateTimeOffset? LastUsedAt = null);
 
 /// <summary>
-/// Where issued API keys live. Implementations: <see cref="Testing.InMemoryApiKeyStore"/>, the SQL store in
+/// Where issued API keys live. Implementations: the in-memory store of PromptActors.Testing, the SQL store in
 /// PromptActors.Persistence (table <c>api_keys</c>).
 /// </summary>
 public interface IApiKeyStore

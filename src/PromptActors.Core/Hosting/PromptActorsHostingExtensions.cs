@@ -12,7 +12,6 @@ using PromptActors.Instances;
 using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
-using PromptActors.Testing;
 using PromptActors.Variables;
 
 namespace PromptActors.Hosting;
@@ -21,10 +20,11 @@ namespace PromptActors.Hosting;
 public static class PromptActorsHostingExtensions
 {
     /// <summary>
-    /// Registers the engine: options (validated at start-up), default stores (in memory) and the <c>local</c> model unless
-    /// the host registered its own <see cref="IPromptStore"/>, <see cref="IScopedVariableStore"/>, <see cref="IRunStore"/>,
-    /// <see cref="IModelRegistry"/> or <see cref="TimeProvider"/>, an actor system running the engine, and
-    /// <see cref="IPromptExecutionEngine"/>. <paramref name="configureAkka"/> adds to the actor system (persistence, cluster…).
+    /// Registers the engine: options (validated at start-up), an actor system running the engine, and
+    /// <see cref="IPromptExecutionEngine"/>. The engine runs on the <see cref="IPromptStore"/>, <see cref="IScopedVariableStore"/>,
+    /// <see cref="IRunStore"/> and <see cref="IModelRegistry"/> registered beside it (PromptActors.Persistence's
+    /// <c>AddPromptActorsWithStorage</c>, PromptActors.Testing's <c>AddPromptActorsInMemoryStores</c>, PromptActors.Models'
+    /// <c>AddPromptActorsModels</c>, or the host's own); the start fails naming any that is missing. <paramref name="configureAkka"/> adds to the actor system (persistence, cluster…).
     /// </summary>
     public static IServiceCollection AddPromptActors(
         this IServiceCollection services,
@@ -40,10 +40,6 @@ public static class PromptActorsHostingExtensions
             new PromptActorsOptionsValidator(actorSystemName)));
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IPromptStore>(sp => new InMemoryPromptStore(sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IScopedVariableStore, InMemoryScopedVariableStore>();
-        services.TryAddSingleton<IRunStore, InMemoryRunStore>();
-        services.TryAddSingleton<IModelRegistry>(sp => ModelRegistry.LocalOnly(time: sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(ServicesFrom);
         // Resolvable before the actor system has started its actors (hosted services are built first): the engine gets
         // them through IRequiredActor, and a command waits for them.
@@ -137,12 +133,26 @@ public static class PromptActorsHostingExtensions
 
     private static PromptActorsServices Services(IServiceProvider sp) => sp.GetService<PromptActorsServices>() ?? ServicesFrom(sp);
 
-    private static PromptActorsServices ServicesFrom(IServiceProvider sp) => new(
-        sp.GetRequiredService<IPromptStore>(),
-        sp.GetRequiredService<IScopedVariableStore>(),
-        sp.GetRequiredService<IRunStore>(),
-        sp.GetRequiredService<IModelRegistry>(),
-        sp.GetRequiredService<TimeProvider>());
+    private static PromptActorsServices ServicesFrom(IServiceProvider sp)
+    {
+        var prompts = sp.GetService<IPromptStore>();
+        var variables = sp.GetService<IScopedVariableStore>();
+        var runs = sp.GetService<IRunStore>();
+        var models = sp.GetService<IModelRegistry>();
+        if (prompts is null || variables is null || runs is null || models is null)
+        {
+            var missing = new (object? Service, string Name)[]
+                {
+                    (prompts, nameof(IPromptStore)), (variables, nameof(IScopedVariableStore)), (runs, nameof(IRunStore)),
+                    (models, nameof(IModelRegistry)),
+                }
+                .Where(s => s.Service is null).Select(s => s.Name);
+            throw new InvalidOperationException("PromptActors needs " + string.Join(", ", missing) + ". Register the stores with "
+                + "AddPromptActorsWithStorage (PromptActors.Persistence: SQLite or PostgreSQL) or AddPromptActorsInMemoryStores "
+                + "(PromptActors.Testing), and the models with AddPromptActorsModels (PromptActors.Models), or register your own.");
+        }
+        return new PromptActorsServices(prompts, variables, runs, models, sp.GetService<TimeProvider>() ?? TimeProvider.System);
+    }
 
     private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>
     {

@@ -96,7 +96,7 @@ internal sealed class ModelCall : IDisposable
         var text = Text;
         var ttft = _firstTokenAt is { } first ? _time.GetElapsedTime(_startedAt, first).TotalMilliseconds : (double?)null;
         var total = _time.GetElapsedTime(_startedAt, done.Timestamp).TotalMilliseconds;
-        var usage = UsageEstimator.Resolve(done.Usage, _request, text);
+        var usage = UsageEstimator.Resolve(done.Usage, _request, text, Model.Tokens);
         var cost = CostCalculator.Compute(usage, Model.Pricing);
         var now = _time.GetUtcNow();
         return done switch

@@ -8,8 +8,18 @@ public sealed record ModelPricing(decimal InputPerMillion = 0m, decimal OutputPe
     public static readonly ModelPricing Free = new();
 }
 
-/// <summary>A model id bound to the chat client that serves it and its prices.</summary>
-public sealed record ModelEntry(string Id, string Provider, IChatClient Client, ModelPricing Pricing);
+/// <summary>
+/// A model id bound to the chat client that serves it and its prices. <paramref name="Tokens"/> counts text for the usage
+/// estimate when the provider reports no usage (PromptActors.Models gives its models the o200k tokenizer); without one
+/// the estimate is about four characters a token. Either way the estimate is flagged <see cref="TokenUsage.Estimated"/>.
+/// </summary>
+public sealed record ModelEntry(string Id, string Provider, IChatClient Client, ModelPricing Pricing, ITokenCounter? Tokens = null);
+
+/// <summary>Counts the tokens of a text the way a model's tokenizer would.</summary>
+public interface ITokenCounter
+{
+    int Count(string text);
+}
 
 /// <summary>Chooses the chat client for a prompt's model id.</summary>
 public interface IModelRegistry
@@ -27,17 +37,18 @@ public sealed class ModelRegistry : IModelRegistry
 {
     private readonly Dictionary<string, ModelEntry> _models;
 
-    public ModelRegistry(IEnumerable<ModelEntry> models, string defaultModelId = LocalChatClient.ModelId)
+    /// <summary>The models; the default is <paramref name="defaultModelId"/>, or the first model when it is null.</summary>
+    public ModelRegistry(IEnumerable<ModelEntry> models, string? defaultModelId = null)
     {
-        _models = models.ToDictionary(m => m.Id, StringComparer.Ordinal);
+        var list = models.ToList();
+        if (list.Count == 0)
+            throw new ArgumentException("A model registry needs at least one model.", nameof(models));
+        _models = list.ToDictionary(m => m.Id, StringComparer.Ordinal);
+        defaultModelId ??= list[0].Id;
         if (!_models.ContainsKey(defaultModelId))
             throw new ArgumentException($"The default model '{defaultModelId}' is not registered.", nameof(defaultModelId));
         DefaultModelId = defaultModelId;
     }
-
-    /// <summary>A registry holding only the built-in <c>local</c> model.</summary>
-    public static ModelRegistry LocalOnly(LocalModelOptions? options = null, TimeProvider? time = null) =>
-        new([new ModelEntry(LocalChatClient.ModelId, "local", new LocalChatClient(options, time), ModelPricing.Free)]);
 
     public string DefaultModelId { get; }
 

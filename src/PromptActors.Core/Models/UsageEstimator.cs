@@ -4,7 +4,8 @@ namespace PromptActors.Models;
 
 /// <summary>
 /// Token usage of a model call: what the provider reported (its <see cref="UsageContent"/>), or, when it reported
-/// none, an estimate counted with <see cref="TokenCounter"/> (o200k) and flagged <see cref="TokenUsage.Estimated"/>.
+/// none, an estimate counted with the model's <see cref="ITokenCounter"/> (about four characters a token without one) and
+/// flagged <see cref="TokenUsage.Estimated"/>.
 /// </summary>
 public static class UsageEstimator
 {
@@ -26,20 +27,32 @@ public static class UsageEstimator
         return usage;
     }
 
-    /// <summary>Counts the input messages' text and the output text with the o200k tokenizer.</summary>
-    public static TokenUsage Estimate(IEnumerable<ChatMessage> input, string output)
+    /// <summary>Counts the input messages' text and the output text with <paramref name="tokens"/> (or approximately).</summary>
+    public static TokenUsage Estimate(IEnumerable<ChatMessage> input, string output, ITokenCounter? tokens = null)
     {
+        tokens ??= ApproximateTokens.Instance;
         long inputTokens = 0;
         foreach (var message in input)
-            inputTokens += TokenCounter.Count(message.Text);
-        return new TokenUsage(inputTokens, TokenCounter.Count(output), 0, Estimated: true);
+            inputTokens += Count(tokens, message.Text);
+        return new TokenUsage(inputTokens, Count(tokens, output), 0, Estimated: true);
     }
 
     /// <summary>The reported usage when there is one, the estimate otherwise.</summary>
-    public static TokenUsage Resolve(TokenUsage? reported, IEnumerable<ChatMessage> input, string output) =>
-        reported ?? Estimate(input, output);
+    public static TokenUsage Resolve(TokenUsage? reported, IEnumerable<ChatMessage> input, string output, ITokenCounter? tokens = null) =>
+        reported ?? Estimate(input, output, tokens);
 
     /// <summary>Usage of a finished stream: reported by the provider, or estimated from the input and the streamed text.</summary>
-    public static TokenUsage ForStream(IReadOnlyCollection<ChatResponseUpdate> updates, IEnumerable<ChatMessage> input) =>
-        Reported(updates) ?? Estimate(input, string.Concat(updates.Select(u => u.Text)));
+    public static TokenUsage ForStream(IReadOnlyCollection<ChatResponseUpdate> updates, IEnumerable<ChatMessage> input,
+        ITokenCounter? tokens = null) =>
+        Reported(updates) ?? Estimate(input, string.Concat(updates.Select(u => u.Text)), tokens);
+
+    private static int Count(ITokenCounter tokens, string? text) => string.IsNullOrEmpty(text) ? 0 : tokens.Count(text);
+
+    /// <summary>About four characters a token (what English text averages in GPT-style tokenizers).</summary>
+    private sealed class ApproximateTokens : ITokenCounter
+    {
+        public static readonly ApproximateTokens Instance = new();
+
+        public int Count(string text) => (text.Length + 3) / 4;
+    }
 }

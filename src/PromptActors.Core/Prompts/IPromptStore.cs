@@ -4,7 +4,7 @@ namespace PromptActors.Prompts;
 
 /// <summary>
 /// Where prompts live, each in the scope of its <see cref="PromptOwner"/>. Implementations:
-/// <see cref="Testing.InMemoryPromptStore"/>, the SQL store in PromptActors.Persistence.
+/// the in-memory store of PromptActors.Testing, the SQL store in PromptActors.Persistence.
 /// </summary>
 public interface IPromptStore
 {

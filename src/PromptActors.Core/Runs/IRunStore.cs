@@ -1,6 +1,6 @@
 namespace PromptActors.Runs;
 
-/// <summary>ai_runs / ai_tasks. Implementations: <see cref="Testing.InMemoryRunStore"/>, the SQL store in PromptActors.Persistence.</summary>
+/// <summary>ai_runs / ai_tasks. Implementations: the in-memory store of PromptActors.Testing, the SQL store in PromptActors.Persistence.</summary>
 public interface IRunStore
 {
     /// <summary>

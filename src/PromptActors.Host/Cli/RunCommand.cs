@@ -58,7 +58,7 @@ public static class RunCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter((_, level) => level >= LogLevel.Warning);
-        builder.Services.AddSingleton<IModelRegistry>(sp => HostModels.Create(builder.Configuration, sp));
+        builder.Services.AddPromptActorsModels(builder.Configuration);
         builder.Services.AddPromptActorsWithStorage(builder.Configuration,
             o => builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o),
             (akka, _) => akka.AddHocon("akka { loglevel = WARNING, stdout-loglevel = WARNING }", HoconAddMode.Prepend));

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PromptActors.Engine;
 using PromptActors.Hosting;
+using PromptActors.Models;
+using PromptActors.Testing;
 using PromptActors.Instances;
 using PromptActors.Prompts;
 using PromptActors.Variables;
@@ -16,7 +18,7 @@ public sealed class HostingTests
     public async Task AddPromptActors_runs_the_engine_in_a_generic_host_with_the_local_model()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddPromptActors();
+        builder.Services.AddPromptActorsInMemoryStores().AddPromptActorsModels().AddPromptActors();
         using var host = builder.Build();
         await host.StartAsync();
         try
@@ -42,7 +44,7 @@ public sealed class HostingTests
     public async Task The_engine_is_resolvable_before_the_host_starts_and_the_actors_are_in_the_registry()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddPromptActors(o => o.TaskSweeper.Enabled = true);
+        builder.Services.AddPromptActorsInMemoryStores().AddPromptActorsModels().AddPromptActors(o => o.TaskSweeper.Enabled = true);
         using var host = builder.Build();
         // What a hosted service built before Akka's would get: a command sent now waits for the actors.
         var engine = host.Services.GetRequiredService<IPromptExecutionEngine>();
@@ -59,15 +61,27 @@ public sealed class HostingTests
             Assert.True(registry.TryGet<PromptCacheActor>(out _));
             Assert.True(registry.TryGet<ScopedVariablesActor>(out _));
             Assert.True(registry.TryGet<InstanceReaper>(out _));
-            // The task sweeper runs as a cluster singleton (WithSingleton) under its manager.
-            var sweeper = await system.ActorSelection("/user/task-sweeper/task-sweeper")
-                .ResolveOne(TimeSpan.FromSeconds(10));
-            Assert.NotNull(sweeper);
+            // The task sweeper runs as a cluster singleton (WithSingleton): its manager is started with the system (the
+            // singleton itself once this node is the oldest member; the cluster tests watch it sweep).
+            var manager = await system.ActorSelection("/user/task-sweeper").ResolveOne(TimeSpan.FromSeconds(10));
+            Assert.NotNull(manager);
         }
         finally
         {
             await host.StopAsync();
         }
+    }
+
+    [Fact]
+    public void A_missing_store_or_model_registry_stops_the_start_naming_what_to_add()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPromptActorsModels().AddPromptActors();
+        using var host = builder.Build();
+        var error = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<IPromptExecutionEngine>());
+        Assert.Contains("IPromptStore, IScopedVariableStore, IRunStore", error.Message);
+        Assert.DoesNotContain("IModelRegistry", error.Message);
+        Assert.Contains("AddPromptActorsInMemoryStores", error.Message);
     }
 
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PromptActors.Engine;
 using PromptActors.Instances;
+using PromptActors.Models;
 using PromptActors.Persistence.Hosting;
 using PromptActors.Persistence.Tests.Support;
 using PromptActors.Prompts;
@@ -31,6 +32,7 @@ public sealed class HostingTests : IDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         before?.Invoke(builder.Services);
+        builder.Services.AddPromptActorsModels();
         builder.Services.AddPromptActorsWithStorage(builder.Configuration);
         return builder.Build();
     }

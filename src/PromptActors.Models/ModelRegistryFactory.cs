@@ -283,7 +283,7 @@ public static partial class ModelRegistryFactory
             if (loggerFactory != NullLoggerFactory.Instance)
                 local = new ChatClientBuilder(local).UseModelCallLogging(loggerFactory, plan.Id, time).Build();
             LogLocalModel(log, plan.Id, o.WordDelay ?? TimeSpan.Zero, o.ReplyWords);
-            return new ModelEntry(plan.Id, ModelProviders.Local, local, pricing);
+            return new ModelEntry(plan.Id, ModelProviders.Local, local, pricing, TokenCounter.O200k);
         }
 
         var idle = o.IdleTimeout ?? ModelOptions.DefaultIdleTimeout;
@@ -326,7 +326,7 @@ public static partial class ModelRegistryFactory
 
         LogOpenAIModel(log, plan.Id, SafeEndpoint(plan.Endpoint ?? ModelOptions.OpenAIEndpoint), plan.Model,
             plan.ApiKeyEnv ?? "(none)", string.Join(", ", headers.Keys), idle, resilience.MaxRetries);
-        return new ModelEntry(plan.Id, ModelProviders.OpenAI, client, pricing);
+        return new ModelEntry(plan.Id, ModelProviders.OpenAI, client, pricing, TokenCounter.O200k);
     }
 
     /// <summary>Scheme, host, port and path only: no query string or user info in logs.</summary>
