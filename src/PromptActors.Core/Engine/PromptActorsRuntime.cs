@@ -91,8 +91,10 @@ public sealed class PromptActorsRuntime
     /// <summary>An actor of the system's registry, as Akka.Hosting hands one to a service.</summary>
     private sealed class RegisteredActor<TKey>(ActorRegistry registry) : IRequiredActor<TKey>
     {
-        public IActorRef ActorRef => registry.Get<TKey>();
+        private readonly Task<IActorRef> _actor = Task.FromResult(registry.Get<TKey>()); // registered before the engine is made
 
-        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => registry.GetAsync<TKey>(cancellationToken);
+        public IActorRef ActorRef => _actor.Result;
+
+        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => _actor;
     }
 }

@@ -297,9 +297,24 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         // Every node's cache subscribes to the topic; the local one is told directly too, so this node is never stale.
         DistributedPubSub.Get(_system).Mediator.Tell(new Publish(PromptActorsConfig.InvalidationTopic, invalidation));
         if (invalidation is InvalidatePrompt p)
-            _promptCache.ActorRef.Tell(p);
+            TellIfStarted(_promptCache, p);
         else
-            _scopedVariables.ActorRef.Tell(invalidation);
+            TellIfStarted(_scopedVariables, invalidation);
+    }
+
+    /// <summary>A cache not started yet holds nothing stale: an invalidation is only for a cache that exists.</summary>
+    private static void TellIfStarted<TKey>(IRequiredActor<TKey> cache, object invalidation)
+    {
+        IActorRef target;
+        try
+        {
+            target = cache.ActorRef;
+        }
+        catch (MissingActorRegistryEntryException)
+        {
+            return;
+        }
+        target.Tell(invalidation);
     }
 
     private static async Task<T> StoreCall<T>(Func<Task<T>> call)
