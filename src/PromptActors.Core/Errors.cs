@@ -20,6 +20,8 @@ public static class ErrorCodes
     public const string ProviderError = "provider_error";
     public const string StoreUnavailable = "store_unavailable";
     public const string Interrupted = "interrupted";
+    /// <summary>The reply is not the JSON the prompt's response format asks for (the raw text is kept).</summary>
+    public const string InvalidOutput = "invalid_output";
     /// <summary>A reply-stream subscriber could not keep up and was dropped (terminal event of that subscriber only).</summary>
     public const string SubscriberTooSlow = "subscriber_too_slow";
     public const string Cancelled = "cancelled";

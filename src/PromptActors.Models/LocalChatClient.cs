@@ -16,6 +16,7 @@ public sealed record LocalModelOptions
 /// <summary>
 /// The built-in model: no network, deterministic. It replies with the words of the last user message (or of the last
 /// message when there is no user message), streamed word by word, and reports usage counted with the o200k tokenizer.
+/// Asked for JSON it answers with a JSON document: a valid instance of the schema, built from those words (<see cref="LocalJson"/>).
 /// </summary>
 public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvider? time = null) : IChatClient
 {
@@ -35,6 +36,9 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         var words = (source?.Text ?? string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
             words = Fallback.Split(' ');
+        // JSON asked for: the whole document, in chunks split at its spaces (joined with one space it is the same text).
+        if (chatOptions?.ResponseFormat is ChatResponseFormatJson json)
+            return LocalJson.For(json.Schema, string.Join(' ', words)).Split(' ');
         var count = _options.ReplyWords ?? words.Length;
         if (chatOptions?.MaxOutputTokens is { } max)
             count = Math.Min(count, max);

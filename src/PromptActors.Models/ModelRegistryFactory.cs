@@ -321,7 +321,11 @@ public static partial class ModelRegistryFactory
             .UseIdleTimeout(idle, time, plan.Id)
             .UseRequireFinishReason(plan.Id)
             // Prompts name the registry id; the provider wants its own model name.
-            .ConfigureOptions(options => options.ModelId = providerModel)
+            .ConfigureOptions(options =>
+            {
+                options.ModelId = providerModel;
+                OpenAIPassThrough.Apply(options);
+            })
             .Build();
 
         LogOpenAIModel(log, plan.Id, SafeEndpoint(plan.Endpoint ?? ModelOptions.OpenAIEndpoint), plan.Model,

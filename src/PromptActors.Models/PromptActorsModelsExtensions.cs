@@ -9,7 +9,7 @@ namespace PromptActors.Models;
 public static class PromptActorsModelsExtensions
 {
     /// <summary>
-    /// Registers the engine's <see cref="IModelRegistry"/>: the models of <c>PromptActors:Models</c> in
+    /// Registers the engine's <see cref="IModelRegistry"/> and its JSON Schema validator (<see cref="JsonSchemaValidator"/>): the models of <c>PromptActors:Models</c> in
     /// <paramref name="configuration"/> (the built-in <c>local</c> model is always there), or only <c>local</c> when no
     /// configuration is given. A registry the host registered first is kept. A bad model setting stops the start with every
     /// problem listed (<see cref="ModelConfigurationException"/>).
@@ -17,6 +17,7 @@ public static class PromptActorsModelsExtensions
     public static IServiceCollection AddPromptActorsModels(this IServiceCollection services, IConfiguration? configuration = null)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<Prompts.IJsonSchemaValidator, JsonSchemaValidator>();
         services.TryAddSingleton<IModelRegistry>(sp => configuration is null
             ? LocalOnly(time: sp.GetRequiredService<TimeProvider>())
             : ModelRegistryFactory.FromConfiguration(configuration, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()));

@@ -57,7 +57,8 @@ public abstract class PromptActorsTestKit : Akka.TestKit.Xunit2.TestKit
         options.Instances.SyncRetryMin = TimeSpan.FromMilliseconds(100);
         options.Instances.SyncRetryMax = TimeSpan.FromMilliseconds(500);
         configure?.Invoke(options);
-        Runtime = PromptActorsRuntime.Start(Sys, options, new PromptActorsServices(Prompts, Variables, Runs, models, Clock));
+        Runtime = PromptActorsRuntime.Start(Sys, options, new PromptActorsServices(Prompts, Variables, Runs, models, Clock,
+            new JsonSchemaValidator()));
         Engine = Runtime.Engine;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 
 namespace PromptActors.Host.Tests;
 
@@ -25,5 +26,44 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         var started = await client.PostJson("/v1/instances", """{"promptId":"settings-p","instanceId":"settings-i","executionConfig":{"autoRun":true}}""");
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         Assert.Contains("event: completed", await client.GetStringAsync("/v1/instances/settings-i/stream"));
+    }
+
+    [Fact]
+    public async Task A_json_schema_prompt_on_the_local_model_streams_a_valid_reply_whose_output_is_in_the_event_the_view_and_the_run()
+    {
+        var client = host.Client();
+        const string prompt = """
+            {"name":"Rate","messages":[{"role":"system","content":"Rate the review."}],
+             "settings":{"model":"local","reasoningEffort":"low","additionalProperties":{"service_tier":"flex"},
+                         "responseFormat":{"type":"json_schema","name":"rating","strict":true,
+                           "schema":{"type":"object","properties":{"stars":{"type":"integer","minimum":1,"maximum":5},
+                                     "summary":{"type":"string"}},"required":["stars","summary"],"additionalProperties":false}}}}
+            """;
+        Assert.Equal(HttpStatusCode.OK, (await client.PutJson("/v1/prompts/rate-p", prompt)).StatusCode);
+        var settings = (await (await client.GetAsync("/v1/prompts/rate-p")).Json()).GetProperty("settings");
+        var format = settings.GetProperty("responseFormat");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        Assert.Equal("rating", format.GetProperty("name").GetString());
+        Assert.True(format.GetProperty("strict").GetBoolean());
+        Assert.Equal(JsonValueKind.Object, format.GetProperty("schema").GetProperty("properties").ValueKind);
+        Assert.Equal("low", settings.GetProperty("reasoningEffort").GetString());
+        Assert.Equal("flex", settings.GetProperty("additionalProperties").GetProperty("service_tier").GetString());
+
+        Assert.Equal(HttpStatusCode.Created,
+            (await client.PostJson("/v1/instances", """{"promptId":"rate-p","instanceId":"rate-i"}""")).StatusCode);
+        var stream = await (await client.PostJson("/v1/instances/rate-i/messages?stream=true", """{"userInput":"great value"}"""))
+            .Content.ReadAsStringAsync();
+        var completed = stream.Split("\n\n").Single(e => e.StartsWith("event: completed", StringComparison.Ordinal));
+        using var data = JsonDocument.Parse(completed[(completed.IndexOf("data: ", StringComparison.Ordinal) + 6)..]);
+        var output = data.RootElement.GetProperty("output");
+        Assert.Equal(1, output.GetProperty("stars").GetInt32());
+        Assert.Equal("great value", output.GetProperty("summary").GetString());
+        Assert.Equal(data.RootElement.GetProperty("text").GetString(), output.GetRawText());
+
+        var view = await (await client.GetAsync("/v1/instances/rate-i")).Json();
+        Assert.Equal(output.GetRawText(), view.GetProperty("execution").GetProperty("lastOutput").GetRawText());
+        var runId = view.GetProperty("runTracking").GetProperty("runId").GetString();
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).Json();
+        Assert.Equal(output.GetRawText(), run.GetProperty("tasks")[0].GetProperty("output").GetRawText());
     }
 }

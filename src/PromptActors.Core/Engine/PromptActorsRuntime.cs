@@ -10,13 +10,18 @@ using PromptActors.Variables;
 
 namespace PromptActors.Engine;
 
-/// <summary>The stores and models the engine runs against.</summary>
+/// <summary>
+/// The stores and models the engine runs against. <paramref name="Schemas"/> checks the JSON schemas of prompts and the
+/// replies under them (PromptActors.Models' <c>JsonSchemaValidator</c>); without one, a prompt with a <c>json_schema</c>
+/// response format cannot be saved.
+/// </summary>
 public sealed record PromptActorsServices(
     IPromptStore Prompts,
     IScopedVariableStore Variables,
     IRunStore Runs,
     IModelRegistry Models,
-    TimeProvider Time);
+    TimeProvider Time,
+    IJsonSchemaValidator? Schemas = null);
 
 /// <summary>
 /// The engine started on an actor system its caller made (a TestKit's, or an embedder's own); Akka.Hosting's

@@ -152,7 +152,15 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     public async Task<Prompt> SavePromptAsync(PromptDefinition definition, PromptOwner? owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var errors = PromptValidation.Validate(definition);
+        var errors = PromptValidation.Validate(definition).ToList();
+        if (errors.Count == 0 && definition.Settings?.ResponseFormat is { Type: ResponseFormat.JsonSchemaType, Schema: { } schema })
+        {
+            // Checked where a JSON Schema library is at hand: a schema that cannot be applied is refused now, not at reply time.
+            if (_services.Schemas is not { } schemas)
+                errors.Add("settings.responseFormat json_schema needs a JSON Schema validator (AddPromptActorsModels registers one)");
+            else
+                errors.AddRange(schemas.CheckSchema(schema).Select(e => "settings.responseFormat.schema: " + e));
+        }
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
         var into = OwnerForSave(owner);

@@ -151,7 +151,8 @@ public static class PromptActorsHostingExtensions
                 + "AddPromptActorsWithStorage (PromptActors.Persistence: SQLite or PostgreSQL) or AddPromptActorsInMemoryStores "
                 + "(PromptActors.Testing), and the models with AddPromptActorsModels (PromptActors.Models), or register your own.");
         }
-        return new PromptActorsServices(prompts, variables, runs, models, sp.GetService<TimeProvider>() ?? TimeProvider.System);
+        return new PromptActorsServices(prompts, variables, runs, models, sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<IJsonSchemaValidator>());
     }
 
     private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>

@@ -40,7 +40,7 @@ public sealed partial class ExecutionInstanceActor
             || call.TaskId != done.TaskId)
             return;
         // Every chunk the stream queued comes before its end.
-        var outcome = call.Outcome(done);
+        var outcome = call.Outcome(done, _state.Start?.Settings.ResponseFormat, _deps.Schemas);
         if (done.Error is { } err)
             _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
 
@@ -61,7 +61,7 @@ public sealed partial class ExecutionInstanceActor
         });
     }
 
-    private static ReplyEvent Terminal(FinishedTask task) => task.Outcome == TaskOutcome.Completed
-        ? new ReplyCompleted(task.TaskId, task.Text, task.Stats)
+    private ReplyEvent Terminal(FinishedTask task) => task.Outcome == TaskOutcome.Completed
+        ? new ReplyCompleted(task.TaskId, task.Text, task.Stats, StructuredOutput.Parse(task.Text, _state.Start?.Settings.ResponseFormat))
         : new ReplyFailed(task.TaskId, task.ErrorCode ?? ErrorCodes.ProviderError, task.ErrorDetail ?? "", task.Text);
 }

@@ -138,7 +138,9 @@ public sealed partial class ExecutionInstanceActor
         return new InstanceView(
             _instanceId, start.PromptId, start.PromptVersion, _state.Status, start.Scope, start.Config, start.Retain,
             _state.Conversation.ToArray(), variables,
-            new ExecutionView(_state.Current?.TaskId, _state.LastTask?.TaskId, _state.LastStats, _state.LastError),
+            new ExecutionView(_state.Current?.TaskId, _state.LastTask?.TaskId, _state.LastStats, _state.LastError,
+                _state.LastTask is { Outcome: TaskOutcome.Completed } last
+                    ? StructuredOutput.Parse(last.Text, _state.Start?.Settings.ResponseFormat) : null),
             new RunTrackingView(_state.RunId, start.Source.Type, start.Source.Id, start.RunName, _state.TotalTokens,
                 _state.TotalCost, _state.TaskCount, _state.RunRowsWritten),
             _state.IsExecuting ? _call?.Text : null,

@@ -14,4 +14,5 @@ public sealed record InstanceDependencies(
     IRunStore RunStore,
     TimeProvider Time,
     InstanceSettings Settings,
-    IMaterializer Materializer);
+    IMaterializer Materializer,
+    Prompts.IJsonSchemaValidator? Schemas = null);

@@ -58,7 +58,8 @@ public sealed record ExecutionCompleted(
     double TotalTimeMs,
     DateTimeOffset At) : IInstanceEvent;
 
-/// <summary>The task failed; <see cref="Code"/> is <c>provider_error</c> or <c>interrupted</c> (found unfinished on recovery).</summary>
+/// <summary>The task failed; <see cref="Code"/> is <c>provider_error</c>, <c>invalid_output</c> (the reply is not the JSON the prompt asks
+/// for) or <c>interrupted</c> (found unfinished on recovery).</summary>
 public sealed record ExecutionFailed(
     string TaskId,
     string Code,

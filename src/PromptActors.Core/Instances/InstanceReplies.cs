@@ -34,7 +34,8 @@ public sealed record ExecutionView(
     string? CurrentTaskId,
     string? LastTaskId,
     ExecutionStats? LastMessageStats,
-    TaskError? LastError);
+    TaskError? LastError,
+    System.Text.Json.JsonElement? LastOutput = null);
 
 /// <summary>
 /// The instance's run. <see cref="Synced"/>: the run store holds every task row as this view shows it (false while a

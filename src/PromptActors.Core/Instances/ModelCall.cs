@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Microsoft.Extensions.AI;
 using PromptActors.Models;
+using PromptActors.Prompts;
 using PromptActors.Streaming;
 
 namespace PromptActors.Instances;
@@ -89,7 +90,11 @@ internal sealed class ModelCall : IDisposable
     /// provider reported (estimated with the o200k tokenizer when it sent none), its cost and timing. Every chunk the
     /// stream queued before its end is taken first.
     /// </summary>
-    public IInstanceEvent Outcome(ModelFinished done)
+    /// <summary>
+    /// The call's outcome as an event. A reply that ended normally is checked against the prompt's response format: one that
+    /// is not the JSON asked for fails the task <c>invalid_output</c>, its text kept.
+    /// </summary>
+    public IInstanceEvent Outcome(ModelFinished done, ResponseFormat? format = null, IJsonSchemaValidator? schemas = null)
     {
         Drain();
         _inbox = null;
@@ -103,7 +108,9 @@ internal sealed class ModelCall : IDisposable
         {
             { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now),
             { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now),
-            _ => new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
+            _ => StructuredOutput.Check(text, format, schemas) is { } invalid
+                ? new ExecutionFailed(done.TaskId, ErrorCodes.InvalidOutput, invalid, text, usage, cost, ttft, total, now)
+                : new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
         };
     }
 

@@ -4,8 +4,9 @@ using PromptActors.Prompts;
 namespace PromptActors.Models;
 
 /// <summary>
-/// Maps a prompt's settings onto <see cref="ChatOptions"/>: temperature, top_p, max tokens, stop sequences, top_k, seed
-/// and the frequency and presence penalties (a provider without one of them ignores it); unset
+/// Maps a prompt's settings onto <see cref="ChatOptions"/>: temperature, top_p, max tokens, stop sequences, top_k, seed,
+/// the frequency and presence penalties, the response format (JSON, or a JSON schema, strict when asked), the reasoning
+/// effort and the pass-through properties (a provider without one of them ignores it); unset
 /// settings stay null so the provider's defaults apply. Through the OpenAI-compatible pipeline these become
 /// <c>temperature</c>, <c>top_p</c>, <c>max_completion_tokens</c> and <c>stop</c>, and the OpenAI .NET client adds
 /// <c>stream_options.include_usage = true</c> to every streaming request by itself (asserted against the fake server
@@ -14,9 +15,22 @@ namespace PromptActors.Models;
 /// </summary>
 public static class ChatOptionsMapper
 {
+    /// <summary>The key under which Microsoft.Extensions.AI's OpenAI adapter reads a strict JSON schema.</summary>
+    public const string StrictKey = "strict";
+
     public static ChatOptions ToChatOptions(PromptSettings settings, string modelId) => new()
     {
         ModelId = modelId,
+        ResponseFormat = settings.ResponseFormat switch
+        {
+            null => null,
+            { Type: ResponseFormat.JsonSchemaType, Schema: { } schema } format =>
+                ChatResponseFormat.ForJsonSchema(Parse(schema), format.Name, format.Description),
+            { Type: ResponseFormat.JsonType } => ChatResponseFormat.Json,
+            _ => ChatResponseFormat.Text,
+        },
+        Reasoning = settings.ReasoningEffort is { } effort ? new ReasoningOptions { Effort = ToEffort(effort) } : null,
+        AdditionalProperties = Additional(settings),
         Temperature = settings.Temperature is { } t ? (float)t : null,
         TopP = settings.TopP is { } p ? (float)p : null,
         MaxOutputTokens = settings.MaxTokens,
@@ -26,6 +40,38 @@ public static class ChatOptionsMapper
         FrequencyPenalty = settings.FrequencyPenalty is { } f ? (float)f : null,
         PresencePenalty = settings.PresencePenalty is { } pp ? (float)pp : null,
     };
+
+    private static ReasoningEffort ToEffort(string effort) => effort switch
+    {
+        "none" => ReasoningEffort.None,
+        "low" => ReasoningEffort.Low,
+        "high" => ReasoningEffort.High,
+        "extra_high" => ReasoningEffort.ExtraHigh,
+        _ => ReasoningEffort.Medium,
+    };
+
+    /// <summary>The prompt's pass-through properties (as <see cref="System.Text.Json.JsonElement"/>s), and <c>strict</c> for a strict schema.</summary>
+    private static AdditionalPropertiesDictionary? Additional(PromptSettings settings)
+    {
+        var strict = settings.ResponseFormat is { Type: ResponseFormat.JsonSchemaType, Strict: true };
+        if (settings.AdditionalProperties is not { Count: > 0 } extra && !strict)
+            return null;
+        var properties = new AdditionalPropertiesDictionary();
+        if (settings.AdditionalProperties is { } given)
+        {
+            foreach (var (key, value) in given)
+                properties[key] = Parse(value);
+        }
+        if (strict)
+            properties[StrictKey] = true;
+        return properties;
+    }
+
+    private static System.Text.Json.JsonElement Parse(string json)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
 
     public static ChatRole ToChatRole(MessageRole role) => role switch
     {

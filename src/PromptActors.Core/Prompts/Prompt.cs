@@ -16,7 +16,13 @@ public sealed record PromptMessage(MessageRole Role, string Content);
 /// <summary>Default value of a variable declared by the prompt.</summary>
 public sealed record VariableDefault(string Name, string? DefaultValue = null, bool Required = false);
 
-/// <summary>Model settings of a prompt, passed to the model as ChatOptions.</summary>
+/// <summary>
+/// Model settings of a prompt, passed to the model as ChatOptions. <see cref="ReasoningEffort"/> is <c>none</c>, <c>low</c>,
+/// <c>medium</c>, <c>high</c> or <c>extra_high</c> (providers without reasoning ignore it); <see cref="AdditionalProperties"/>
+/// are passed to the provider as they are (the OpenAI-compatible provider adds them to the request body); each value is
+/// JSON text (<c>"\"flex\""</c>, <c>"{\"team\":\"a\"}"</c>). JSON values are kept as text so every serializer (the journal's,
+/// the wire's, Akka's own in tests) carries them unchanged.
+/// </summary>
 public sealed record PromptSettings(
     string? Model = null,
     double? Temperature = null,
@@ -26,9 +32,29 @@ public sealed record PromptSettings(
     int? TopK = null,
     long? Seed = null,
     double? FrequencyPenalty = null,
-    double? PresencePenalty = null)
+    double? PresencePenalty = null,
+    ResponseFormat? ResponseFormat = null,
+    string? ReasoningEffort = null,
+    IReadOnlyDictionary<string, string>? AdditionalProperties = null)
 {
     public static readonly PromptSettings Default = new();
+}
+
+/// <summary>
+/// What the reply must be: <c>text</c> (the default), <c>json</c> (any JSON value) or <c>json_schema</c> (a JSON instance
+/// of <see cref="Schema"/>, JSON text, named <see cref="Name"/>; <see cref="Strict"/> asks the provider to enforce it). The
+/// provider gets it natively; the engine checks the final reply and keeps its parsed JSON as the task's output.
+/// </summary>
+public sealed record ResponseFormat(string Type, string? Name = null, string? Schema = null, bool? Strict = null,
+    string? Description = null)
+{
+    public const string TextType = "text";
+    public const string JsonType = "json";
+    public const string JsonSchemaType = "json_schema";
+
+    /// <summary>True when the reply must be JSON (with or without a schema).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsJson => Type is JsonType or JsonSchemaType;
 }
 
 /// <summary>What a caller saves; the store assigns the version.</summary>

@@ -82,6 +82,7 @@ public static class PromptValidation
                 if (stop.Any(string.IsNullOrEmpty))
                     errors.Add("settings.stop entries must be non-empty strings");
             }
+            SettingsValidation.Check(s, errors);
         }
         if (!Enum.IsDefined(definition.MissingVariables))
             errors.Add("missingVariables must be error, keep or empty");

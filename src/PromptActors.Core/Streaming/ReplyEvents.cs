@@ -26,7 +26,9 @@ public sealed record ReplyStreamOffer(string InstanceId, string? TaskId, Akka.St
 public sealed record ReplyChunk(string TaskId, long Index, string Text) : ReplyEvent(TaskId);
 
 /// <summary>The task completed; <see cref="Text"/> is the whole reply.</summary>
-public sealed record ReplyCompleted(string TaskId, string Text, ExecutionStats Stats) : ReplyEvent(TaskId);
+/// <summary>The task completed; <see cref="Output"/> is the reply's parsed JSON when the prompt asks for JSON.</summary>
+public sealed record ReplyCompleted(string TaskId, string Text, ExecutionStats Stats, System.Text.Json.JsonElement? Output = null)
+    : ReplyEvent(TaskId);
 
 /// <summary>The task failed or was cancelled; <see cref="PartialText"/> is what streamed before.</summary>
 public sealed record ReplyFailed(string TaskId, string Code, string Detail, string PartialText) : ReplyEvent(TaskId)

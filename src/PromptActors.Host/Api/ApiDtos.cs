@@ -15,10 +15,6 @@ public sealed record PromptMessageBody(string? Role, string? Content);
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record VariableDefaultBody(string? Name, string? DefaultValue, bool Required = false);
 
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop,
-    int? TopK = null, long? Seed = null, double? FrequencyPenalty = null, double? PresencePenalty = null);
-
 /// <summary>PUT /v1/prompts/{id}</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record PromptBody(
@@ -55,8 +51,7 @@ public sealed record PromptBody(
         var policy = parsed ?? MissingVariablePolicy.Error;
         return new PromptDefinition(id, Name!, messages, Description,
             VariableDefaults?.Select(d => new VariableDefault(d?.Name!, d?.DefaultValue, d?.Required ?? false)).ToArray(),
-            Settings is null ? null : new PromptSettings(Settings.Model, Settings.Temperature, Settings.TopP, Settings.MaxTokens, Settings.Stop,
-                Settings.TopK, Settings.Seed, Settings.FrequencyPenalty, Settings.PresencePenalty),
+            Settings?.ToSettings(errors),
             policy);
     }
 
@@ -109,12 +104,7 @@ public sealed record PromptDto(
     public static PromptDto From(Prompt p) => new(p.Id, p.Version, p.Name, p.Description,
         p.Messages.Select(m => (object)new { role = Role(m.Role), content = m.Content }).ToArray(),
         p.VariableDefaults.Select(d => (object)new { name = d.Name, defaultValue = d.DefaultValue, required = d.Required }).ToArray(),
-        new
-        {
-            model = p.Settings.Model, temperature = p.Settings.Temperature, topP = p.Settings.TopP, maxTokens = p.Settings.MaxTokens,
-            stop = p.Settings.Stop, topK = p.Settings.TopK, seed = p.Settings.Seed, frequencyPenalty = p.Settings.FrequencyPenalty,
-            presencePenalty = p.Settings.PresencePenalty,
-        },
+        PromptSettingsBody.From(p.Settings),
         p.MissingVariables.ToString().ToLowerInvariant(), p.CreatedAt, p.UpdatedAt,
         p.OwnedBy.IsBuiltIn ? new { kind = "builtin" } : new { kind = p.OwnedBy.KindName, scopeId = (string?)p.OwnedBy.ScopeId });
 
@@ -150,6 +140,7 @@ public sealed record InstanceDto(
             lastTaskId = v.Execution.LastTaskId,
             lastMessageStats = StatsDto.From(v.Execution.LastMessageStats),
             lastError = v.Execution.LastError is { } e ? new { taskId = e.TaskId, code = e.Code, detail = e.Detail } : null,
+            lastOutput = v.Execution.LastOutput,
         },
         new
         {
@@ -200,6 +191,9 @@ public static class RunDto
             model = t.Model,
             userMessage = t.UserMessage,
             responseText = t.ResponseText,
+            // A completed reply under a JSON response format is that JSON (checked when it completed), parsed.
+            output = t.Status == RunTaskStatus.Completed && t.ResponseText is { } text
+                ? StructuredOutput.Parse(text, r.Info.Settings.ResponseFormat) : null,
             error = t.ErrorCode is null ? null : new { code = t.ErrorCode, detail = t.ErrorDetail },
             tokensInput = t.TokensInput,
             tokensOutput = t.TokensOutput,

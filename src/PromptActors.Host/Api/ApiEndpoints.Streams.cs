@@ -91,7 +91,7 @@ public static partial class ApiEndpoints
     {
         ReplyChunk c => (new SseItem<string>(Json(new { taskId = c.TaskId, index = c.Index, text = c.Text }), "chunk")
             { EventId = c.TaskId + ":" + c.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) }, false),
-        ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats) }), "completed"), true),
+        ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats), output = done.Output }), "completed"), true),
         ReplyFailed f => (new SseItem<string>(Json(new { taskId = f.TaskId, code = f.Code, detail = f.Detail, partialText = f.PartialText }), "error"), true),
         _ => throw new InvalidOperationException("unknown reply event"),
     };

@@ -69,7 +69,11 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
              new PromptMessage(MessageRole.Assistant, "Sure.")],
             "Helps with trips",
             [new VariableDefault("city", "Las Vegas"), new VariableDefault("what", null, Required: true)],
-            new PromptSettings("local", Temperature: 0.7, TopP: 0.9, MaxTokens: 4096, Stop: ["END", "STOP"]),
+            new PromptSettings("local", Temperature: 0.7, TopP: 0.9, MaxTokens: 4096, Stop: ["END", "STOP"], TopK: 40, Seed: 7,
+                FrequencyPenalty: 0.5, PresencePenalty: -0.5,
+                ResponseFormat: new ResponseFormat(ResponseFormat.JsonSchemaType, "trip", """{"type":"object","required":["city"]}""",
+                    Strict: true, Description: "A trip"),
+                ReasoningEffort: "medium", AdditionalProperties: new Dictionary<string, string> { ["service_tier"] = "\"flex\"" }),
             MissingVariablePolicy.Keep);
 
         var saved = await Storage.Prompts.SaveAsync(definition);
@@ -86,6 +90,11 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
         Assert.Equal(0.9, loaded.Settings.TopP);
         Assert.Equal(4096, loaded.Settings.MaxTokens);
         Assert.Equal(["END", "STOP"], loaded.Settings.Stop!);
+        Assert.Equal((40, 7L, 0.5, -0.5), (loaded.Settings.TopK!.Value, loaded.Settings.Seed!.Value,
+            loaded.Settings.FrequencyPenalty!.Value, loaded.Settings.PresencePenalty!.Value));
+        Assert.Equal(definition.Settings.ResponseFormat, loaded.Settings.ResponseFormat); // a record of strings: equal by value
+        Assert.Equal("medium", loaded.Settings.ReasoningEffort);
+        Assert.Equal("\"flex\"", loaded.Settings.AdditionalProperties!["service_tier"]);
         Assert.Equal(MissingVariablePolicy.Keep, loaded.MissingVariables);
         Assert.Equal(saved.CreatedAt, loaded.CreatedAt);
         Assert.Equal(saved.UpdatedAt, loaded.UpdatedAt);

@@ -1,0 +1,97 @@
+using System.Text.Json;
+
+namespace PromptActors.Prompts;
+
+/// <summary>The checks of a prompt's response format, reasoning effort and provider pass-through properties.</summary>
+public static class SettingsValidation
+{
+    /// <summary>The reasoning efforts a prompt may ask for (Microsoft.Extensions.AI's <c>ReasoningEffort</c>).</summary>
+    public static readonly IReadOnlyList<string> ReasoningEfforts = ["none", "low", "medium", "high", "extra_high"];
+
+    /// <summary>Most pass-through properties a prompt may set, and their largest total size (JSON, UTF-8).</summary>
+    public const int MaxAdditionalProperties = 32;
+    public const int MaxAdditionalPropertiesBytes = 16 * 1024;
+
+    /// <summary>Largest JSON schema a prompt may carry (JSON, UTF-8).</summary>
+    public const int MaxSchemaBytes = 64 * 1024;
+
+    /// <summary>
+    /// Request fields the engine sets itself or that have a named setting: a pass-through property may not replace them.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedProperties = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "model", "messages", "stream", "stream_options", "n", "tools", "tool_choice", "parallel_tool_calls",
+        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop", "seed", "frequency_penalty",
+        "presence_penalty", "response_format", "reasoning_effort", "strict",
+    };
+
+    public static void Check(PromptSettings s, List<string> errors)
+    {
+        if (s.ResponseFormat is { } format)
+            CheckFormat(format, errors);
+        if (s.ReasoningEffort is { } effort && !ReasoningEfforts.Contains(effort))
+            errors.Add("settings.reasoningEffort must be " + string.Join(", ", ReasoningEfforts));
+        if (s.AdditionalProperties is { } extra)
+            CheckAdditional(extra, errors);
+    }
+
+    private static void CheckFormat(ResponseFormat format, List<string> errors)
+    {
+        switch (format.Type)
+        {
+            case ResponseFormat.TextType or ResponseFormat.JsonType:
+                if (format.Name is not null || format.Schema is not null || format.Strict is not null || format.Description is not null)
+                    errors.Add("settings.responseFormat: name, schema, strict and description belong to type json_schema");
+                break;
+            case ResponseFormat.JsonSchemaType:
+                if (!IsSchemaName(format.Name))
+                    errors.Add("settings.responseFormat.name must be 1-64 letters, digits, '_' or '-'");
+                if (format.Schema is not { } schema || Kind(schema) != JsonValueKind.Object)
+                    errors.Add("settings.responseFormat.schema must be a JSON object (a JSON Schema)");
+                else if (System.Text.Encoding.UTF8.GetByteCount(schema) > MaxSchemaBytes)
+                    errors.Add($"settings.responseFormat.schema must be at most {MaxSchemaBytes} bytes");
+                if (format.Description is { Length: > 1024 })
+                    errors.Add("settings.responseFormat.description must be at most 1024 characters");
+                break;
+            default:
+                errors.Add("settings.responseFormat.type must be text, json or json_schema");
+                break;
+        }
+    }
+
+    private static bool IsSchemaName(string? name) =>
+        name is { Length: > 0 and <= 64 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
+    /// <summary>The kind of the JSON value in <paramref name="json"/>; Undefined when it is not one JSON value.</summary>
+    public static JsonValueKind Kind(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.ValueKind;
+        }
+        catch (JsonException)
+        {
+            return JsonValueKind.Undefined;
+        }
+    }
+
+    private static void CheckAdditional(IReadOnlyDictionary<string, string> extra, List<string> errors)
+    {
+        if (extra.Count > MaxAdditionalProperties)
+            errors.Add($"settings.additionalProperties may hold at most {MaxAdditionalProperties} properties");
+        foreach (var key in extra.Keys)
+        {
+            if (key.Length is 0 or > 64 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_'))
+                errors.Add($"settings.additionalProperties: '{Shown(key)}' must be 1-64 letters, digits or '_'");
+            else if (ReservedProperties.Contains(key))
+                errors.Add($"settings.additionalProperties: '{key}' is set by the engine or by a named setting");
+            else if (extra[key] is null || Kind(extra[key]) == JsonValueKind.Undefined)
+                errors.Add($"settings.additionalProperties: '{key}' must be a JSON value");
+        }
+        if (extra.Sum(kv => kv.Key.Length + System.Text.Encoding.UTF8.GetByteCount(kv.Value ?? "")) > MaxAdditionalPropertiesBytes)
+            errors.Add($"settings.additionalProperties must be at most {MaxAdditionalPropertiesBytes} bytes");
+    }
+
+    private static string Shown(string key) => key.Length > 64 ? key[..64] + "…" : key;
+}
