@@ -46,6 +46,7 @@ public sealed class ScriptedChatClient(TimeProvider? time = null) : IChatClient
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentQueue<ScriptedReply> _script = new();
     private readonly ConcurrentQueue<IReadOnlyList<ChatMessage>> _requests = new();
+    private readonly ConcurrentQueue<ChatOptions?> _options = new();
     private int _cancellations;
 
     /// <summary>Used when the script is empty.</summary>
@@ -53,6 +54,9 @@ public sealed class ScriptedChatClient(TimeProvider? time = null) : IChatClient
 
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyList<IReadOnlyList<ChatMessage>> Requests => _requests.ToArray();
+
+    /// <summary>The options of every request received, in order (a copy of each).</summary>
+    public IReadOnlyList<ChatOptions?> Options => _options.ToArray();
 
     /// <summary>How many streams ended because the caller cancelled them.</summary>
     public int Cancellations => Volatile.Read(ref _cancellations);
@@ -71,6 +75,7 @@ public sealed class ScriptedChatClient(TimeProvider? time = null) : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        _options.Enqueue(options?.Clone());
         _requests.Enqueue(messages.Select(m => m.Clone()).ToArray());
         var reply = _script.TryDequeue(out var next) ? next : Fallback;
         using var registration = cancellationToken.Register(() => Interlocked.Increment(ref _cancellations));

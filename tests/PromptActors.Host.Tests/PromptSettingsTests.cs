@@ -66,4 +66,29 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         var run = await (await client.GetAsync($"/v1/runs/{runId}")).Json();
         Assert.Equal(output.GetRawText(), run.GetProperty("tasks")[0].GetProperty("output").GetRawText());
     }
+
+    [Fact]
+    public async Task A_message_may_set_its_own_sampling_settings_and_its_task_shows_what_it_ran_with()
+    {
+        var client = host.Client();
+        const string prompt = """{"name":"T","messages":[{"role":"system","content":"Be brief."}],"settings":{"model":"local","temperature":0.9,"maxTokens":50}}""";
+        Assert.Equal(HttpStatusCode.OK, (await client.PutJson("/v1/prompts/tuned-p", prompt)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJson("/v1/instances",
+            """{"promptId":"tuned-p","instanceId":"tuned-i","executionConfig":{"allowChat":true}}""")).StatusCode);
+
+        var refused = await client.PostJson("/v1/instances/tuned-i/messages", """{"userInput":"x","settings":{"model":"gpt"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var stream = await (await client.PostJson("/v1/instances/tuned-i/messages?stream=true",
+            """{"userInput":"hello there","settings":{"temperature":0.2,"seed":7}}""")).Content.ReadAsStringAsync();
+        Assert.Contains("event: completed", stream);
+
+        var view = await (await client.GetAsync("/v1/instances/tuned-i")).Json();
+        var runId = view.GetProperty("runTracking").GetProperty("runId").GetString();
+        var task = (await (await client.GetAsync($"/v1/runs/{runId}")).Json()).GetProperty("tasks").EnumerateArray().Single();
+        Assert.Equal(0.2, task.GetProperty("settings").GetProperty("temperature").GetDouble());
+        Assert.Equal(50, task.GetProperty("settings").GetProperty("maxTokens").GetInt32()); // the prompt's
+        Assert.Equal(7, task.GetProperty("settings").GetProperty("seed").GetInt64());
+        Assert.Equal(0.2, task.GetProperty("messageSettings").GetProperty("temperature").GetDouble());
+        Assert.Equal(JsonValueKind.Null, task.GetProperty("messageSettings").GetProperty("maxTokens").ValueKind);
+    }
 }

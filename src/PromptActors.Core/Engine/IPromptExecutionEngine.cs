@@ -67,6 +67,18 @@ public interface IPromptExecutionEngine
         CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <see cref="ExecuteMessageAsync(string, string?, string?, CancellationToken)"/> with settings for this turn only:
+    /// the fields of <see cref="SettingsOverrides.Allowed"/> (temperature, token limit, …) replace the instance's for this
+    /// message; any other field is refused (<see cref="ValidationFailedException"/>). The task row keeps them.
+    /// </summary>
+    Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId, PromptSettings? settings,
+        CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="ExecuteMessageStreamAsync(string, string?, string?, CancellationToken)"/> with settings for this turn only.</summary>
+    Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId, PromptSettings? settings,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Opens a reply stream (as <see cref="StreamAsync"/>, from chunk <paramref name="fromIndex"/>; with
     /// <paramref name="resumeTaskId"/> as <see cref="ResumeStreamAsync"/>). Refusals (an unknown instance, a task it does not
     /// know) throw here, so a caller can answer them before it starts streaming; reading then sees only reply events.

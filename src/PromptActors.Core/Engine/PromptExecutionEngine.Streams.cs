@@ -44,13 +44,18 @@ public sealed partial class PromptExecutionEngine
         CancellationToken cancellationToken = default) =>
         ExecuteMessageStreamAsync(instanceId, userInput, null, cancellationToken);
 
+    public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default) =>
+        ExecuteMessageStreamAsync(instanceId, userInput, requestId, null, cancellationToken);
+
     public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
-        CancellationToken cancellationToken = default)
+        PromptSettings? settings, CancellationToken cancellationToken = default)
     {
         requestId = RequestIdOrNew(requestId);
+        settings = CheckOverrides(settings);
         var deadline = Deadline();
         var (reply, id) = await AskOwnAsync<object>(instanceId, entity => new ExecuteMessage(entity, userInput, requestId, _caller,
-            Subscribe: true, KeyId: _keyId, Deadline: deadline), cancellationToken);
+            Subscribe: true, KeyId: _keyId, Deadline: deadline, Settings: settings), cancellationToken);
         MessageAccepted Own(MessageAccepted accepted) => accepted with { InstanceId = Outward(accepted.InstanceId) };
         switch (reply)
         {

@@ -110,14 +110,29 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput = null, CancellationToken cancellationToken = default) =>
         ExecuteMessageAsync(instanceId, userInput, null, cancellationToken);
 
-    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId,
+    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId,
+        CancellationToken cancellationToken = default) =>
+        ExecuteMessageAsync(instanceId, userInput, requestId, null, cancellationToken);
+
+    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId, PromptSettings? settings,
         CancellationToken cancellationToken = default)
     {
         requestId = RequestIdOrNew(requestId);
+        settings = CheckOverrides(settings);
         var deadline = Deadline();
         var (accepted, _) = await AskOwnAsync<MessageAccepted>(instanceId,
-            id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline), cancellationToken);
+            id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline, Settings: settings),
+            cancellationToken);
         return accepted with { InstanceId = Outward(accepted.InstanceId) };
+    }
+
+    /// <summary>A message's settings, checked (null when it sets none).</summary>
+    private static PromptSettings? CheckOverrides(PromptSettings? settings)
+    {
+        settings = SettingsOverrides.NullIfEmpty(settings);
+        if (settings is not null && SettingsOverrides.Check(settings) is { Count: > 0 } errors)
+            throw new ValidationFailedException(string.Join("; ", errors));
+        return settings;
     }
 
     /// <summary>The caller's idempotency key (checked), or a new request id.</summary>

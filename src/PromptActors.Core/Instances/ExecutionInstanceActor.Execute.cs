@@ -53,7 +53,7 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
-            cmd.RequestId, cmd.Subscribe, cmd.KeyId);
+            cmd.RequestId, cmd.Subscribe, cmd.KeyId, cmd.Settings);
     }
 
     private void OnUpdateVariables(UpdateVariables cmd)
@@ -78,11 +78,11 @@ public sealed partial class ExecutionInstanceActor
 
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
         ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false,
-        string? keyId = null)
+        string? keyId = null, PromptSettings? settings = null)
     {
         var acknowledged = _outbox.TakeAcknowledged();
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
-            acknowledged, keyId);
+            acknowledged, keyId, settings);
         _persistReplyTo = replyTo;
         Persist(submitted, e =>
         {
@@ -108,7 +108,9 @@ public sealed partial class ExecutionInstanceActor
     private void StartModel(ModelCall call)
     {
         _fanOut?.TaskStarted();
-        call.Start(Self, ChatOptionsMapper.ToChatOptions(_state.Start!.Settings, call.Model.Id));
+        // The instance's settings, with the message's own (allowlisted) on top for this turn.
+        call.Start(Self, ChatOptionsMapper.ToChatOptions(SettingsOverrides.Apply(_state.Start!.Settings, _state.Current?.Settings),
+            call.Model.Id));
     }
 
     /// <summary>Takes every chunk the model stream has queued for the current task, in order, to every subscriber.</summary>

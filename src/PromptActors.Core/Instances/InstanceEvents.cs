@@ -37,6 +37,7 @@ public sealed record VariablesUpdated(
 /// <see cref="Synced"/> lists earlier tasks whose final row the run store has confirmed since the last event: the outbox
 /// records its acknowledgements on the next event instead of writing a <see cref="TaskSynced"/> row per turn. A task
 /// whose acknowledgement never reached the journal is written again after recovery (the write is idempotent).
+/// <see cref="Settings"/> are the message's own settings for this turn (null: the instance's).
 /// </summary>
 public sealed record MessageSubmitted(
     string TaskId,
@@ -47,7 +48,8 @@ public sealed record MessageSubmitted(
     DateTimeOffset At,
     string? RequestId = null,
     IReadOnlyList<string>? Synced = null,
-    string? KeyId = null) : IInstanceEvent;
+    string? KeyId = null,
+    Prompts.PromptSettings? Settings = null) : IInstanceEvent;
 
 public sealed record ExecutionCompleted(
     string TaskId,

@@ -10,7 +10,7 @@ namespace PromptActors.Instances;
 /// active. <see cref="Steps"/> is null in snapshots written before turns had steps: such a turn is one model call.
 /// </summary>
 public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0,
-    IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null)
+    IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null, PromptSettings? Settings = null)
 {
     /// <summary>The turn's steps so far, oldest first (never empty).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -130,7 +130,7 @@ public sealed class InstanceState
                 }
                 TaskCount++;
                 Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount,
-                    [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId);
+                    [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId, m.Settings);
                 if (m.UserMessage is not null)
                     Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
                 Status = InstanceStatus.Executing;
@@ -210,7 +210,7 @@ public sealed class InstanceState
             };
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
-                current.SubmittedAt, at, at, current.Sequence, current.KeyId);
+                current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings);
         }
     }
 

@@ -56,7 +56,8 @@ public sealed record RunTaskRecord(
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
     int Sequence = 0,
-    string? KeyId = null) : IPromptActorsMessage
+    string? KeyId = null,
+    Prompts.PromptSettings? Settings = null) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
 }

@@ -158,7 +158,7 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
             }
         }
         catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or FormatException or OverflowException
-                                       or ArgumentException)
+                                       or ArgumentException or JsonException)
         {
             throw new SerializationException($"Manifest '{manifest}': {ex.Message}", ex);
         }

@@ -19,7 +19,8 @@ namespace PromptActors.Serialization;
 /// <remarks>
 /// <para><c>sub.v2</c>: 1 task id (16 bytes) | 2 task id (string); 3 | 4 new run id; 5 user message (absent =
 /// null); 6 model; 7 provider; 8 time (UTC ticks, sfixed64); 9 time's offset in minutes (sint32, absent = 0); 10 | 11
-/// request id; 12 | 13 a synced task id (repeated, in order); 14 | 15 the id of the API key that sent the message.</para>
+/// request id; 12 | 13 a synced task id (repeated, in order); 14 | 15 the id of the API key that sent the message; 16 the
+/// message's own settings as JSON (absent when it set none).</para>
 /// <para><c>done.v2</c>: 1 | 2 task id; 3 text; 4 input tokens; 5 output tokens; 6 cached input tokens;
 /// 7 estimated; 8 cost's unscaled value (sint64) with 9 its scale (uint32) | 10 cost as invariant text when it does not
 /// fit 64 bits; 11 time to first token in ms (double, absent = null); 12 total time in ms (double); 13 time (UTC ticks);
@@ -36,13 +37,15 @@ public static class TurnEventCodec
 
     public static byte[] Write(MessageSubmitted e)
     {
+        var settings = e.Settings is null ? null : System.Text.Json.JsonSerializer.Serialize(e.Settings, SettingsJson);
         var max = 64 + Max(e.TaskId) + Max(e.NewRunId) + Max(e.UserMessage) + Max(e.Model) + Max(e.Provider) + Max(e.RequestId)
-                  + Max(e.KeyId);
+                  + Max(e.KeyId) + Max(settings);
         if (e.Synced is { } synced)
             foreach (var id in synced)
                 max += Max(id);
-        return Encode(max, e, static (o, e) =>
+        return Encode(max, (e, settings), static (o, x) =>
         {
+            var (e, settings) = x;
             WriteId(o, 1, e.TaskId);
             if (e.NewRunId is not null)
                 WriteId(o, 3, e.NewRunId);
@@ -58,8 +61,16 @@ public static class TurnEventCodec
                     WriteId(o, 12, id);
             if (e.KeyId is not null)
                 WriteId(o, 14, e.KeyId);
+            if (settings is not null)
+                WriteString(o, 16, settings);
         });
     }
+
+    /// <summary>The JSON of a message's settings in <c>sub.v2</c> (camelCase, nulls left out).</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions SettingsJson = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public static byte[] Write(ExecutionCompleted e)
     {
@@ -87,6 +98,7 @@ public static class TurnEventCodec
     public static MessageSubmitted ReadSubmitted(byte[] bytes)
     {
         string? taskId = null, newRunId = null, userMessage = null, model = null, provider = null, requestId = null, keyId = null;
+        Prompts.PromptSettings? settings = null;
         long? ticks = null;
         var offsetMinutes = 0;
         List<string>? synced = null;
@@ -106,11 +118,15 @@ public static class TurnEventCodec
                 case 10 or 11: requestId = ReadId(input, tag, 10); break;
                 case 12 or 13: (synced ??= new List<string>()).Add(ReadId(input, tag, 12)); break;
                 case 14 or 15: keyId = ReadId(input, tag, 14); break;
+                case 16:
+                    settings = System.Text.Json.JsonSerializer.Deserialize<Prompts.PromptSettings>(
+                        Field(input, tag, LengthDelimited).ReadString(), SettingsJson);
+                    break;
                 default: input.SkipLastField(); break;
             }
         }
         return new MessageSubmitted(Required(taskId, "task id"), newRunId, userMessage, Required(model, "model"),
-            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced, keyId);
+            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced, keyId, settings);
     }
 
     public static ExecutionCompleted ReadCompleted(byte[] bytes)

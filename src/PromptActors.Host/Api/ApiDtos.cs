@@ -92,9 +92,9 @@ public sealed record StartInstanceBody(
     bool Retain = false,
     string? InstanceId = null);
 
-/// <summary>POST /v1/instances/{id}/messages</summary>
+/// <summary>POST /v1/instances/{id}/messages; <see cref="Settings"/> are this turn's own (see SettingsOverrides.Allowed).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record MessageBody(string? UserInput);
+public sealed record MessageBody(string? UserInput, PromptSettingsBody? Settings = null);
 
 public sealed record PromptDto(
     string Id, int Version, string Name, string? Description,
@@ -204,6 +204,9 @@ public static class RunDto
             createdAt = t.CreatedAt,
             completedAt = t.CompletedAt,
             keyId = t.KeyId,
+            // What the task ran with: the run's settings, with the message's own on top.
+            settings = PromptSettingsBody.From(SettingsOverrides.Apply(r.Info.Settings, t.Settings)),
+            messageSettings = t.Settings is null ? null : PromptSettingsBody.From(t.Settings),
         }) : null,
     };
 }

@@ -24,14 +24,22 @@ public static partial class ApiEndpoints
                 return Problems.Of(ErrorCodes.ValidationFailed, "Idempotency-Key must be 1-128 letters, digits, '_', '-' or '.'");
             requestId = key;
         }
+        PromptSettings? settings = null;
+        if (body?.Settings is { } given)
+        {
+            var errors = new List<string>();
+            settings = given.ToSettings(errors);
+            if (errors.Count > 0)
+                return Problems.Of(ErrorCodes.ValidationFailed, string.Join("; ", errors));
+        }
         if (stream == true)
         {
             // One ask: the instance accepts the message and subscribes this request to its reply in the same step.
-            var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, requestId, ct);
+            var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, requestId, settings, ct);
             metrics.MessageAccepted();
             return TypedResults.ServerSentEvents(Sse(streamed.Events, ct));
         }
-        var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, requestId, ct);
+        var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, requestId, settings, ct);
         metrics.MessageAccepted();
         return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = accepted.TaskId, runId = accepted.RunId });
     }

@@ -133,7 +133,8 @@ internal sealed partial class SqlRunStore
             _dialect.ReadTimestamp(r, 16),
             r.IsDBNull(15) ? null : _dialect.ReadTimestamp(r, 15),
             r.GetInt32(17),
-            r.GetStringOrNull(18));
+            r.GetStringOrNull(18),
+            request.Settings);
     }
 
     internal static string StatusName(RunTaskStatus status) => status switch
@@ -156,8 +157,8 @@ internal sealed partial class SqlRunStore
         _ => throw new InvalidOperationException($"ai_tasks.status '{name}' is not a known status"),
     };
 
-    /// <summary>ai_tasks.request_data: what the caller sent for this task.</summary>
-    private sealed record TaskRequest(string? UserMessage);
+    /// <summary>ai_tasks.request_data: what the caller sent for this task (its own settings only when it set some).</summary>
+    private sealed record TaskRequest(string? UserMessage, PromptSettings? Settings = null);
 
     /// <summary>ai_tasks.response_errors: why the task did not complete.</summary>
     private sealed record TaskErrors(string? Code, string? Detail);

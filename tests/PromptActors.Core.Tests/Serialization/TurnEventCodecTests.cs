@@ -43,13 +43,17 @@ public sealed class TurnEventCodecTests
     [Fact]
     public void Every_submitted_event_reads_back_unchanged()
     {
-        var ids = Gen.Select(GenId.Null(0.3), GenId.List[0, 4].Null(0.3), GenId.Null(0.3));
+        var settings = Gen.Select(Gen.Double[0, 2], Gen.Int[1, 10_000], GenText.List[1, 3].Null(0.5), Gen.Long, Gen.Bool,
+                (t, max, stop, seed, high) => new PromptActors.Prompts.PromptSettings(Temperature: t, MaxTokens: max, Stop: stop,
+                    Seed: seed, ReasoningEffort: high ? "high" : null))
+            .Null(0.5);
+        var ids = Gen.Select(GenId.Null(0.3), GenId.List[0, 4].Null(0.3), GenId.Null(0.3), settings);
         Gen.Select(GenId, GenId.Null(0.3), GenText.Null(0.3), GenText, GenText, GenTime, ids)
             .Sample(t =>
             {
-                var (taskId, runId, message, model, provider, at, (requestId, synced, keyId)) = t;
+                var (taskId, runId, message, model, provider, at, (requestId, synced, keyId, overrides)) = t;
                 var e = new MessageSubmitted(taskId, runId, message, model, provider, at, requestId, synced?.Count == 0 ? null : synced,
-                    keyId);
+                    keyId, overrides);
                 var back = TurnEventCodec.ReadSubmitted(TurnEventCodec.Write(e));
                 Assert.Equal(Describe(e), Describe(back));
                 Assert.Equal(e.At, back.At);

@@ -232,6 +232,24 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     }
 
     [Fact]
+    public async Task A_task_keeps_the_key_id_and_the_message_s_own_settings_through_its_updates()
+    {
+        var settings = new PromptSettings(Temperature: 0.2, Stop: ["END"], ReasoningEffort: "low");
+        await Storage.Runs.UpsertTaskAsync(Row("r1", "t1", RunTaskStatus.Pending, T0) with { KeyId = "key_a", Settings = settings });
+        await Storage.Runs.UpsertTaskAsync(Row("r1", "t1", RunTaskStatus.Completed, T0, "Hello") with { KeyId = "key_a", Settings = settings });
+        await Storage.Runs.UpsertTaskAsync(Row("r1", "t2", RunTaskStatus.Completed, T0, "Again"));
+
+        var tasks = (await Storage.Runs.GetRunAsync("r1"))!.Tasks;
+
+        Assert.Equal("key_a", tasks[0].KeyId);
+        Assert.Equal(0.2, tasks[0].Settings!.Temperature);
+        Assert.Equal(["END"], tasks[0].Settings!.Stop!);
+        Assert.Equal("low", tasks[0].Settings!.ReasoningEffort);
+        Assert.Null(tasks[1].Settings);
+        Assert.Null(tasks[1].KeyId);
+    }
+
+    [Fact]
     public async Task Task_upsert_is_idempotent()
     {
         var completed = Row("r1", "t1", RunTaskStatus.Completed, T0, "Hello", tokens: 15, cost: 0.00006m);
