@@ -52,6 +52,7 @@ public static class HostApp
         builder.Services.AddPromptActorsProblems();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<HostMetrics>();
+        builder.Services.AddPromptActorsTelemetry(configuration);
         builder.Services.AddPromptActorsModels(configuration);
 
         builder.Services.AddPromptActorsWithStorage(configuration,

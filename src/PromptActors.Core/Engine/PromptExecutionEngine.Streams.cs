@@ -4,6 +4,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Streams.Dsl;
 using PromptActors.Instances;
 using PromptActors.Prompts;
+using PromptActors.Telemetry;
 using PromptActors.Runs;
 using PromptActors.Variables;
 using PromptActors.Streaming;
@@ -54,8 +55,10 @@ public sealed partial class PromptExecutionEngine
         requestId = RequestIdOrNew(requestId);
         settings = CheckOverrides(settings);
         var deadline = Deadline();
+        using var span = Span("promptactors.execute_message", instanceId);
+        var trace = PromptActorsTelemetry.CurrentTraceParent();
         var (reply, id) = await AskOwnAsync<object>(instanceId, entity => new ExecuteMessage(entity, userInput, requestId, _caller,
-            Subscribe: true, KeyId: _keyId, Deadline: deadline, Settings: settings), cancellationToken);
+            Subscribe: true, KeyId: _keyId, Deadline: deadline, Settings: settings, TraceParent: trace), cancellationToken);
         MessageAccepted Own(MessageAccepted accepted) => accepted with { InstanceId = Outward(accepted.InstanceId) };
         switch (reply)
         {

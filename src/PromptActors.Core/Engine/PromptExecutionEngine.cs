@@ -8,6 +8,7 @@ using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Variables;
 using PromptActors.Streaming;
+using PromptActors.Telemetry;
 
 namespace PromptActors.Engine;
 
@@ -95,9 +96,10 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         if (_tag is not null && request.InstanceId is { } chosen && !PromptValidation.IsValidId(chosen))
             throw new ValidationFailedException("instanceId must be 1-128 letters, digits, '_', '-' or '.'");
         // A caller's instance lives under its tenant's tag: another tenant's id is never in the way, nor revealed.
+        using var span = Span("promptactors.start_instance", request.InstanceId);
         var command = new StartInstance(Entity(request.InstanceId ?? Guid.NewGuid().ToString("N")), request.PromptId, request.Scope,
             request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model,
-            _caller, _keyId);
+            _caller, _keyId, PromptActorsTelemetry.CurrentTraceParent());
         if (_caller is not null && request.Scope != _caller)
             throw new ForbiddenException("a caller may only start instances in its own scope (user, org and project)");
         // Checked here too so a bad request never creates an entity.
@@ -120,10 +122,23 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         requestId = RequestIdOrNew(requestId);
         settings = CheckOverrides(settings);
         var deadline = Deadline();
+        using var span = Span("promptactors.execute_message", instanceId);
+        var trace = PromptActorsTelemetry.CurrentTraceParent();
         var (accepted, _) = await AskOwnAsync<MessageAccepted>(instanceId,
-            id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline, Settings: settings),
+            id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline, Settings: settings,
+                TraceParent: trace),
             cancellationToken);
+        span?.SetTag("promptactors.task.id", accepted.TaskId);
         return accepted with { InstanceId = Outward(accepted.InstanceId) };
+    }
+
+    /// <summary>The engine's span of one command (null when nobody listens), current for the rest of the call.</summary>
+    private static System.Diagnostics.Activity? Span(string name, string? instanceId)
+    {
+        var span = PromptActorsTelemetry.Engine.StartActivity(name, System.Diagnostics.ActivityKind.Internal);
+        if (instanceId is not null)
+            span?.SetTag("gen_ai.conversation.id", instanceId);
+        return span;
     }
 
     /// <summary>A message's settings, checked (null when it sets none).</summary>

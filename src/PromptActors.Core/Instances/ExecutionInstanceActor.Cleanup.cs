@@ -88,6 +88,7 @@ public sealed partial class ExecutionInstanceActor
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             replyTo?.Tell(new InstanceCleanedUp(_instanceId));
             _log.Info("Instance {0} reaped", _instanceId);
+            Telemetry.PromptActorsTelemetry.ReapedInstances.Add(1);
             if (_settings.DeleteJournalOnReap)
             {
                 _phase = InstancePhase.Reaping;

@@ -44,9 +44,11 @@ public sealed partial class ExecutionInstanceActor
         if (done.Error is { } err)
             _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
 
+        var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(outcome, e =>
         {
             _state.Apply(e);
+            RecordOutcome(e, call.Model, persistStarted);
             _lastChunks = (done.TaskId, call.Chunks);
             _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)
@@ -54,7 +56,8 @@ public sealed partial class ExecutionInstanceActor
             _cancelWaiters.Clear();
             call.Dispose();
             _call = null;
-            _outbox.SendAll(_state);
+            _outbox.SendAll(_state, TurnContext);
+            EndTurnTelemetry();
             RegisterWithReaperIfDone();
             MaybeSnapshot();
             StopIfHandedOff();

@@ -7,6 +7,7 @@ using Akka.Streams;
 using Microsoft.Extensions.AI;
 using PromptActors.Models;
 using PromptActors.Prompts;
+using PromptActors.Telemetry;
 using PromptActors.Runs;
 using PromptActors.Streaming;
 using PromptActors.Variables;
@@ -53,7 +54,7 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
-            cmd.RequestId, cmd.Subscribe, cmd.KeyId, cmd.Settings);
+            cmd.RequestId, cmd.Subscribe, cmd.KeyId, cmd.Settings, cmd.TraceParent);
     }
 
     private void OnUpdateVariables(UpdateVariables cmd)
@@ -78,17 +79,20 @@ public sealed partial class ExecutionInstanceActor
 
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
         ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false,
-        string? keyId = null, PromptSettings? settings = null)
+        string? keyId = null, PromptSettings? settings = null, string? traceParent = null)
     {
         var acknowledged = _outbox.TakeAcknowledged();
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
             acknowledged, keyId, settings);
         _persistReplyTo = replyTo;
+        var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(submitted, e =>
         {
             _persistReplyTo = null;
+            PromptActorsTelemetry.JournalWrite.Record(System.Diagnostics.Stopwatch.GetElapsedTime(persistStarted).TotalSeconds);
             _outbox.Recorded(acknowledged);
             _state.Apply(e);
+            BeginTurnTelemetry(traceParent, taskId, model);
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             _call?.Dispose();
             var call = _call = new ModelCall(taskId, messages, model, Time, FirstToken, PublishChunk);

@@ -65,7 +65,8 @@ public sealed partial class ExecutionInstanceActor
             _state.Apply(e);
             _log.Info("Instance {0} started from prompt {1} v{2}", _instanceId, prompt.Id, prompt.Version);
             if (built is not null)
-                Submit(taskId!, runId, null, built.Messages, model, replyTo, replyWithView: true, ctx, keyId: cmd.KeyId);
+                Submit(taskId!, runId, null, built.Messages, model, replyTo, replyWithView: true, ctx, keyId: cmd.KeyId,
+                    traceParent: cmd.TraceParent);
             else
             {
                 replyTo.Tell(BuildView(ctx));

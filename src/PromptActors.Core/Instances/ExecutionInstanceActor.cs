@@ -290,6 +290,8 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
         foreach (var (command, sender) in _unhandled)
             sender.Tell(refusal);
         _unhandled.Clear();
+        EndTurnTelemetry();
+        Telemetry.PromptActorsTelemetry.ActiveInstances.Add(-1);
         base.PostStop();
     }
 }

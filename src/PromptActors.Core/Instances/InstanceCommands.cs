@@ -29,7 +29,8 @@ public sealed record StartInstance(
     int? PromptVersion = null,
     string? Model = null,
     InstanceScope? Caller = null,
-    string? KeyId = null) : IInstanceCommand;
+    string? KeyId = null,
+    string? TraceParent = null) : IInstanceCommand;
 
 /// <summary>
 /// Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or
@@ -40,7 +41,8 @@ public sealed record StartInstance(
 /// <see cref="InstanceDecider.StaleCopyGrace"/> after it, and whose request the instance no longer remembers, is dropped
 /// unanswered. (A node restarted at the same address can receive messages sent to its previous incarnation long after.)</para>
 public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null, InstanceScope? Caller = null,
-    bool Subscribe = false, string? KeyId = null, DateTimeOffset? Deadline = null, Prompts.PromptSettings? Settings = null) : IInstanceCommand;
+    bool Subscribe = false, string? KeyId = null, DateTimeOffset? Deadline = null, Prompts.PromptSettings? Settings = null,
+    string? TraceParent = null) : IInstanceCommand;
 
 /// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record UpdateVariables(

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using PromptActors.Runs;
+using PromptActors.Telemetry;
 
 namespace PromptActors.Instances;
 
@@ -15,24 +17,41 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
 {
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
+    // When each unconfirmed final row was first sent (the outbox lag metric runs from there to the confirmation).
+    private readonly Dictionary<string, long> _firstSent = new(StringComparer.Ordinal);
     // Tasks whose final row the run store confirmed since the last MessageSubmitted (which records them).
     private List<string>? _acknowledged;
     // The last progress write of this instance; the next one starts after it.
     private Task _progress = Task.CompletedTask;
 
     /// <summary>Sends every row the journal says the store lacks (those not already on their way).</summary>
-    public void SendAll(InstanceState state)
+    /// <param name="state">The instance's state (its unconfirmed rows).</param>
+    /// <param name="trace">The turn's trace context: each write is a span under it (none when tracing is off).</param>
+    public void SendAll(InstanceState state, ActivityContext trace = default)
     {
         foreach (var record in state.Unsynced.Values.ToArray())
-            Send(record);
+            Send(record, trace);
     }
 
-    public void Send(RunTaskRecord record)
+    public void Send(RunTaskRecord record, ActivityContext trace = default)
     {
         if (!_inFlight.Add(record.TaskId))
             return;
         var taskId = record.TaskId;
-        store.UpsertTaskAsync(record).PipeTo(self,
+        _firstSent.TryAdd(taskId, Stopwatch.GetTimestamp());
+        var span = trace == default
+            ? null
+            : PromptActorsTelemetry.StartDetached(PromptActorsTelemetry.Store, "promptactors.run_store.write", ActivityKind.Client, trace);
+        span?.SetTag("promptactors.task.id", taskId).SetTag("promptactors.task.status", record.Status.ToString().ToLowerInvariant());
+        var write = store.UpsertTaskAsync(record);
+        if (span is not null)
+            write.ContinueWith(t =>
+            {
+                if (t.IsFaulted)
+                    span.SetStatus(ActivityStatusCode.Error, t.Exception?.GetBaseException().GetType().Name);
+                PromptActorsTelemetry.StopDetached(span);
+            }, TaskScheduler.Default);
+        write.PipeTo(self,
             success: () => new SyncResult(taskId, null),
             failure: e => new SyncResult(taskId, e.GetBaseException().Message));
     }
@@ -52,7 +71,10 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
     {
         _inFlight.Remove(result.TaskId);
         if (!state.Unsynced.ContainsKey(result.TaskId))
+        {
+            _firstSent.Remove(result.TaskId);
             return false;
+        }
         if (result.Error is { } error)
         {
             var attempt = _attempts.TryGetValue(result.TaskId, out var a) ? a + 1 : 1;
@@ -64,6 +86,8 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
             return false;
         }
         _attempts.Remove(result.TaskId);
+        if (_firstSent.Remove(result.TaskId, out var sent))
+            PromptActorsTelemetry.OutboxLag.Record(Stopwatch.GetElapsedTime(sent).TotalSeconds);
         (_acknowledged ??= new List<string>()).Add(result.TaskId);
         return true;
     }

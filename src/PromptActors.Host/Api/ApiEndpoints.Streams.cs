@@ -37,7 +37,7 @@ public static partial class ApiEndpoints
             // One ask: the instance accepts the message and subscribes this request to its reply in the same step.
             var streamed = await engine.ExecuteMessageStreamAsync(id, body?.UserInput, requestId, settings, ct);
             metrics.MessageAccepted();
-            return TypedResults.ServerSentEvents(Sse(streamed.Events, ct));
+            return TypedResults.ServerSentEvents(Sse(streamed.Events, metrics, ct));
         }
         var accepted = await engine.ExecuteMessageAsync(id, body?.UserInput, requestId, settings, ct);
         metrics.MessageAccepted();
@@ -55,12 +55,13 @@ public static partial class ApiEndpoints
         return TypedResults.Ok(new { token, expiresAt = expires, use = $"/v1/instances/{id}/stream?access_token=<token>" });
     }
 
-    private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    private static async Task<IResult> Stream(string id, long? from, HttpContext http, IPromptExecutionEngine engine, HostMetrics metrics,
+        CancellationToken ct)
     {
         engine = For(http, engine);
         // The stream is opened before the response starts, so a refusal (an unknown or foreign instance) is a problem+json.
         if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is not { Length: > 0 } last)
-            return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, from ?? 0, null, ct), ct));
+            return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, from ?? 0, null, ct), metrics, ct));
         // "taskId:index" as we send it; a bare index (the form before task ids) resumes whatever task is current.
         var colon = last.LastIndexOf(':');
         var taskId = colon < 0 ? null : last[..colon];
@@ -68,12 +69,14 @@ public static partial class ApiEndpoints
                 System.Globalization.CultureInfo.InvariantCulture, out var lastIndex)
             || lastIndex >= int.MaxValue || (taskId is not null && !PromptValidation.IsValidId(taskId)))
             return Problems.Of(ErrorCodes.ValidationFailed, "Last-Event-ID must be an event id this API sent (taskId:index)");
-        return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, lastIndex + 1, taskId, ct), ct));
+        return TypedResults.ServerSentEvents(Sse(await engine.OpenStreamAsync(id, lastIndex + 1, taskId, ct), metrics, ct));
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Sse(IAsyncEnumerable<ReplyEvent> stream,
+    private static async IAsyncEnumerable<SseItem<string>> Sse(IAsyncEnumerable<ReplyEvent> stream, HostMetrics metrics,
         [EnumeratorCancellation] CancellationToken ct)
     {
+        metrics.SseOpened();
+        using var closed = new Closed(metrics);
         await using var events = stream.GetAsyncEnumerator(ct);
         while (true)
         {
@@ -93,6 +96,12 @@ public static partial class ApiEndpoints
             if (last)
                 yield break;
         }
+    }
+
+    /// <summary>Counts an SSE stream as closed however it ends (completed, refused, the client gone).</summary>
+    private sealed class Closed(HostMetrics metrics) : IDisposable
+    {
+        public void Dispose() => metrics.SseClosed();
     }
 
     private static (SseItem<string> Item, bool Last) ToSse(ReplyEvent e) => e switch

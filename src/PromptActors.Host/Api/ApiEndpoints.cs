@@ -24,7 +24,7 @@ public static partial class ApiEndpoints
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "up" })).ExcludeFromDescription();
         app.MapGet("/readyz", Ready).ExcludeFromDescription();
         app.MapGet("/clusterz", ClusterView).ExcludeFromDescription();
-        app.MapGet("/metrics", (HostMetrics metrics) => TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription();
+        app.MapPrometheusScrapingEndpoint("/metrics").ExcludeFromDescription();
 
         var v1 = app.MapGroup("/v1").AddEndpointFilter(async (ctx, next) =>
         {

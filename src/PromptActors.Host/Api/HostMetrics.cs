@@ -1,50 +1,51 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
 
 namespace PromptActors.Host.Api;
 
-/// <summary>A few counters in the Prometheus text format (enough to watch a node; OpenTelemetry can replace it).</summary>
+/// <summary>
+/// The host's own instruments (meter <c>PromptActors.Host</c>), served at <c>/metrics</c> by OpenTelemetry's Prometheus
+/// exporter beside the engine's (<c>PromptActors</c>: GenAI token usage, durations, turns, instances, outbox, journal).
+/// </summary>
 public sealed class HostMetrics
 {
-    private long _requests;
-    private long _serverErrors;
-    private long _clientErrors;
-    private long _instancesStarted;
-    private long _messagesAccepted;
+    public const string MeterName = "PromptActors.Host";
+
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _clientErrors;
+    private readonly Counter<long> _serverErrors;
+    private readonly Counter<long> _instancesStarted;
+    private readonly Counter<long> _messagesAccepted;
+    private readonly UpDownCounter<long> _sseSubscribers;
+
+    public HostMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _requests = meter.CreateCounter<long>("promptactors.http.requests", "{request}", "HTTP requests served.");
+        _clientErrors = meter.CreateCounter<long>("promptactors.http.client_errors", "{request}", "HTTP responses with a 4xx status.");
+        _serverErrors = meter.CreateCounter<long>("promptactors.http.server_errors", "{request}", "HTTP responses with a 5xx status.");
+        _instancesStarted = meter.CreateCounter<long>("promptactors.instances.started", "{instance}", "Execution instances started through HTTP.");
+        _messagesAccepted = meter.CreateCounter<long>("promptactors.messages.accepted", "{message}", "Messages accepted through HTTP.");
+        _sseSubscribers = meter.CreateUpDownCounter<long>("promptactors.sse.subscribers", "{subscriber}", "Open SSE reply streams.");
+        meter.CreateObservableGauge("promptactors.process.working_set", () => Process.GetCurrentProcess().WorkingSet64, "By",
+            "The process's working set.");
+        meter.CreateObservableGauge("promptactors.gc.heap", () => GC.GetTotalMemory(false), "By", "Bytes allocated on the GC heap.");
+    }
 
     public void Request(int status)
     {
-        Interlocked.Increment(ref _requests);
+        _requests.Add(1);
         if (status >= 500)
-            Interlocked.Increment(ref _serverErrors);
+            _serverErrors.Add(1);
         else if (status >= 400)
-            Interlocked.Increment(ref _clientErrors);
+            _clientErrors.Add(1);
     }
 
-    public void InstanceStarted() => Interlocked.Increment(ref _instancesStarted);
+    public void InstanceStarted() => _instancesStarted.Add(1);
 
-    public void MessageAccepted() => Interlocked.Increment(ref _messagesAccepted);
+    public void MessageAccepted() => _messagesAccepted.Add(1);
 
-    public string Render()
-    {
-        var sb = new StringBuilder();
-        void Counter(string name, string help, long value)
-        {
-            sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
-            sb.Append("# TYPE ").Append(name).Append(" counter\n");
-            sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-        Counter("promptactors_http_requests_total", "HTTP requests served.", Interlocked.Read(ref _requests));
-        Counter("promptactors_http_client_errors_total", "HTTP responses with a 4xx status.", Interlocked.Read(ref _clientErrors));
-        Counter("promptactors_http_server_errors_total", "HTTP responses with a 5xx status.", Interlocked.Read(ref _serverErrors));
-        Counter("promptactors_instances_started_total", "Execution instances started through HTTP.", Interlocked.Read(ref _instancesStarted));
-        Counter("promptactors_messages_accepted_total", "Messages accepted through HTTP.", Interlocked.Read(ref _messagesAccepted));
-        var process = Process.GetCurrentProcess();
-        sb.Append("# TYPE promptactors_process_working_set_bytes gauge\npromptactors_process_working_set_bytes ")
-            .Append(process.WorkingSet64.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        sb.Append("# TYPE promptactors_gc_heap_bytes gauge\npromptactors_gc_heap_bytes ")
-            .Append(GC.GetTotalMemory(false).ToString(CultureInfo.InvariantCulture)).Append('\n');
-        return sb.ToString();
-    }
+    public void SseOpened() => _sseSubscribers.Add(1);
+
+    public void SseClosed() => _sseSubscribers.Add(-1);
 }
