@@ -32,6 +32,25 @@ public static class PromptActorsHostingExtensions
         Action<AkkaConfigurationBuilder, IServiceProvider>? configureAkka = null,
         string actorSystemName = "prompt-actors")
     {
+        services.AddPromptActorsEngine(configure, actorSystemName);
+        services.AddAkka(actorSystemName, (builder, sp) =>
+        {
+            builder.WithPromptActors(sp);
+            configureAkka?.Invoke(builder, sp);
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// What <see cref="AddPromptActors"/> registers besides the actor system: the options (validated at start-up) and
+    /// <see cref="IPromptExecutionEngine"/>. For a host that calls <c>AddAkka</c> itself and adds
+    /// <see cref="WithPromptActors"/> to its builder.
+    /// </summary>
+    public static IServiceCollection AddPromptActorsEngine(
+        this IServiceCollection services,
+        Action<PromptActorsOptions>? configure = null,
+        string actorSystemName = "prompt-actors")
+    {
         var options = services.AddOptions<PromptActorsOptions>();
         if (configure is not null)
             options.Configure(configure);
@@ -50,16 +69,11 @@ public static class PromptActorsHostingExtensions
             sp.GetRequiredService<IRequiredActor<ExecutionInstanceActor>>(),
             sp.GetRequiredService<IRequiredActor<PromptCacheActor>>(),
             sp.GetRequiredService<IRequiredActor<ScopedVariablesActor>>()));
-
-        services.AddAkka(actorSystemName, (builder, sp) =>
-        {
-            builder.WithPromptActors(sp);
-            configureAkka?.Invoke(builder, sp);
-        });
         return services;
     }
 
-    /// <summary>Adds the engine to an actor system configured by the host (for hosts that call <c>AddAkka</c> themselves).</summary>
+    /// <summary>Adds the engine's actors to an actor system configured by the host (for hosts that call <c>AddAkka</c>
+    /// themselves, with <see cref="AddPromptActorsEngine"/>).</summary>
     public static AkkaConfigurationBuilder WithPromptActors(this AkkaConfigurationBuilder builder, IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<PromptActorsOptions>>().Value;

@@ -1,3 +1,4 @@
+using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -65,6 +66,31 @@ public sealed class HostingTests
             // singleton itself once this node is the oldest member; the cluster tests watch it sweep).
             var manager = await system.ActorSelection("/user/task-sweeper").ResolveOne(TimeSpan.FromSeconds(10));
             Assert.NotNull(manager);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_host_that_calls_AddAkka_itself_adds_the_engine_to_its_own_actor_system()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPromptActorsInMemoryStores().AddPromptActorsModels().AddPromptActorsEngine(actorSystemName: "teams-own");
+        builder.Services.AddAkka("teams-own", (akka, sp) => akka.WithPromptActors(sp));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var engine = host.Services.GetRequiredService<IPromptExecutionEngine>();
+            await engine.SavePromptAsync(new PromptDefinition("echo", "Echo", [new(MessageRole.System, "Repeat.")]));
+            var view = await engine.StartInstanceAsync(new StartInstanceRequest("echo", new InstanceScope("u1"),
+                ExecutionConfig: new ExecutionConfig(AllowChat: true)));
+            await engine.ExecuteMessageAsync(view.InstanceId, "hello");
+
+            Assert.Equal("hello", Assert.IsType<ReplyCompleted>(await engine.WaitForReplyAsync(view.InstanceId)).Text);
+            Assert.Equal("teams-own", host.Services.GetRequiredService<Akka.Actor.ActorSystem>().Name);
         }
         finally
         {
