@@ -91,4 +91,23 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         Assert.Equal(0.2, task.GetProperty("messageSettings").GetProperty("temperature").GetDouble());
         Assert.Equal(JsonValueKind.Null, task.GetProperty("messageSettings").GetProperty("maxTokens").ValueKind);
     }
+
+    [Fact]
+    public async Task The_history_endpoint_lists_the_journal_and_the_state_as_of_an_event()
+    {
+        var client = host.Client();
+        await client.PutJson("/v1/prompts/hist-p", """{"name":"H","messages":[{"role":"system","content":"Hi."}],"settings":{"model":"local"}}""");
+        await client.PostJson("/v1/instances", """{"promptId":"hist-p","instanceId":"hist-i","executionConfig":{"allowChat":true}}""");
+        await (await client.PostJson("/v1/instances/hist-i/messages?stream=true", """{"userInput":"one two"}""")).Content.ReadAsStringAsync();
+
+        var history = await (await client.GetAsync("/v1/instances/hist-i/history")).Json();
+        var kinds = history.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToArray();
+        Assert.Equal(["started", "message", "completed"], kinds.Where(k => k != "synced"));
+        Assert.Equal(2, history.GetProperty("state").GetProperty("conversation").GetArrayLength());
+
+        var first = await (await client.GetAsync("/v1/instances/hist-i/history?at=1")).Json();
+        Assert.Equal(1, first.GetProperty("events").GetArrayLength());
+        Assert.Equal(0, first.GetProperty("state").GetProperty("conversation").GetArrayLength());
+        Assert.Equal("ready", first.GetProperty("state").GetProperty("status").GetString());
+    }
 }

@@ -55,6 +55,8 @@ public sealed class TenancySuiteTests(TenantAHost host) : IClassFixture<TenantAH
     public static TheoryData<string, string, string, string?> Calls => new()
     {
         { "read an instance", "GET", "/v1/instances/{inst}", null },
+        { "read the history", "GET", "/v1/instances/{inst}/history", null },
+        { "read the history as of an event", "GET", "/v1/instances/{inst}/history?at=2", null },
         { "patch variables", "PATCH", "/v1/instances/{inst}/variables", """{"city":"x"}""" },
         { "send a message", "POST", "/v1/instances/{inst}/messages", """{"userInput":"hi"}""" },
         { "send a streamed message", "POST", "/v1/instances/{inst}/messages?stream=true", """{"userInput":"hi"}""" },

@@ -42,6 +42,13 @@ public interface IPromptExecutionEngine
     /// </summary>
     IPromptExecutionEngine ForCaller(InstanceScope caller, string? keyId) => ForCaller(caller);
 
+    /// <summary>
+    /// The instance's journaled events in order, and the state as of event <paramref name="at"/> (the last when null): the
+    /// original design's time travel. Variable values appear only when the instance shows variables. A reaped instance
+    /// has no history (<c>instance_expired</c>).
+    /// </summary>
+    Task<InstanceHistory> GetHistoryAsync(string instanceId, long? at = null, CancellationToken cancellationToken = default);
+
     /// <summary>Creates an instance (and runs it at once when <c>autoRun</c> is on).</summary>
     Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default);
 

@@ -160,6 +160,28 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     /// <summary>When an ask sent now stops waiting (and re-sending): later copies of its message are dropped by the instance.</summary>
     private DateTimeOffset Deadline() => _services.Time.GetUtcNow() + _timeout;
 
+    public async Task<InstanceHistory> GetHistoryAsync(string instanceId, long? at = null, CancellationToken cancellationToken = default)
+    {
+        if (at is < 1)
+            throw new ValidationFailedException("at must be a sequence number of 1 or more");
+        // The instance answers first: an unknown, foreign or reaped id is refused exactly as for the view.
+        var (_, entity) = await AskOwnAsync<InstanceView>(instanceId, id => new GetInstance(id, _caller), cancellationToken);
+        var reader = _system.ActorOf(HistoryReader.Props(entity, _settings, at));
+        object reply;
+        try
+        {
+            reply = await reader.Ask<object>(ReadHistory.Instance, _timeout, cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            reader.Tell(PoisonPill.Instance);
+            throw new StoreUnavailableException("the instance's journal could not be read in time; retry");
+        }
+        return reply is InstanceHistory history
+            ? history with { InstanceId = instanceId }
+            : throw new StoreUnavailableException("the instance's journal could not be read; retry");
+    }
+
     public async Task<InstanceView> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
         Outward((await AskOwnAsync<InstanceView>(instanceId, id => new GetInstance(id, _caller), cancellationToken)).Reply);
 

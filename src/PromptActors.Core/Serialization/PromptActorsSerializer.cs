@@ -78,6 +78,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         // task sweeper
         ["cmd.checktask.v1"] = typeof(CheckTask),
         ["re.taskunknown.v1"] = typeof(TaskUnknown),
+        ["re.history.v1"] = typeof(InstanceHistory),
+        ["cmd.readhistory.v1"] = typeof(ReadHistory),
         ["re.acceptedstream.v1"] = typeof(AcceptedStreamOffer),
         ["cmd.awaitrows.v1"] = typeof(AwaitRunRows),
         ["re.rowswritten.v1"] = typeof(RunRowsWritten),

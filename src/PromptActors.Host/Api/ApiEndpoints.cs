@@ -45,6 +45,7 @@ public static partial class ApiEndpoints
         v1.MapGet("/scopes/{kind}/{scopeId}/variables", GetScopeVariables).RequireRole(ApiRole.Editor);
         v1.MapPost("/instances", StartInstance);
         v1.MapGet("/instances/{id}", GetInstance);
+        v1.MapGet("/instances/{id}/history", GetHistory);
         v1.MapPatch("/instances/{id}/variables", PatchVariables);
         v1.MapPost("/instances/{id}/messages", PostMessage);
         v1.MapGet("/instances/{id}/stream", Stream);
