@@ -110,4 +110,27 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         Assert.Equal(0, first.GetProperty("state").GetProperty("conversation").GetArrayLength());
         Assert.Equal("ready", first.GetProperty("state").GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task A_fork_from_the_history_starts_a_new_instance_with_the_turns_up_to_that_event()
+    {
+        var client = host.Client();
+        await client.PutJson("/v1/prompts/fork-p", """{"name":"F","messages":[{"role":"system","content":"Hi."}],"settings":{"model":"local"}}""");
+        await client.PostJson("/v1/instances", """{"promptId":"fork-p","instanceId":"fork-src","executionConfig":{"allowChat":true}}""");
+        await (await client.PostJson("/v1/instances/fork-src/messages?stream=true", """{"userInput":"one"}""")).Content.ReadAsStringAsync();
+        await (await client.PostJson("/v1/instances/fork-src/messages?stream=true", """{"userInput":"two"}""")).Content.ReadAsStringAsync();
+        var events = (await (await client.GetAsync("/v1/instances/fork-src/history")).Json()).GetProperty("events").EnumerateArray().ToArray();
+        var afterFirst = events.First(e => e.GetProperty("kind").GetString() == "completed").GetProperty("sequenceNr").GetInt64();
+
+        var created = await client.PostJson("/v1/instances/fork-src/fork", $$"""{"at":{{afterFirst}},"instanceId":"fork-dst"}""");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("/v1/instances/fork-dst", created.Headers.Location!.OriginalString);
+        var view = await created.Json();
+        Assert.Equal(["one", "one"], view.GetProperty("conversation").GetProperty("messages").EnumerateArray()
+            .Select(m => m.GetProperty("content").GetString()));
+        var reply = await (await client.PostJson("/v1/instances/fork-dst/messages?stream=true", """{"userInput":"three"}""")).Content.ReadAsStringAsync();
+        Assert.Contains("event: completed", reply);
+        Assert.Equal(4, (await (await client.GetAsync("/v1/instances/fork-src")).Json()).GetProperty("conversation").GetProperty("messages").GetArrayLength());
+    }
 }

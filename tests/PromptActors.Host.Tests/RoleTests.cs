@@ -40,6 +40,7 @@ public sealed class RoleTests(HostFixture host) : IClassFixture<HostFixture>, IA
         { "POST", "/v1/instances", """{"promptId":"role-p"}""", ApiRole.Runner },
         { "GET", "/v1/instances/role-i", null, ApiRole.Runner },
         { "GET", "/v1/instances/role-i/history", null, ApiRole.Runner },
+        { "POST", "/v1/instances/role-i/fork", """{"at":1}""", ApiRole.Runner },
         { "PATCH", "/v1/instances/role-i/variables", """{"x":"1"}""", ApiRole.Runner },
         { "POST", "/v1/instances/role-i/messages", """{"userInput":"again"}""", ApiRole.Runner },
         { "GET", "/v1/instances/role-i/stream", null, ApiRole.Runner },

@@ -57,6 +57,7 @@ public sealed class TenancySuiteTests(TenantAHost host) : IClassFixture<TenantAH
         { "read an instance", "GET", "/v1/instances/{inst}", null },
         { "read the history", "GET", "/v1/instances/{inst}/history", null },
         { "read the history as of an event", "GET", "/v1/instances/{inst}/history?at=2", null },
+        { "fork", "POST", "/v1/instances/{inst}/fork", """{"at":2}""" },
         { "patch variables", "PATCH", "/v1/instances/{inst}/variables", """{"city":"x"}""" },
         { "send a message", "POST", "/v1/instances/{inst}/messages", """{"userInput":"hi"}""" },
         { "send a streamed message", "POST", "/v1/instances/{inst}/messages?stream=true", """{"userInput":"hi"}""" },

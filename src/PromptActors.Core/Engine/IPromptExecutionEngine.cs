@@ -49,6 +49,14 @@ public interface IPromptExecutionEngine
     /// </summary>
     Task<InstanceHistory> GetHistoryAsync(string instanceId, long? at = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Starts a new instance of the caller's (<paramref name="newInstanceId"/>, or a new id) whose state is this one's as of
+    /// event <paramref name="at"/> (or its last): the same prompt version, settings, config and user values, and the turns
+    /// finished by then. It has its own journal, run and id, so another reply can be tried from any point.
+    /// </summary>
+    Task<InstanceView> ForkInstanceAsync(string instanceId, long at, string? newInstanceId = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Creates an instance (and runs it at once when <c>autoRun</c> is on).</summary>
     Task<InstanceView> StartInstanceAsync(StartInstanceRequest request, CancellationToken cancellationToken = default);
 

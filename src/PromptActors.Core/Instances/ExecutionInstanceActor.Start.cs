@@ -74,4 +74,31 @@ public sealed partial class ExecutionInstanceActor
             }
         });
     }
+
+    /// <summary>A fork: this new instance takes another's state as of one of its events, journaled as one event.</summary>
+    private void OnFork(ForkInstance cmd)
+    {
+        Handling(cmd);
+        if (Carry(cmd) is not Decision.Proceed)
+            return;
+        var source = cmd.Source;
+        var pinned = new GetPrompt(source.PromptId, source.PromptVersion, source.PromptOwnedBy);
+        if (!TryContext(cmd, pinned, cmd.Scope, out var ctx))
+            return; // handled again once the pinned prompt and the scoped variables are loaded
+
+        var replyTo = Sender;
+        var now = Time.GetUtcNow();
+        var forked = new InstanceForked(source with { InstanceId = _instanceId, Scope = cmd.Scope, At = now }, cmd.UserValues,
+            cmd.Conversation, cmd.FromInstanceId, cmd.FromSequenceNr, now);
+        _startingIn = cmd.Scope;
+        _persistReplyTo = replyTo;
+        Persist(forked, e =>
+        {
+            _persistReplyTo = null;
+            _state.Apply(e);
+            _log.Info("Instance {0} forked from {1} at event {2}", _instanceId, cmd.FromInstanceId, cmd.FromSequenceNr);
+            replyTo.Tell(BuildView(ctx));
+            MaybeSnapshot();
+        });
+    }
 }

@@ -126,6 +126,7 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
         switch (message)
         {
             case StartInstance cmd: OnStart(cmd); break;
+            case ForkInstance cmd: OnFork(cmd); break;
             case ExecuteMessage cmd: OnExecute(cmd); break;
             case UpdateVariables cmd: OnUpdateVariables(cmd); break;
             case GetInstance cmd: OnGetInstance(cmd); break;

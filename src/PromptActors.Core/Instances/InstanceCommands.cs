@@ -44,6 +44,14 @@ public sealed record ExecuteMessage(string InstanceId, string? UserInput = null,
     bool Subscribe = false, string? KeyId = null, DateTimeOffset? Deadline = null, Prompts.PromptSettings? Settings = null,
     string? TraceParent = null) : IInstanceCommand;
 
+/// <summary>
+/// Starts this (new) instance as a copy of another's state as of one of its events: its start (prompt, version, settings,
+/// config), user values and finished turns. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.
+/// </summary>
+public sealed record ForkInstance(string InstanceId, InstanceScope Scope, InstanceStarted Source,
+    IReadOnlyDictionary<string, string> UserValues, IReadOnlyList<ConversationMessage> Conversation, string FromInstanceId,
+    long FromSequenceNr, InstanceScope? Caller = null, string? KeyId = null) : IInstanceCommand;
+
 /// <summary>Sets and removes user-provided variables. Replies <see cref="InstanceView"/> or <see cref="Rejected"/>.</summary>
 public sealed record UpdateVariables(
     string InstanceId,

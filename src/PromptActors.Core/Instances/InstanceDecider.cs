@@ -60,6 +60,8 @@ public static class InstanceDecider
         {
             case StartInstance start:
                 return DecideStart(start, state, inputs);
+            case ForkInstance fork:
+                return DecideFork(fork, state, inputs);
             case ReapInstance reap:
                 return DecideReap(reap, state, inputs);
             case CheckTask check:
@@ -119,6 +121,22 @@ public static class InstanceDecider
         var errors = InstanceInput.CheckStart(cmd, inputs.Settings);
         return errors.Count > 0
             ? new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, string.Join("; ", errors)), Passivate: true)
+            : new Decision.Proceed();
+    }
+
+    /// <summary>A fork starts a new instance: the rules of a start, for the fork's own id.</summary>
+    private static Decision DecideFork(ForkInstance cmd, InstanceState state, DecisionInputs inputs)
+    {
+        var id = inputs.InstanceId;
+        if (cmd.Caller is { } caller && caller != cmd.Scope)
+            return new Decision.Refuse(new Rejected(ErrorCodes.Forbidden, "a caller may only fork into its own scope"),
+                Passivate: !state.Started);
+        if (IsForeign(cmd, state))
+            return new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"));
+        if (state.Expired)
+            return new Decision.Refuse(Expired(id));
+        return state.Started
+            ? new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"))
             : new Decision.Proceed();
     }
 

@@ -25,6 +25,18 @@ public sealed record InstanceStarted(
     public Prompts.PromptOwner PromptOwnedBy => PromptOwner ?? Prompts.PromptOwner.BuiltIn;
 }
 
+/// <summary>
+/// The instance began as a fork of <see cref="FromInstanceId"/> as of its event <see cref="FromSequenceNr"/>: its start
+/// (re-addressed to this instance), user values and finished turns. It has its own journal from here, and its own run.
+/// </summary>
+public sealed record InstanceForked(
+    InstanceStarted Start,
+    IReadOnlyDictionary<string, string> UserValues,
+    IReadOnlyList<ConversationMessage> Conversation,
+    string FromInstanceId,
+    long FromSequenceNr,
+    DateTimeOffset At) : IInstanceEvent;
+
 public sealed record VariablesUpdated(
     IReadOnlyDictionary<string, string> Set,
     IReadOnlyList<string> Removed,

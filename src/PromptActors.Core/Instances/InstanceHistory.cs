@@ -23,6 +23,16 @@ public sealed record HistoryState(InstanceStatus Status, IReadOnlyList<Conversat
 public sealed record InstanceHistory(string InstanceId, long? At, long LastSequenceNr, IReadOnlyList<HistoryEntry> Events,
     HistoryState State) : IPromptActorsMessage;
 
+/// <summary>Asks a <see cref="HistoryReader"/> for what a fork as of its last event starts from.</summary>
+public sealed class ReadForkBasis : IPromptActorsMessage
+{
+    public static readonly ReadForkBasis Instance = new();
+}
+
+/// <summary>What a fork starts from: the source's start, user values and finished turns (a turn still running is left out).</summary>
+public sealed record ForkBasis(InstanceStarted? Start, IReadOnlyDictionary<string, string> UserValues,
+    IReadOnlyList<ConversationMessage> Conversation, long SequenceNr) : IPromptActorsMessage;
+
 /// <summary>Asks a <see cref="HistoryReader"/> for what it read.</summary>
 public sealed class ReadHistory : IPromptActorsMessage
 {
@@ -67,6 +77,13 @@ public sealed class HistoryReader : ReceivePersistentActor
                 _state.TaskCount, _state.LastTask?.TaskId, _state.LastError, _state.TotalTokens, _state.TotalCost)));
             Context.Stop(Self);
         });
+        Command<ReadForkBasis>(_ =>
+        {
+            var running = _state.Current?.TaskId;
+            Sender.Tell(new ForkBasis(_state.Start, new Dictionary<string, string>(_state.UserValues, StringComparer.Ordinal),
+                _state.Conversation.Where(m => running is null || m.TaskId != running).ToArray(), _lastApplied));
+            Context.Stop(Self);
+        });
     }
 
     public override string PersistenceId => ExecutionInstanceActor.PersistenceIdPrefix + _entityId;
@@ -86,6 +103,9 @@ public sealed class HistoryReader : ReceivePersistentActor
     {
         InstanceStarted s => new(seq, s.At, "started", $"started from prompt {s.PromptId} v{s.PromptVersion}",
             Variables: showVariables ? s.UserValues : null),
+        InstanceForked f => new(seq, f.At, "forked",
+            $"forked from instance {f.FromInstanceId} at event {f.FromSequenceNr} ({f.Conversation.Count} messages)",
+            Variables: showVariables ? f.UserValues : null),
         VariablesUpdated v => new(seq, v.At, "variables",
             $"variables set: {Names(v.Set.Keys)}; removed: {Names(v.Removed)}",
             Variables: showVariables ? v.Set : null, Removed: v.Removed),

@@ -104,6 +104,14 @@ public sealed class InstanceState
     {
         switch (e)
         {
+            case InstanceForked f:
+                Start = f.Start;
+                UserValues = new Dictionary<string, string>(f.UserValues, StringComparer.Ordinal);
+                Conversation = f.Conversation.ToList();
+                Status = HasCompletedTurn ? InstanceStatus.Completed : InstanceStatus.Ready;
+                CompletedAt = HasCompletedTurn ? f.At : null;
+                UpdatedAt = f.At;
+                break;
             case InstanceStarted s:
                 Start = s;
                 UserValues = new Dictionary<string, string>(s.UserValues, StringComparer.Ordinal);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Mvc;
 using PromptActors.Engine;
 using PromptActors.Instances;
 
@@ -44,4 +46,18 @@ public static partial class ApiEndpoints
             },
         });
     }
+
+    /// <summary>POST /v1/instances/{id}/fork: a new instance of the caller's with this one's state as of event <c>at</c>.</summary>
+    private static async Task<IResult> Fork(string id, [FromBody] ForkBody? body, HttpContext http, IPromptExecutionEngine engine,
+        CancellationToken ct)
+    {
+        if (body?.At is not { } at || at < 1)
+            return Problems.Of(ErrorCodes.ValidationFailed, "at must be a sequence number of 1 or more (see GET …/history)");
+        var view = await For(http, engine).ForkInstanceAsync(id, at, body.InstanceId, ct);
+        return TypedResults.Created($"/v1/instances/{view.InstanceId}", InstanceDto.From(view));
+    }
 }
+
+/// <summary>POST /v1/instances/{id}/fork</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ForkBody(long? At, string? InstanceId = null);

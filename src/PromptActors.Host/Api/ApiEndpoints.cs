@@ -46,6 +46,7 @@ public static partial class ApiEndpoints
         v1.MapPost("/instances", StartInstance);
         v1.MapGet("/instances/{id}", GetInstance);
         v1.MapGet("/instances/{id}/history", GetHistory);
+        v1.MapPost("/instances/{id}/fork", Fork);
         v1.MapPatch("/instances/{id}/variables", PatchVariables);
         v1.MapPost("/instances/{id}/messages", PostMessage);
         v1.MapGet("/instances/{id}/stream", Stream);

@@ -90,6 +90,36 @@ public sealed class InstanceDeciderTests
             Assert.Equal(code, Code(d));
     }
 
+    private static ForkInstance ForkFor(InstanceScope scope, InstanceScope caller) =>
+        new(Id, scope, new InstanceStarted("source", "p", 1, scope, new Dictionary<string, string>(), new ExecutionConfig(),
+            new RunSource("prompt", "p"), null, false, PromptActors.Prompts.PromptSettings.Default, T0), new Dictionary<string, string>(),
+            [], "source", 3, caller);
+
+    [Theory]
+    [InlineData(Given.NotStarted, null, true)]
+    [InlineData(Given.Ready, ErrorCodes.InstanceExists, false)]
+    [InlineData(Given.Executing, ErrorCodes.InstanceExists, false)]
+    [InlineData(Given.Completed, ErrorCodes.InstanceExists, false)]
+    [InlineData(Given.Expired, ErrorCodes.InstanceExpired, false)]
+    public void Fork_into_this_id(Given given, string? code, bool proceeds)
+    {
+        var d = Decide(ForkFor(Owner, Owner), given);
+        if (proceeds)
+            Assert.IsType<Decision.Proceed>(d);
+        else
+            Assert.Equal(code, Code(d));
+    }
+
+    [Fact]
+    public void Fork_into_an_id_another_scope_holds_answers_as_a_taken_id_and_into_another_scope_is_forbidden()
+    {
+        Assert.Equal(ErrorCodes.InstanceExists, Code(Decide(ForkFor(Stranger, Stranger), Given.Ready)));
+        Assert.Equal(ErrorCodes.InstanceExists, Code(Decide(ForkFor(Stranger, Stranger), Given.Expired)));
+        var d = Assert.IsType<Decision.Refuse>(Decide(ForkFor(Stranger, Owner), Given.NotStarted));
+        Assert.Equal(ErrorCodes.Forbidden, d.Rejected.Code);
+        Assert.True(d.Passivate);
+    }
+
     [Fact]
     public void Start_on_an_id_another_scope_holds_answers_exactly_like_ones_own()
     {
