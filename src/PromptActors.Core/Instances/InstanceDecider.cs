@@ -107,17 +107,8 @@ public static class InstanceDecider
 
     private static Decision DecideStart(StartInstance cmd, InstanceState state, DecisionInputs inputs)
     {
-        var id = inputs.InstanceId;
-        if (cmd.Caller is { } caller && caller != cmd.Scope)
-            return new Decision.Refuse(new Rejected(ErrorCodes.Forbidden, "a caller may only start instances in its own scope"),
-                Passivate: !state.Started);
-        // Taken by another scope (live or cleaned up): the same answer as an id of one's own that exists.
-        if (IsForeign(cmd, state))
-            return new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"));
-        if (state.Expired)
-            return new Decision.Refuse(Expired(id));
-        if (state.Started)
-            return new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"));
+        if (NewInstance(cmd, cmd.Scope, state, inputs.InstanceId) is { } refused)
+            return refused;
         var errors = InstanceInput.CheckStart(cmd, inputs.Settings);
         return errors.Count > 0
             ? new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, string.Join("; ", errors)), Passivate: true)
@@ -125,19 +116,21 @@ public static class InstanceDecider
     }
 
     /// <summary>A fork starts a new instance: the rules of a start, for the fork's own id.</summary>
-    private static Decision DecideFork(ForkInstance cmd, InstanceState state, DecisionInputs inputs)
+    private static Decision DecideFork(ForkInstance cmd, InstanceState state, DecisionInputs inputs) =>
+        (Decision?)NewInstance(cmd, cmd.Scope, state, inputs.InstanceId) ?? new Decision.Proceed();
+
+    /// <summary>What refuses a command that creates this instance (a start or a fork), or null when it may.</summary>
+    private static Decision.Refuse? NewInstance(IInstanceCommand cmd, Variables.InstanceScope scope, InstanceState state, string id)
     {
-        var id = inputs.InstanceId;
-        if (cmd.Caller is { } caller && caller != cmd.Scope)
-            return new Decision.Refuse(new Rejected(ErrorCodes.Forbidden, "a caller may only fork into its own scope"),
+        if (cmd.Caller is { } caller && caller != scope)
+            return new Decision.Refuse(new Rejected(ErrorCodes.Forbidden, "a caller may only start instances in its own scope"),
                 Passivate: !state.Started);
+        // Taken by another scope (live or cleaned up): the same answer as an id of one's own that exists.
         if (IsForeign(cmd, state))
             return new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"));
         if (state.Expired)
             return new Decision.Refuse(Expired(id));
-        return state.Started
-            ? new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists"))
-            : new Decision.Proceed();
+        return state.Started ? new Decision.Refuse(new Rejected(ErrorCodes.InstanceExists, $"instance '{id}' already exists")) : null;
     }
 
     private static Decision DecideExecute(ExecuteMessage cmd, InstanceState state, DecisionInputs inputs)
