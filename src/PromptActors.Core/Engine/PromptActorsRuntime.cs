@@ -96,10 +96,12 @@ public sealed class PromptActorsRuntime
     /// <summary>An actor of the system's registry, as Akka.Hosting hands one to a service.</summary>
     private sealed class RegisteredActor<TKey>(ActorRegistry registry) : IRequiredActor<TKey>
     {
-        private readonly Task<IActorRef> _actor = Task.FromResult(registry.Get<TKey>()); // registered before the engine is made
+        // Registered before the engine is made: known at once, and the same answer every time.
+        private readonly IActorRef _actor = registry.Get<TKey>();
+        private Task<IActorRef>? _got;
 
-        public IActorRef ActorRef => _actor.Result;
+        public IActorRef ActorRef => _actor;
 
-        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => _actor;
+        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => _got ??= Task.FromResult(_actor);
     }
 }
