@@ -22,6 +22,12 @@ public static class ErrorCodes
     public const string Interrupted = "interrupted";
     /// <summary>The reply is not the JSON the prompt's response format asks for (the raw text is kept).</summary>
     public const string InvalidOutput = "invalid_output";
+    /// <summary>The turn made settings.maxIterations model calls and the model still asked for tools.</summary>
+    public const string MaxIterations = "max_iterations";
+    /// <summary>A tool call was approved or rejected already (409).</summary>
+    public const string AlreadyDecided = "already_decided";
+    /// <summary>The instance's running turn has no tool call with this id waiting (404).</summary>
+    public const string ToolCallNotFound = "tool_call_not_found";
     /// <summary>A reply-stream subscriber could not keep up and was dropped (terminal event of that subscriber only).</summary>
     public const string SubscriberTooSlow = "subscriber_too_slow";
     public const string Cancelled = "cancelled";

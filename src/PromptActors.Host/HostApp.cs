@@ -55,8 +55,12 @@ public static class HostApp
         builder.Services.AddPromptActorsTelemetry(configuration);
         builder.Services.AddPromptActorsModels(configuration);
 
-        builder.Services.AddPromptActorsWithStorage(configuration,
-            o => configuration.GetSection(PromptActorsOptions.Section).Bind(o));
+        builder.Services.AddPromptActorsWithStorage(configuration, o =>
+        {
+            configuration.GetSection(PromptActorsOptions.Section).Bind(o);
+            if (configuration.GetValue("PromptActors:Examples:Tools", true))
+                ExampleTools.Register(o.Tools);
+        });
         var cluster = new PromptActorsOptions.ClusterOptions();
         configuration.GetSection(PromptActorsOptions.Section + ":Cluster").Bind(cluster);
         if (cluster.Enabled)

@@ -17,6 +17,7 @@ public sealed record LocalModelOptions
 /// The built-in model: no network, deterministic. It replies with the words of the last user message (or of the last
 /// message when there is no user message), streamed word by word, and reports usage counted with the o200k tokenizer.
 /// Asked for JSON it answers with a JSON document: a valid instance of the schema, built from those words (<see cref="LocalJson"/>).
+/// Offered tools, it calls them by the rules of <see cref="LocalTools"/>, and answers with their results.
 /// </summary>
 public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvider? time = null) : IChatClient
 {
@@ -33,7 +34,8 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
     private IReadOnlyList<string> ReplyWords(IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions)
     {
         var source = messages.LastOrDefault(m => m.Role == ChatRole.User) ?? messages.LastOrDefault();
-        var words = (source?.Text ?? string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var text = (chatOptions?.Tools is { Count: > 0 } ? LocalTools.Answer(messages) : null) ?? source?.Text ?? string.Empty;
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
             words = Fallback.Split(' ');
         // JSON asked for: the whole document, in chunks split at its spaces (joined with one space it is the same text).
@@ -56,8 +58,32 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
-        var words = ReplyWords(list, options);
         var responseId = Guid.NewGuid().ToString("N");
+        var calls = LocalTools.Calls(list, options);
+        var input = 0;
+        foreach (var m in list)
+            input += TokenCounter.Count(m.Text);
+        if (calls.Count > 0)
+        {
+            await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
+            var argumentTokens = calls.Sum(c => TokenCounter.Count(c.Name) + (c.Arguments?.Count ?? 0) * 2 + 2);
+            yield return new ChatResponseUpdate
+            {
+                Role = ChatRole.Assistant,
+                ResponseId = responseId,
+                ModelId = ModelId,
+                FinishReason = ChatFinishReason.ToolCalls,
+                Contents = [.. calls, new UsageContent(new UsageDetails
+                {
+                    InputTokenCount = input,
+                    OutputTokenCount = argumentTokens,
+                    TotalTokenCount = input + argumentTokens,
+                })],
+            };
+            yield break;
+        }
+        var words = ReplyWords(list, options);
         // A reply repeats the input's words: each distinct chunk text (" word") is built once, not once per chunk.
         var spaced = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < words.Count; i++)
@@ -76,9 +102,6 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         }
 
         var outputTokens = TokenCounter.Count(string.Join(' ', words));
-        var input = 0;
-        foreach (var m in list)
-            input += TokenCounter.Count(m.Text);
         yield return new ChatResponseUpdate
         {
             Role = ChatRole.Assistant,

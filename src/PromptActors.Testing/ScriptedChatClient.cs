@@ -34,7 +34,18 @@ public sealed record ScriptedReply
     /// <summary>Usage reported in the last update; null reports none (the engine then estimates).</summary>
     public TokenUsage? Usage { get; init; } = new(10, 5);
 
+    /// <summary>Tool calls the model asks for after its chunks (the turn goes on with their results).</summary>
+    public IReadOnlyList<FunctionCallContent>? ToolCalls { get; init; }
+
     public static ScriptedReply Text(params string[] chunks) => new() { Chunks = chunks };
+
+    /// <summary>A reply that only asks for tools, e.g. <c>Calls(("call_1", "lookup_order", "{\"orderId\":\"A-1\"}"))</c>.</summary>
+    public static ScriptedReply Calls(params (string CallId, string Name, string ArgumentsJson)[] calls) => new()
+    {
+        Chunks = [],
+        ToolCalls = calls.Select(c => FunctionCallContent.CreateFromParsedArguments(c.ArgumentsJson, c.CallId, c.Name,
+            json => System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>(json))).ToArray(),
+    };
 }
 
 /// <summary>
@@ -99,6 +110,8 @@ public sealed class ScriptedChatClient(TimeProvider? time = null) : IChatClient
         }
         if (reply.FailAfterChunks is { } n && n >= reply.Chunks.Count)
             throw reply.FailWith ?? new InvalidOperationException("the scripted stream broke");
+        if (reply.ToolCalls is { Count: > 0 } calls)
+            yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = ChatFinishReason.ToolCalls, Contents = [.. calls] };
         if (reply.Usage is { } usage)
         {
             yield return new ChatResponseUpdate

@@ -122,6 +122,15 @@ public interface IPromptExecutionEngine
 
     Task<CancelResult> CancelAsync(string instanceId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Approves or rejects tool call <paramref name="callId"/> of the instance's running turn, which waits for it; decided
+    /// exactly once, from any node. A rejection (with <paramref name="reason"/>) is the call's result for the model.
+    /// Throws <see cref="PromptActorsException"/> <c>already_decided</c> for a call decided before, <c>tool_call_not_found</c>
+    /// for a call the turn does not wait for.
+    /// </summary>
+    Task<ToolCallDecision> DecideToolCallAsync(string instanceId, string callId, bool approve, string? reason = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Removes the instance for good; its run rows stay.</summary>
     Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default);
 

@@ -44,6 +44,12 @@ public sealed class PromptActorsOptions
     /// <summary>Finds task rows left pending or streaming by a node that died (<c>PromptActors:TaskSweeper</c>).</summary>
     public TaskSweeperOptions TaskSweeper { get; set; } = new();
 
+    /// <summary>
+    /// The tools prompts may offer the model (<c>o.Tools.Add(AIFunctionFactory.Create(...), ToolPolicy.Idempotent)</c>).
+    /// Not bound from configuration: tools are code. Register the same tools on every node of a cluster.
+    /// </summary>
+    public Tools.ToolCollection Tools { get; } = new();
+
     public sealed class ReaperOptions
     {
         public TimeSpan CompletedTtl { get; set; } = TimeSpan.FromMinutes(30);
@@ -183,6 +189,15 @@ public sealed class PromptActorsOptions
         public TimeSpan RunReadSyncWait { get; set; } = TimeSpan.FromSeconds(2);
         public string? JournalPluginId { get; set; }
         public string? SnapshotPluginId { get; set; }
+
+        /// <summary>How long a tool call may take when its registration sets no timeout.</summary>
+        public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+        /// <summary>Longest tool result given to the model, in characters (longer ones are cut with a marker).</summary>
+        public int MaxToolResultChars { get; set; } = 16 * 1024;
+
+        /// <summary>How long a tool call waits for approval before it is rejected (unset: no limit).</summary>
+        public TimeSpan? ApprovalTimeout { get; set; }
     }
 
     /// <summary>Every problem with these options, each naming its configuration key.</summary>
@@ -219,6 +234,11 @@ public sealed class PromptActorsOptions
         if (Instances.SnapshotEvery < 0)
             errors.Add($"{Section}:Instances:SnapshotEvery must be 0 (off) or more (was {Instances.SnapshotEvery})");
         Positive(Instances.IdlePassivation, "Instances:IdlePassivation");
+        Positive(Instances.ToolTimeout, "Instances:ToolTimeout");
+        if (Instances.ApprovalTimeout is { } approval)
+            Positive(approval, "Instances:ApprovalTimeout");
+        if (Instances.MaxToolResultChars < 1)
+            errors.Add($"{Section}:Instances:MaxToolResultChars must be positive (was {Instances.MaxToolResultChars})");
         Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
         Positive(Instances.CleanupSyncWait, "Instances:CleanupSyncWait");
         Positive(Instances.RunReadSyncWait, "Instances:RunReadSyncWait");
@@ -255,6 +275,9 @@ public sealed class PromptActorsOptions
         RunReadSyncWait = Instances.RunReadSyncWait,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,
+        ToolTimeout = Instances.ToolTimeout,
+        MaxToolResultChars = Instances.MaxToolResultChars,
+        ApprovalTimeout = Instances.ApprovalTimeout,
         AskTimeout = AskTimeout < TimeSpan.FromSeconds(10) ? AskTimeout : TimeSpan.FromSeconds(10),
     };
 }

@@ -13,7 +13,7 @@ namespace PromptActors.Engine;
 /// <summary>
 /// The stores and models the engine runs against. <paramref name="Schemas"/> checks the JSON schemas of prompts and the
 /// replies under them (PromptActors.Models' <c>JsonSchemaValidator</c>); without one, a prompt with a <c>json_schema</c>
-/// response format cannot be saved.
+/// response format cannot be saved. <paramref name="Tools"/> are the tools prompts may offer the model (none when null).
 /// </summary>
 public sealed record PromptActorsServices(
     IPromptStore Prompts,
@@ -21,7 +21,8 @@ public sealed record PromptActorsServices(
     IRunStore Runs,
     IModelRegistry Models,
     TimeProvider Time,
-    IJsonSchemaValidator? Schemas = null);
+    IJsonSchemaValidator? Schemas = null,
+    Tools.IToolRegistry? Tools = null);
 
 /// <summary>
 /// The engine started on an actor system its caller made (a TestKit's, or an embedder's own); Akka.Hosting's

@@ -26,8 +26,14 @@ public sealed partial class PromptExecutionEngine
             else
                 errors.AddRange(schemas.CheckSchema(schema).Select(e => "settings.responseFormat.schema: " + e));
         }
+        if (errors.Count == 0 && definition.Settings is { } settings
+            && SettingsValidation.UnknownTools(settings, _services.Tools ?? _options.Tools) is { Count: > 0 } unknown)
+            errors.Add("settings.tools names tools that are not registered: " + string.Join(", ", unknown));
         if (errors.Count > 0)
             throw new ValidationFailedException(string.Join("; ", errors));
+        if (definition.Settings is { } given)
+            // Plain arrays: every serializer reads them back (a collection expression's own list types are not all readable).
+            definition = definition with { Settings = given with { Tools = given.Tools?.ToArray(), Stop = given.Stop?.ToArray() } };
         var into = OwnerForSave(owner);
         var saved = await StoreCall(() => _services.Prompts.SaveAsync(definition, into, cancellationToken));
         Publish(new InvalidatePrompt(saved.Id));

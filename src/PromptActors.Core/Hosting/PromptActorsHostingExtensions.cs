@@ -59,7 +59,7 @@ public static class PromptActorsHostingExtensions
             new PromptActorsOptionsValidator(actorSystemName)));
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(ServicesFrom);
+        services.TryAddSingleton<PromptActorsServices>(sp => ServicesFrom(sp, sp.GetRequiredService<IOptions<PromptActorsOptions>>().Value));
         // Resolvable before the actor system has started its actors (hosted services are built first): the engine gets
         // them through IRequiredActor, and a command waits for them.
         services.TryAddSingleton<IPromptExecutionEngine>(sp => new PromptExecutionEngine(
@@ -123,13 +123,13 @@ public static class PromptActorsHostingExtensions
         builder.WithActors((system, registry, _) =>
         {
             PromptActorsComposition.Validate(options, system.Name);
-            var (prompts, variables, reaper) = PromptActorsComposition.StartSupport(system, options, Services(sp));
+            var (prompts, variables, reaper) = PromptActorsComposition.StartSupport(system, options, Services(sp, options));
             registry.Register<PromptCacheActor>(prompts);
             registry.Register<ScopedVariablesActor>(variables);
             registry.Register<InstanceReaper>(reaper);
         });
         builder.WithShardRegion<ExecutionInstanceActor>(PromptActorsConfig.ShardTypeName,
-            (system, registry, _) => PromptActorsComposition.InstanceProps(system, options, Services(sp),
+            (system, registry, _) => PromptActorsComposition.InstanceProps(system, options, Services(sp, options),
                 registry.Get<PromptCacheActor>(), registry.Get<ScopedVariablesActor>(), registry.Get<InstanceReaper>()),
             PromptActorsComposition.Extractor(options),
             // Sharding stops an instance on hand-off with StopInstance: the instance finishes its running task first.
@@ -139,15 +139,17 @@ public static class PromptActorsHostingExtensions
         if (options.TaskSweeper.Enabled)
         {
             builder.WithSingleton<TaskSweeper>(PromptActorsComposition.TaskSweeperName,
-                (system, _, _) => PromptActorsComposition.TaskSweeperProps(system, options, Services(sp)),
+                (system, _, _) => PromptActorsComposition.TaskSweeperProps(system, options, Services(sp, options)),
                 new ClusterSingletonOptions { TerminationMessage = PoisonPill.Instance }, createProxyToo: false);
         }
         return builder;
     }
 
-    private static PromptActorsServices Services(IServiceProvider sp) => sp.GetService<PromptActorsServices>() ?? ServicesFrom(sp);
+    private static PromptActorsServices Services(IServiceProvider sp, PromptActorsOptions options) =>
+        sp.GetService<PromptActorsServices>() ?? ServicesFrom(sp, options);
 
-    private static PromptActorsServices ServicesFrom(IServiceProvider sp)
+    /// <summary>The services from the container; the tools are an <see cref="Tools.IToolRegistry"/> service if there is one, else <c>options.Tools</c>.</summary>
+    private static PromptActorsServices ServicesFrom(IServiceProvider sp, PromptActorsOptions options)
     {
         var prompts = sp.GetService<IPromptStore>();
         var variables = sp.GetService<IScopedVariableStore>();
@@ -166,7 +168,7 @@ public static class PromptActorsHostingExtensions
                 + "(PromptActors.Testing), and the models with AddPromptActorsModels (PromptActors.Models), or register your own.");
         }
         return new PromptActorsServices(prompts, variables, runs, models, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<IJsonSchemaValidator>());
+            sp.GetService<IJsonSchemaValidator>(), sp.GetService<Tools.IToolRegistry>() ?? options.Tools);
     }
 
     private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>

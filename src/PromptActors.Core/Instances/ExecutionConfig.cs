@@ -30,6 +30,10 @@ public enum InstanceStatus
     Completed,
     Error,
     Expired,
+
+    /// <summary>The turn waits for a person to approve or reject a tool call (nothing runs meanwhile).</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("awaiting_approval")]
+    AwaitingApproval,
 }
 
 /// <summary>How a task ended.</summary>

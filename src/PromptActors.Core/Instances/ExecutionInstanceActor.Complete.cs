@@ -21,18 +21,19 @@ public sealed partial class ExecutionInstanceActor
         Handling(cmd);
         if (Carry(cmd) is not Decision.Proceed)
             return;
-        if (_call is null)
+        if (_call is null && _state.Current?.ActiveStep is not ToolCallsStep && !(_state.Current?.Iteration > 0))
         {
             Sender.Tell(new CancelResult(_instanceId, null, false)); // no model call of this incarnation to cancel
             return;
         }
         _cancelWaiters.Add(Sender);
-        _call.Cancel();
+        CancelTurn();
     }
 
     /// <summary>
     /// The original design's <c>completeExecution</c>: the model call ended (completed, failed or cancelled). Its outcome is
     /// journaled; then every subscriber gets the terminal event, waiting cancels their answer, and the outbox writes the row.
+    /// A call that asked for tools goes on in the tool loop instead (ExecutionInstanceActor.Tools.cs).
     /// </summary>
     private void OnModelFinished(ModelFinished done)
     {
@@ -40,21 +41,36 @@ public sealed partial class ExecutionInstanceActor
             || call.TaskId != done.TaskId)
             return;
         // Every chunk the stream queued comes before its end.
-        var outcome = call.Outcome(done, _state.Start?.Settings.ResponseFormat, _deps.Schemas);
+        var outcome = call.Outcome(done, turn, TurnSettings, _deps.Tools, _deps.Schemas);
         if (done.Error is { } err)
             _log.Warning("Task {0} of instance {1} failed: {2}", done.TaskId, _instanceId, err);
-
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (outcome is ToolCallsRequested requested)
+            OnToolsRequested(requested, call, persistStarted);
+        else
+            EndTurn(outcome, call.Model.Id, call.Model.Provider, persistStarted, call);
+    }
+
+    /// <summary>
+    /// Journals the turn's outcome, then tells every subscriber and waiting cancel, hands the row to the outbox and closes the
+    /// turn's telemetry. <paramref name="call"/> is the model call that ended it (null when the turn ended between calls).
+    /// </summary>
+    private void EndTurn(IInstanceEvent outcome, string modelId, string provider, long persistStarted, ModelCall? call)
+    {
+        var taskId = _state.Current!.TaskId;
         Persist(outcome, e =>
         {
             _state.Apply(e);
-            RecordOutcome(e, call.Model, persistStarted);
-            _lastChunks = (done.TaskId, call.Chunks);
+            RecordOutcome(e, modelId, provider, persistStarted);
+            _lastChunks = (taskId, _turnEvents, call?.Chunks ?? [], call?.FirstIndex ?? _nextIndex);
+            _turnEvents = null;
+            _nextIndex = 0;
+            _cancelRequested = false;
             _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)
-                w.Tell(new CancelResult(_instanceId, done.TaskId, e is ExecutionCancelled));
+                w.Tell(new CancelResult(_instanceId, taskId, e is ExecutionCancelled));
             _cancelWaiters.Clear();
-            call.Dispose();
+            _call?.Dispose();
             _call = null;
             _outbox.SendAll(_state, TurnContext);
             EndTurnTelemetry();

@@ -33,7 +33,10 @@ public sealed partial class ExecutionInstanceActor
             _loaded = null;
             if (loaded.Error is { } error)
             {
-                Sender.Tell(error);
+                if (cmd is ContinueTurn)
+                    FailTurn(error.Code, error.Detail); // the turn's next model call cannot be built
+                else
+                    Sender.Tell(error);
                 if (!_state.Started)
                     Passivate();
                 return false;
@@ -140,11 +143,22 @@ public sealed partial class ExecutionInstanceActor
             _state.Conversation.ToArray(), variables,
             new ExecutionView(_state.Current?.TaskId, _state.LastTask?.TaskId, _state.LastStats, _state.LastError,
                 _state.LastTask is { Outcome: TaskOutcome.Completed } last
-                    ? StructuredOutput.Parse(last.Text, _state.Start?.Settings.ResponseFormat) : null),
+                    ? StructuredOutput.Parse(last.Text, _state.Start?.Settings.ResponseFormat) : null,
+                PendingCalls()),
             new RunTrackingView(_state.RunId, start.Source.Type, start.Source.Id, start.RunName, _state.TotalTokens,
                 _state.TotalCost, _state.TaskCount, _state.RunRowsWritten),
             _state.IsExecuting ? _call?.Text : null,
             start.At, _state.UpdatedAt, Node);
+    }
+
+    /// <summary>The running turn's calls that wait for a person or the caller (null when none does).</summary>
+    private IReadOnlyList<PendingToolCall>? PendingCalls()
+    {
+        if (_state.Current?.ToolStep is not { } step)
+            return null;
+        var pending = step.Calls.Where(c => c.Status is ToolCallStatus.AwaitingApproval or ToolCallStatus.AwaitingClient)
+            .Select(c => new PendingToolCall(c.CallId, c.Name, c.Arguments, c.Status)).ToArray();
+        return pending.Length > 0 ? pending : null;
     }
 
     private sealed record ExecContext(Prompt Prompt, ScopedVariableValues Scoped);

@@ -44,6 +44,12 @@ public sealed partial class ExecutionInstanceActor
             replyTo.Tell(rejected);
             return;
         }
+        if (SettingsValidation.UnknownTools(_state.Start!.Settings, _deps.Tools) is { Count: > 0 } unknown)
+        {
+            replyTo.Tell(new Rejected(ErrorCodes.ValidationFailed,
+                "the prompt offers tools that are not registered on this node: " + string.Join(", ", unknown)));
+            return;
+        }
         var taskId = NewId();
         var runId = _state.RunId ?? (_state.Config.TrackInRuns ? RunIds.Mint(_instanceId) : null);
         var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, cmd.UserInput, runId,
@@ -113,8 +119,7 @@ public sealed partial class ExecutionInstanceActor
     {
         _fanOut?.TaskStarted();
         // The instance's settings, with the message's own (allowlisted) on top for this turn.
-        call.Start(Self, ChatOptionsMapper.ToChatOptions(SettingsOverrides.Apply(_state.Start!.Settings, _state.Current?.Settings),
-            call.Model.Id));
+        call.Start(Self, ChatOptionsMapper.ToChatOptions(TurnSettings, call.Model.Id, _deps.Tools));
     }
 
     /// <summary>Takes every chunk the model stream has queued for the current task, in order, to every subscriber.</summary>
@@ -127,7 +132,8 @@ public sealed partial class ExecutionInstanceActor
     private void FirstToken()
     {
         _state.MarkStreaming();
-        _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow());
+        if (_state.Current?.Iteration == 0) // the row says streaming from the turn's first token on
+            _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow());
     }
 
     private void PublishChunk(ReplyChunk chunk) => _fanOut?.Publish(chunk);

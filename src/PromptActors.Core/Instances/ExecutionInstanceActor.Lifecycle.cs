@@ -23,7 +23,8 @@ public sealed partial class ExecutionInstanceActor
     /// </summary>
     private void OnStop()
     {
-        if (_settings.HandOffWait > TimeSpan.Zero && (_state.IsExecuting || _state.Unsynced.Count > 0) && !_state.Expired)
+        // A turn that only waits for a decision stops at once: nothing runs, and the decision finds it on its next node.
+        if (_settings.HandOffWait > TimeSpan.Zero && ((_state.IsExecuting && !OnlyWaiting) || _state.Unsynced.Count > 0) && !_state.Expired)
         {
             if (_phase != InstancePhase.HandingOff)
             {
@@ -40,7 +41,7 @@ public sealed partial class ExecutionInstanceActor
     /// <summary>Stops a handed-off instance once its task is finished and recorded.</summary>
     private void StopIfHandedOff()
     {
-        if (_phase == InstancePhase.HandingOff && !_state.IsExecuting && _state.Unsynced.Count == 0)
+        if (_phase == InstancePhase.HandingOff && (!_state.IsExecuting || OnlyWaiting) && _state.Unsynced.Count == 0)
             Context.Stop(Self);
     }
 
@@ -73,6 +74,11 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         _outbox.SendAll(_state);
+        if (_state.Current is not null)
+        {
+            ResumeTurn(); // a turn in its tools, or past its first model call, goes on
+            return;
+        }
         RegisterWithReaperIfDone();
     }
 

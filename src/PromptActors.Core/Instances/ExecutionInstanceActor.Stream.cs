@@ -43,13 +43,15 @@ public sealed partial class ExecutionInstanceActor
         if (_state.Current is { } current)
         {
             taskId = current.TaskId;
-            (prefix, mode) = (Chunks(current.TaskId, _call?.TaskId == current.TaskId ? _call.Chunks : [], from), SubscriptionMode.Live);
+            (prefix, mode) = (_call?.TaskId == current.TaskId
+                ? Chunks(current.TaskId, _turnEvents, _call.Chunks, _call.FirstIndex, from)
+                : Chunks(current.TaskId, _turnEvents, [], 0, from), SubscriptionMode.Live);
         }
         else if (_state.LastTask is { } last)
         {
             taskId = last.TaskId;
             var replay = _lastChunks is { } kept && kept.TaskId == last.TaskId
-                ? Chunks(last.TaskId, kept.Chunks, from)
+                ? Chunks(last.TaskId, kept.Earlier, kept.Chunks, kept.FirstIndex, from)
                 // After a restart the chunk boundaries are gone; the text is replayed as one chunk.
                 : from == 0 && last.Text.Length > 0 ? [new ReplyChunk(last.TaskId, 0, last.Text)] : [];
             (prefix, mode) = ([.. replay, Terminal(last)], SubscriptionMode.Replay);
@@ -75,11 +77,24 @@ public sealed partial class ExecutionInstanceActor
             failure: e => new Rejected(ErrorCodes.StoreUnavailable, "the reply stream could not be opened: " + e.GetBaseException().Message));
     }
 
-    private static List<ReplyEvent> Chunks(string taskId, List<string> chunks, int from)
+    /// <summary>
+    /// The task's events from index <paramref name="from"/>: those of its earlier steps (chunks, tool calls and results), then
+    /// the chunks of its model call, whose first has index <paramref name="firstIndex"/>.
+    /// </summary>
+    private static List<ReplyEvent> Chunks(string taskId, List<ReplyEvent>? earlier, List<string> chunks, int firstIndex, int from)
     {
-        var events = new List<ReplyEvent>(Math.Max(0, chunks.Count - from));
-        for (var i = from; i < chunks.Count; i++)
-            events.Add(new ReplyChunk(taskId, i, chunks[i]));
+        var skip = Math.Max(0, from - firstIndex);
+        var events = new List<ReplyEvent>(Math.Max(0, chunks.Count - skip) + (earlier?.Count ?? 0));
+        if (earlier is not null)
+        {
+            foreach (var e in earlier)
+            {
+                if (IndexOf(e) >= from)
+                    events.Add(e);
+            }
+        }
+        for (var i = skip; i < chunks.Count; i++)
+            events.Add(new ReplyChunk(taskId, firstIndex + i, chunks[i]));
         return events;
     }
 }

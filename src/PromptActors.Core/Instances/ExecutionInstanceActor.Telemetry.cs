@@ -29,6 +29,15 @@ public sealed partial class ExecutionInstanceActor
             .SetTag("promptactors.task.id", taskId)
             .SetTag("promptactors.prompt.id", _state.Start?.PromptId)
             .SetTag("promptactors.prompt.version", _state.Start?.PromptVersion);
+        StartModelSpan(model);
+        if (PromptActorsTelemetry.CaptureContent && _state.Current?.UserMessage is { } input)
+            _modelSpan?.AddEvent(new ActivityEvent("gen_ai.user.message", tags: new ActivityTagsCollection { ["content"] = input }));
+    }
+
+    /// <summary>The GenAI <c>chat</c> span of one model call of the turn.</summary>
+    private void StartModelSpan(ModelEntry model)
+    {
+        PromptActorsTelemetry.StopDetached(_modelSpan);
         var parent = _turnSpan?.Context ?? default;
         _modelSpan = PromptActorsTelemetry.StartDetached(PromptActorsTelemetry.Model, "chat " + model.Id, ActivityKind.Client, parent);
         _modelSpan?.SetTag("gen_ai.operation.name", "chat")
@@ -39,12 +48,49 @@ public sealed partial class ExecutionInstanceActor
             .SetTag("promptactors.prompt.version", _state.Start?.PromptVersion);
         if (PromptActorsTelemetry.LatestExperimental && _state.Start?.Settings.ResponseFormat is { IsJson: true })
             _modelSpan?.SetTag("gen_ai.output.type", "json");
-        if (PromptActorsTelemetry.CaptureContent && _state.Current?.UserMessage is { } input)
-            _modelSpan?.AddEvent(new ActivityEvent("gen_ai.user.message", tags: new ActivityTagsCollection { ["content"] = input }));
+    }
+
+    /// <summary>A model call that asked for tools: its span ends with its own usage and the <c>tool_calls</c> finish reason.</summary>
+    private void EndModelSpan(ToolCallsRequested requested, ModelEntry model)
+    {
+        if (_modelSpan is { } span)
+        {
+            span.SetTag("gen_ai.response.model", model.Id)
+                .SetTag("gen_ai.usage.input_tokens", requested.Usage.InputTokens)
+                .SetTag("gen_ai.usage.output_tokens", requested.Usage.OutputTokens)
+                .SetTag("gen_ai.response.finish_reasons", new[] { "tool_calls" });
+            PromptActorsTelemetry.StopDetached(span);
+        }
+        _modelSpan = null;
+    }
+
+    private Dictionary<string, Activity>? _toolSpans;
+
+    /// <summary>A GenAI <c>execute_tool</c> span per tool call (arguments and results are content: not recorded).</summary>
+    private void StartToolSpan(string callId, string name)
+    {
+        var span = PromptActorsTelemetry.StartDetached(PromptActorsTelemetry.Tool, "execute_tool " + name, ActivityKind.Internal,
+            _turnSpan?.Context ?? default);
+        if (span is null)
+            return;
+        span.SetTag("gen_ai.operation.name", "execute_tool")
+            .SetTag("gen_ai.tool.name", name)
+            .SetTag("gen_ai.tool.call.id", callId)
+            .SetTag("gen_ai.conversation.id", PublicId);
+        (_toolSpans ??= new Dictionary<string, Activity>(StringComparer.Ordinal))[callId] = span;
+    }
+
+    private void StopToolSpan(string callId, ToolCallStatus status)
+    {
+        if (_toolSpans is null || !_toolSpans.Remove(callId, out var span))
+            return;
+        if (status != ToolCallStatus.Completed)
+            span.SetStatus(ActivityStatusCode.Error, status.ToString()).SetTag("error.type", "tool_" + status.ToString().ToLowerInvariant());
+        PromptActorsTelemetry.StopDetached(span);
     }
 
     /// <summary>The turn's outcome: its figures, and the model and turn spans closed with it.</summary>
-    private void RecordOutcome(IInstanceEvent outcome, ModelEntry model, long persistStarted)
+    private void RecordOutcome(IInstanceEvent outcome, string modelId, string provider, long persistStarted)
     {
         PromptActorsTelemetry.JournalWrite.Record(Stopwatch.GetElapsedTime(persistStarted).TotalSeconds);
         var (usage, cost, ttft, total, code, text) = outcome switch
@@ -58,8 +104,8 @@ public sealed partial class ExecutionInstanceActor
         var common = new TagList
         {
             { "gen_ai.operation.name", "chat" },
-            { "gen_ai.provider.name", model.Provider },
-            { "gen_ai.request.model", model.Id },
+            { "gen_ai.provider.name", provider },
+            { "gen_ai.request.model", modelId },
         };
         var input = common;
         input.Add("gen_ai.token.type", "input");
@@ -78,11 +124,11 @@ public sealed partial class ExecutionInstanceActor
             turn.Add("error.type", code);
         PromptActorsTelemetry.Turns.Add(1, turn);
         if (cost != 0)
-            PromptActorsTelemetry.Cost.Add((double)cost, new TagList { { "gen_ai.request.model", model.Id } });
+            PromptActorsTelemetry.Cost.Add((double)cost, new TagList { { "gen_ai.request.model", modelId } });
 
         if (_modelSpan is { } span)
         {
-            span.SetTag("gen_ai.response.model", model.Id)
+            span.SetTag("gen_ai.response.model", modelId)
                 .SetTag("gen_ai.usage.input_tokens", usage.InputTokens)
                 .SetTag("gen_ai.usage.output_tokens", usage.OutputTokens)
                 .SetTag("gen_ai.response.finish_reasons", new[] { result == "completed" ? "stop" : result });
@@ -100,6 +146,9 @@ public sealed partial class ExecutionInstanceActor
 
     private void EndTurnTelemetry()
     {
+        foreach (var span in _toolSpans?.Values ?? Enumerable.Empty<Activity>())
+            PromptActorsTelemetry.StopDetached(span);
+        _toolSpans = null;
         PromptActorsTelemetry.StopDetached(_modelSpan);
         _modelSpan = null;
         PromptActorsTelemetry.StopDetached(_turnSpan);

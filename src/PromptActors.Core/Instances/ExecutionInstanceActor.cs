@@ -9,6 +9,7 @@ using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Streaming;
+using PromptActors.Tools;
 using PromptActors.Variables;
 
 namespace PromptActors.Instances;
@@ -48,8 +49,9 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
     // Running, passivating, handing off or reaping: what a command gets in each phase is in ExecutionInstanceActor.Lifecycle.cs.
     private InstancePhase _phase = InstancePhase.Running;
 
-    // Chunks of the last finished task (memory only), so a late subscriber can resume by index.
-    private (string TaskId, List<string> Chunks)? _lastChunks;
+    // Stream events of the last finished task (memory only: its earlier steps' events, then its last model call's chunks
+    // from FirstIndex on), so a late subscriber can resume by index.
+    private (string TaskId, List<ReplyEvent>? Earlier, List<string> Chunks, int FirstIndex)? _lastChunks;
 
     // Cleanups waiting for the outbox to write the last rows (answered when it has, or after CleanupSyncWait).
     private List<IActorRef>? _cleanupWaiters;
@@ -136,9 +138,13 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
             case ReapInstance cmd: OnReap(cmd); break;
             case AwaitRunRows cmd: OnAwaitRunRows(cmd); break;
             case CheckTask cmd: OnCheckTask(cmd); break;
+            case DecideToolCall cmd: OnDecideToolCall(cmd); break;
+            case ContinueTurn cmd: OnContinue(cmd); break;
 
             case ChunksQueued notice: DrainChunks(notice); break;
             case ModelFinished done: OnModelFinished(done); break;
+            case ToolDone done: OnToolDone(done); break;
+            case ApprovalExpired expired: OnApprovalExpired(expired); break;
             case SyncResult result: OnSyncResult(result); break;
             case RetrySync retry: _outbox.Retry(retry, _state); break;
             case CleanupWaitExpired: AnswerCleanupWaiters(expired: true); break;
@@ -147,7 +153,8 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
             case ContextLoaded: break; // a late answer to a request that already timed out
 
             case ReceiveTimeout:
-                if (!_state.IsExecuting && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
+                // A turn that only waits for a decision may leave memory: the decision wakes it again.
+                if ((!_state.IsExecuting || OnlyWaiting) && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
                     Passivate();
                 break;
             case StopInstance: OnStop(); break;
@@ -273,6 +280,8 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
         // Stopping (passivation, hand-off, shutdown) must also stop the provider call.
         _call?.Cancel();
         _call?.Dispose();
+        foreach (var cts in _runningTools?.Values ?? Enumerable.Empty<CancellationTokenSource>())
+            cts.Cancel(); // a tool that was started keeps its journaled start: recovery applies its policy
         _fanOut?.Interrupt(ReplyFailed.Interrupted(_state.Current?.TaskId ?? "",
             "the instance stopped while the task was running", _call?.Text ?? ""));
         var refusal = new Rejected(ErrorCodes.StoreUnavailable,

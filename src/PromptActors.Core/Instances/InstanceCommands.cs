@@ -107,3 +107,18 @@ public sealed record CheckTask(string InstanceId, string TaskId) : IInstanceComm
 /// every task the instance has finished, or when <c>Instances:RunReadSyncWait</c> has passed (then <c>Synced</c> is false).
 /// </summary>
 public sealed record AwaitRunRows(string InstanceId, InstanceScope? Caller = null) : IInstanceCommand;
+
+/// <summary>
+/// A person's decision on tool call <see cref="CallId"/> of the running turn, which waits for it: approve (the call runs)
+/// or reject (the model is told, with <see cref="Reason"/>). Decided exactly once: a second decision is refused with
+/// <c>already_decided</c>, a call the turn does not wait for with <c>tool_call_not_found</c>. <see cref="KeyId"/> is who
+/// decided (the API key's id). Replies <see cref="ToolCallDecision"/> once the decision is journaled, or <see cref="Rejected"/>.
+/// </summary>
+public sealed record DecideToolCall(string InstanceId, string CallId, bool Approve, string? Reason = null, string? KeyId = null,
+    InstanceScope? Caller = null) : IInstanceCommand;
+
+/// <summary>The instance asks itself for the next model call of its running turn (every tool call of the step has its result).</summary>
+internal sealed record ContinueTurn(string InstanceId, string TaskId) : IInstanceCommand, Akka.Actor.INoSerializationVerificationNeeded
+{
+    public InstanceScope? Caller => null;
+}

@@ -71,7 +71,7 @@ public static class InstanceDecider
         if (IsForeign(command, state))
             return new Decision.Refuse(NotFound(id)); // word for word an unknown id's answer; the instance stays
         if (inputs.Phase == InstancePhase.Passivating && state.Started && !state.Expired
-            && command is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream)
+            && command is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream or DecideToolCall)
             return new Decision.HandBack();
         if (state.Expired)
             return new Decision.Refuse(Expired(id), Passivate: inputs.Phase != InstancePhase.Reaping);
@@ -91,6 +91,7 @@ public static class InstanceDecider
                 ? new Decision.Proceed()
                 : new Decision.Answer(new CancelResult(id, null, false)),
             SubscribeReplyStream subscribe => DecideSubscribe(subscribe, state, id),
+            DecideToolCall decide => DecideTool(decide, state, inputs),
             AwaitRunRows => state.Unsynced.Count == 0 ? new Decision.Answer(new RunRowsWritten(id, true)) : new Decision.WaitForOutbox(),
             _ => new Decision.Proceed(), // GetInstance
         };
@@ -168,6 +169,40 @@ public static class InstanceDecider
             : new Decision.Persist([new VariablesUpdated(new Dictionary<string, string>(set, StringComparer.Ordinal), removed.ToArray(), inputs.Now)]);
     }
 
+    /// <summary>Longest reason a decision may give.</summary>
+    public const int MaxDecisionReason = 1000;
+
+    private static Decision DecideTool(DecideToolCall cmd, InstanceState state, DecisionInputs inputs)
+    {
+        if (string.IsNullOrEmpty(cmd.CallId) || cmd.CallId.Length > 256)
+            return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, "callId must be 1-256 characters"));
+        if (cmd.Reason is { Length: > MaxDecisionReason })
+            return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, $"reason must be at most {MaxDecisionReason} characters"));
+        if (state.Current is { ToolStep: { } step } turn && step.Find(cmd.CallId) is { } call)
+        {
+            if (call.Status == ToolCallStatus.AwaitingApproval)
+                return new Decision.Persist([new ToolCallDecided(turn.TaskId, cmd.CallId, cmd.Approve, cmd.Reason, cmd.KeyId, inputs.Now)]);
+            return new Decision.Refuse(new Rejected(ErrorCodes.AlreadyDecided, call.DecidedBy is not null || call.Status == ToolCallStatus.Rejected
+                ? $"tool call '{cmd.CallId}' was decided already"
+                : $"tool call '{cmd.CallId}' is not waiting for a decision ({Status(call.Status)})"));
+        }
+        // A call of an earlier step or turn: it was decided (or needed no decision) and has its result.
+        if (state.Conversation.Exists(m => m.Role == Prompts.MessageRole.Tool && m.ToolCallId == cmd.CallId))
+            return new Decision.Refuse(new Rejected(ErrorCodes.AlreadyDecided, $"tool call '{cmd.CallId}' has its result already"));
+        return new Decision.Refuse(new Rejected(ErrorCodes.ToolCallNotFound,
+            $"instance '{inputs.InstanceId}' has no tool call '{cmd.CallId}' waiting for a decision"));
+    }
+
+    private static string Status(ToolCallStatus status) => status switch
+    {
+        ToolCallStatus.Running => "running",
+        ToolCallStatus.AwaitingClient => "awaiting_client",
+        ToolCallStatus.Completed => "completed",
+        ToolCallStatus.Failed => "failed",
+        ToolCallStatus.OutcomeUnknown => "outcome_unknown",
+        _ => status.ToString(),
+    };
+
     private static Decision DecideSubscribe(SubscribeReplyStream cmd, InstanceState state, string id)
     {
         // Resuming another task's stream: a task this instance does not know is refused, never answered with another reply.
@@ -198,11 +233,28 @@ public static class InstanceDecider
     /// </summary>
     public static IInstanceEvent? Recover(InstanceState state, DateTimeOffset now) => state.Current switch
     {
-        { ActiveStep: ModelCallStep } turn => new ExecutionFailed(turn.TaskId, ErrorCodes.Interrupted,
+        { ActiveStep: ModelCallStep { Iteration: 0 } } turn => new ExecutionFailed(turn.TaskId, ErrorCodes.Interrupted,
             "the task was interrupted (the instance stopped while it was running); send the message again to retry",
             "", Models.TokenUsage.None, 0m, null, (now - turn.SubmittedAt).TotalMilliseconds, now),
         _ => null,
     };
+
+    /// <summary>
+    /// What the tool calls found started on recovery become, by policy: an at-most-once call is not made again and ends
+    /// <c>outcome_unknown</c> (these events); an idempotent one is made again with the same key (<see cref="CallsToRerun"/>).
+    /// A later model call of a turn (its tools have run) is made again; a call waiting for a decision keeps waiting.
+    /// </summary>
+    public static IReadOnlyList<IInstanceEvent> RecoverTools(InstanceState state, DateTimeOffset now) =>
+        state.Current is { ToolStep: { } step } turn
+            ? step.Calls.Where(c => c is { Status: ToolCallStatus.Running, Policy: Tools.ToolPolicy.AtMostOnce })
+                .Select(c => (IInstanceEvent)new ToolCallFinished(turn.TaskId, c.CallId, ToolCallStatus.OutcomeUnknown,
+                    Tools.ToolResults.OutcomeUnknown, c.StartedAt is { } at ? (now - at).TotalMilliseconds : 0, now))
+                .ToArray()
+            : [];
+
+    /// <summary>The started idempotent calls of the running step: made again after recovery.</summary>
+    public static IReadOnlyList<ToolCallEntry> CallsToRerun(InstanceState state) =>
+        state.Current?.ToolStep?.Calls.Where(c => c is { Status: ToolCallStatus.Running, Policy: Tools.ToolPolicy.Idempotent }).ToArray() ?? [];
 
     private static Decision DecideCheck(CheckTask cmd, InstanceState state, DecisionInputs inputs)
     {

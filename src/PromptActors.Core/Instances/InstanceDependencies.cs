@@ -15,4 +15,5 @@ public sealed record InstanceDependencies(
     TimeProvider Time,
     InstanceSettings Settings,
     IMaterializer Materializer,
-    Prompts.IJsonSchemaValidator? Schemas = null);
+    Prompts.IJsonSchemaValidator? Schemas = null,
+    Tools.IToolRegistry? Tools = null);

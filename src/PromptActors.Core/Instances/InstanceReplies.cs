@@ -4,8 +4,19 @@ using PromptActors.Variables;
 
 namespace PromptActors.Instances;
 
-/// <summary>One conversation message as stored (user text before variable replacement, assistant text verbatim).</summary>
-public sealed record ConversationMessage(MessageRole Role, string Content, string? TaskId, DateTimeOffset Timestamp);
+/// <summary>
+/// One conversation message as stored (user text before variable replacement, assistant text verbatim). An assistant
+/// message may carry the tool calls the model asked for (<see cref="ToolCalls"/>); a <see cref="MessageRole.Tool"/> message
+/// is the result of call <see cref="ToolCallId"/> of tool <see cref="ToolName"/>.
+/// </summary>
+public sealed record ConversationMessage(MessageRole Role, string Content, string? TaskId, DateTimeOffset Timestamp,
+    IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, string? ToolName = null);
+
+/// <summary>A call the model asked for: its id (the provider's), the tool's name and the arguments (JSON text).</summary>
+public sealed record ToolCall(string CallId, string Name, string Arguments);
+
+/// <summary>A tool call of the running turn that waits for someone: a person's approval or the caller's result.</summary>
+public sealed record PendingToolCall(string CallId, string Name, string Arguments, ToolCallStatus Status);
 
 /// <summary>Figures of one finished task.</summary>
 public sealed record ExecutionStats(
@@ -35,7 +46,8 @@ public sealed record ExecutionView(
     string? LastTaskId,
     ExecutionStats? LastMessageStats,
     TaskError? LastError,
-    System.Text.Json.JsonElement? LastOutput = null);
+    System.Text.Json.JsonElement? LastOutput = null,
+    IReadOnlyList<PendingToolCall>? PendingToolCalls = null);
 
 /// <summary>
 /// The instance's run. <see cref="Synced"/>: the run store holds every task row as this view shows it (false while a
@@ -83,3 +95,6 @@ public sealed record TaskUnknown(string InstanceId, string TaskId) : IPromptActo
 
 /// <summary>Reply to <see cref="AwaitRunRows"/>: whether every finished task's final row is in the run store.</summary>
 public sealed record RunRowsWritten(string InstanceId, bool Synced) : IPromptActorsMessage;
+
+/// <summary>The decision on tool call <see cref="CallId"/> of task <see cref="TaskId"/> is journaled.</summary>
+public sealed record ToolCallDecision(string InstanceId, string TaskId, string CallId, bool Approved) : IPromptActorsMessage;

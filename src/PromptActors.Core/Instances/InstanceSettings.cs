@@ -63,6 +63,15 @@ public sealed record InstanceSettings
     /// </summary>
     public TimeSpan HandOffWait { get; init; } = TimeSpan.Zero;
 
+    /// <summary>How long a tool call may take when its registration sets no timeout (then it fails with an error result).</summary>
+    public TimeSpan ToolTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest tool result given to the model and journaled, in characters; a longer one is cut with a marker.</summary>
+    public int MaxToolResultChars { get; init; } = 16 * 1024;
+
+    /// <summary>How long a tool call waits for a person's decision before it is rejected (null: as long as it takes).</summary>
+    public TimeSpan? ApprovalTimeout { get; init; }
+
     public string? JournalPluginId { get; init; }
     public string? SnapshotPluginId { get; init; }
 }

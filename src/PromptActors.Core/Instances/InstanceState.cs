@@ -1,6 +1,7 @@
 using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
+using PromptActors.Tools;
 using PromptActors.Variables;
 
 namespace PromptActors.Instances;
@@ -10,8 +11,26 @@ namespace PromptActors.Instances;
 /// active. <see cref="Steps"/> is null in snapshots written before turns had steps: such a turn is one model call.
 /// </summary>
 public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0,
-    IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null, PromptSettings? Settings = null)
+    IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null, PromptSettings? Settings = null,
+    TokenUsage? UsageSoFar = null, decimal? CostSoFar = null, double? FirstTokenMs = null)
 {
+    /// <summary>Usage of the turn's model calls that ended asking for tools (the turn's outcome adds its last call's).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TokenUsage EarlierUsage => UsageSoFar ?? TokenUsage.None;
+
+    /// <summary>The tool calls of the active step, when it is one.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ToolCallsStep? ToolStep => ActiveStep as ToolCallsStep;
+
+    /// <summary>Which model call of the turn is running or next (0 for the first).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int Iteration => ActiveStep switch
+    {
+        ModelCallStep m => m.Iteration,
+        ToolCallsStep t => t.Iteration,
+        _ => 0,
+    };
+
     /// <summary>The turn's steps so far, oldest first (never empty).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<TurnStep> StepsSoFar => Steps is { Count: > 0 } steps ? steps : [new ModelCallStep(Model, Provider, SubmittedAt)];
@@ -176,6 +195,18 @@ public sealed class InstanceState
                 Status = InstanceStatus.Ready;
                 LastError = new TaskError(x.TaskId, ErrorCodes.Cancelled, "cancelled by request");
                 break;
+            case ToolCallsRequested r when Current?.TaskId == r.TaskId:
+                ApplyRequested(r);
+                break;
+            case ToolCallFinished f when Current?.TaskId == f.TaskId:
+                ApplyToolResult(f.CallId, f.Status, f.Result, f.At, f.DurationMs, null, null);
+                break;
+            case ToolCallDecided d when Current?.TaskId == d.TaskId:
+                if (d.Approved)
+                    UpdateCall(d.CallId, c => c with { Status = ToolCallStatus.Running, StartedAt = d.At, DecidedBy = d.DecidedBy, Reason = d.Reason, Approved = true }, d.At);
+                else
+                    ApplyToolResult(d.CallId, ToolCallStatus.Rejected, ToolResults.Rejection(d.Reason), d.At, 0, d.DecidedBy, d.Reason);
+                break;
             case TaskSynced t:
                 Unsynced.Remove(t.TaskId);
                 break;
@@ -185,6 +216,74 @@ public sealed class InstanceState
                 UpdatedAt = r.At;
                 break;
         }
+    }
+
+    private void ApplyRequested(ToolCallsRequested r)
+    {
+        var turn = Current!;
+        var calls = r.Calls.Select(c => new ToolCallEntry(c.CallId, c.Name, c.Arguments, c.Status, c.Policy,
+            c.Status == ToolCallStatus.Running ? r.At : null, c.Result, c.Status == ToolCallStatus.Failed ? r.At : null,
+            c.Status == ToolCallStatus.Failed ? 0 : null)).ToArray();
+        var earlier = turn.EarlierUsage;
+        Current = turn with
+        {
+            Steps = [.. turn.StepsSoFar, new ToolCallsStep(r.Iteration, calls, r.At, r.ChunkCount)],
+            UsageSoFar = new TokenUsage(earlier.InputTokens + r.Usage.InputTokens, earlier.OutputTokens + r.Usage.OutputTokens,
+                earlier.CachedInputTokens + r.Usage.CachedInputTokens, earlier.Estimated || r.Usage.Estimated),
+            CostSoFar = (turn.CostSoFar ?? 0m) + r.Cost,
+            FirstTokenMs = turn.FirstTokenMs ?? r.TimeToFirstTokenMs,
+        };
+        Conversation.Add(new ConversationMessage(MessageRole.Assistant, r.Text, r.TaskId, r.At,
+            r.Calls.Select(c => new ToolCall(c.CallId, c.Name, c.Arguments)).ToArray()));
+        foreach (var c in calls)
+        {
+            if (c.Finished)
+                Conversation.Add(new ConversationMessage(MessageRole.Tool, c.Result ?? "", r.TaskId, r.At, ToolCallId: c.CallId, ToolName: c.Name));
+        }
+        UpdatedAt = r.At;
+        AfterToolChange(r.At);
+    }
+
+    private void ApplyToolResult(string callId, ToolCallStatus status, string result, DateTimeOffset at, double durationMs,
+        string? decidedBy, string? reason)
+    {
+        if (Current?.ToolStep?.Find(callId) is not { Finished: false } call)
+            return;
+        UpdateCall(callId, c => c with
+        {
+            Status = status, Result = result, FinishedAt = at, DurationMs = durationMs,
+            DecidedBy = decidedBy ?? c.DecidedBy, Reason = reason ?? c.Reason,
+            Approved = status == ToolCallStatus.Rejected ? false : c.Approved,
+        }, at);
+        Conversation.Add(new ConversationMessage(MessageRole.Tool, result, Current!.TaskId, at, ToolCallId: callId, ToolName: call.Name));
+    }
+
+    private void UpdateCall(string callId, Func<ToolCallEntry, ToolCallEntry> change, DateTimeOffset at)
+    {
+        if (Current is not { ToolStep: { } step } turn)
+            return;
+        var calls = step.Calls.Select(c => c.CallId == callId ? change(c) : c).ToArray();
+        var steps = turn.StepsSoFar.ToList();
+        steps[^1] = step with { Calls = calls };
+        Current = turn with { Steps = steps };
+        UpdatedAt = at;
+        AfterToolChange(at);
+    }
+
+    /// <summary>Once every call of the step has its result the next model call opens; until then the turn may wait for a person.</summary>
+    private void AfterToolChange(DateTimeOffset at)
+    {
+        var turn = Current!;
+        var step = turn.ToolStep!;
+        if (step.AllFinished)
+        {
+            Current = turn with { Steps = [.. turn.StepsSoFar, new ModelCallStep(turn.Model, turn.Provider, at, step.Iteration + 1)] };
+            Status = InstanceStatus.Executing;
+        }
+        else
+            Status = step.Calls.Any(c => c.Status == ToolCallStatus.AwaitingApproval) && !step.Calls.Any(c => c.Status == ToolCallStatus.Running)
+                ? InstanceStatus.AwaitingApproval
+                : InstanceStatus.Executing;
     }
 
     /// <summary>Marks the in-memory status as streaming (first token seen); not an event, chunks are not persisted.</summary>

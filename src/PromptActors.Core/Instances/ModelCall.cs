@@ -28,9 +28,11 @@ internal sealed class ModelCall : IDisposable
 
     /// <param name="firstToken">Runs once, at the call's first chunk.</param>
     /// <param name="publish">Runs for every chunk, in order.</param>
+    /// <param name="firstIndex">The stream index of the call's first chunk (the turn's earlier steps used the ones before).</param>
     public ModelCall(string taskId, IReadOnlyList<ChatMessage> request, ModelEntry model, TimeProvider time, Action firstToken,
-        Action<ReplyChunk> publish)
+        Action<ReplyChunk> publish, int firstIndex = 0)
     {
+        FirstIndex = firstIndex;
         TaskId = taskId;
         _request = request;
         Model = model;
@@ -41,6 +43,9 @@ internal sealed class ModelCall : IDisposable
     }
 
     public string TaskId { get; }
+
+    /// <summary>The stream index of this call's first chunk.</summary>
+    public int FirstIndex { get; }
 
     public ModelEntry Model { get; }
 
@@ -81,20 +86,20 @@ internal sealed class ModelCall : IDisposable
             }
             _text.Append(text);
             _chunks.Add(text);
-            _publish(new ReplyChunk(TaskId, _chunks.Count - 1, text));
+            _publish(new ReplyChunk(TaskId, FirstIndex + _chunks.Count - 1, text));
         }
     }
 
     /// <summary>
-    /// The event that records how the call ended: completed, failed (<c>provider_error</c>) or cancelled, with the usage the
-    /// provider reported (estimated with the o200k tokenizer when it sent none), its cost and timing. Every chunk the
-    /// stream queued before its end is taken first.
+    /// The event that records how the call ended, for turn <paramref name="turn"/>: cancelled, failed (<c>provider_error</c>),
+    /// asking for tools (<see cref="ToolCallsRequested"/>, or <c>max_iterations</c> when the turn may make no more model
+    /// calls), or a final reply, which is checked against the prompt's response format (one that is not the JSON asked for
+    /// fails the task <c>invalid_output</c>, its text kept). Usage is what the provider reported (estimated with the model's
+    /// tokenizer when it sent none); a turn's outcome carries the usage, cost and time of all its model calls. Every chunk
+    /// the stream queued before its end is taken first.
     /// </summary>
-    /// <summary>
-    /// The call's outcome as an event. A reply that ended normally is checked against the prompt's response format: one that
-    /// is not the JSON asked for fails the task <c>invalid_output</c>, its text kept.
-    /// </summary>
-    public IInstanceEvent Outcome(ModelFinished done, ResponseFormat? format = null, IJsonSchemaValidator? schemas = null)
+    public IInstanceEvent Outcome(ModelFinished done, CurrentTask turn, PromptSettings settings, Tools.IToolRegistry? tools,
+        IJsonSchemaValidator? schemas)
     {
         Drain();
         _inbox = null;
@@ -104,11 +109,28 @@ internal sealed class ModelCall : IDisposable
         var usage = UsageEstimator.Resolve(done.Usage, _request, text, Model.Tokens);
         var cost = CostCalculator.Compute(usage, Model.Pricing);
         var now = _time.GetUtcNow();
+        if (done is { Cancelled: false, Error: null, ToolCalls: { Count: > 0 } calls } && turn.Iteration + 1 < settings.IterationLimit)
+            return new ToolCallsRequested(done.TaskId, turn.Iteration, text, Tools.ToolPlanner.Plan(calls, settings, tools, schemas),
+                usage, cost, ttft, total, now, _chunks.Count);
+
+        // The turn's figures: every model call's usage and cost, the first token of its first call, the time since it began.
+        var earlier = turn.EarlierUsage;
+        if (turn.Iteration > 0)
+        {
+            usage = new TokenUsage(earlier.InputTokens + usage.InputTokens, earlier.OutputTokens + usage.OutputTokens,
+                earlier.CachedInputTokens + usage.CachedInputTokens, earlier.Estimated || usage.Estimated);
+            cost += turn.CostSoFar ?? 0m;
+            ttft = turn.FirstTokenMs ?? ttft;
+            total = Math.Max(total, (now - turn.SubmittedAt).TotalMilliseconds);
+        }
         return done switch
         {
             { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now),
             { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now),
-            _ => StructuredOutput.Check(text, format, schemas) is { } invalid
+            { ToolCalls.Count: > 0 } => new ExecutionFailed(done.TaskId, ErrorCodes.MaxIterations,
+                $"the turn made {settings.IterationLimit} model calls (settings.maxIterations) and the model still asks for tools",
+                text, usage, cost, ttft, total, now),
+            _ => StructuredOutput.Check(text, settings.ResponseFormat, schemas) is { } invalid
                 ? new ExecutionFailed(done.TaskId, ErrorCodes.InvalidOutput, invalid, text, usage, cost, ttft, total, now)
                 : new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
         };
@@ -121,6 +143,7 @@ internal sealed class ModelCall : IDisposable
     {
         var taskId = inbox.TaskId;
         TokenUsage? usage = null;
+        List<FunctionCallContent>? calls = null;
         try
         {
             await foreach (var update in client.GetStreamingResponseAsync(messages, options, token).WithCancellation(token))
@@ -129,12 +152,14 @@ internal sealed class ModelCall : IDisposable
                 {
                     if (content is UsageContent u)
                         usage = UsageEstimator.FromDetails(u.Details);
+                    else if (content is FunctionCallContent { InformationalOnly: false } call)
+                        (calls ??= new List<FunctionCallContent>()).Add(call);
                 }
                 var text = update.Text;
                 if (!string.IsNullOrEmpty(text))
                     inbox.Add(self, text, time);
             }
-            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: false, time.GetTimestamp()));
+            self.Tell(new ModelFinished(taskId, usage, null, Cancelled: false, time.GetTimestamp(), calls));
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -150,9 +175,10 @@ internal sealed class ModelCall : IDisposable
 /// <summary>The model stream queued chunks in <see cref="Inbox"/> (sent once per batch, not per chunk).</summary>
 internal sealed record ChunksQueued(ChunkInbox Inbox) : INoSerializationVerificationNeeded;
 
-/// <summary>The model stream of task <see cref="TaskId"/> ended (completed, failed with <see cref="Error"/>, or cancelled).</summary>
-internal sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp)
-    : INoSerializationVerificationNeeded;
+/// <summary>The model stream of task <see cref="TaskId"/> ended (completed, failed with <see cref="Error"/>, or cancelled).
+/// <see cref="ToolCalls"/> are the calls the model asked for (null: none).</summary>
+internal sealed record ModelFinished(string TaskId, TokenUsage? Usage, string? Error, bool Cancelled, long Timestamp,
+    IReadOnlyList<FunctionCallContent>? ToolCalls = null) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// Chunks of one task on their way from the model stream (a pool thread) to the instance. The stream queues each chunk

@@ -18,9 +18,22 @@ public static class ChatOptionsMapper
     /// <summary>The key under which Microsoft.Extensions.AI's OpenAI adapter reads a strict JSON schema.</summary>
     public const string StrictKey = "strict";
 
-    public static ChatOptions ToChatOptions(PromptSettings settings, string modelId) => new()
+    /// <summary>
+    /// The options of one model call. The tools <paramref name="settings"/> names are offered as declarations only (their
+    /// calls come back to the instance, which journals and runs them; nothing invokes a tool inside the model pipeline).
+    /// </summary>
+    public static ChatOptions ToChatOptions(PromptSettings settings, string modelId, Tools.IToolRegistry? tools = null) => new()
     {
         ModelId = modelId,
+        Tools = Declarations(settings, tools),
+        ToolMode = settings.Tools is not { Count: > 0 } ? null : settings.ToolChoice switch
+        {
+            null or "auto" => ChatToolMode.Auto,
+            "none" => ChatToolMode.None,
+            "required" => ChatToolMode.RequireAny,
+            var name => ChatToolMode.RequireSpecific(name),
+        },
+        AllowMultipleToolCalls = settings.Tools is { Count: > 0 } ? settings.ParallelToolCalls : null,
         ResponseFormat = settings.ResponseFormat switch
         {
             null => null,
@@ -40,6 +53,19 @@ public static class ChatOptionsMapper
         FrequencyPenalty = settings.FrequencyPenalty is { } f ? (float)f : null,
         PresencePenalty = settings.PresencePenalty is { } pp ? (float)pp : null,
     };
+
+    private static IList<AITool>? Declarations(PromptSettings settings, Tools.IToolRegistry? tools)
+    {
+        if (settings.Tools is not { Count: > 0 } names || tools is null)
+            return null;
+        var list = new List<AITool>(names.Count);
+        foreach (var name in names)
+        {
+            if (tools.TryGet(name, out var tool))
+                list.Add(tool.Function.AsDeclarationOnly());
+        }
+        return list;
+    }
 
     private static ReasoningEffort ToEffort(string effort) => effort switch
     {
@@ -77,6 +103,7 @@ public static class ChatOptionsMapper
     {
         MessageRole.System => ChatRole.System,
         MessageRole.Assistant => ChatRole.Assistant,
+        MessageRole.Tool => ChatRole.Tool,
         _ => ChatRole.User,
     };
 }

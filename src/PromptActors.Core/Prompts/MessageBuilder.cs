@@ -55,7 +55,18 @@ public static class MessageBuilder
         foreach (var m in prompt.Messages)
             fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables, userText: false);
         foreach (var m in conversation)
+        {
+            if (m.ToolCalls is { Count: > 0 } || m.Role == MessageRole.Tool)
+            {
+                // Tool calls and results go verbatim, as Microsoft.Extensions.AI contents.
+                budget -= m.Content.Length + (m.ToolCalls?.Sum(c => c.Arguments.Length) ?? 0);
+                fits = fits && budget >= 0;
+                if (fits)
+                    messages.Add(ToolMessage(m));
+                continue;
+            }
             fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant, userText: true);
+        }
         if (newUserInput is not null)
             fits = fits && Add(ChatRole.User, newUserInput, applyVariables, userText: true);
         if (!fits)
@@ -65,5 +76,38 @@ public static class MessageBuilder
             return new BuiltMessages(messages, Array.Empty<string>());
         var distinct = missing.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         return new BuiltMessages(messages, distinct);
+    }
+
+    /// <summary>An assistant message with the tool calls it asked for, or a tool's result, as the model is given it.</summary>
+    public static ChatMessage ToolMessage(ConversationMessage m)
+    {
+        if (m.Role == MessageRole.Tool)
+            return new ChatMessage(ChatRole.Tool, [new FunctionResultContent(m.ToolCallId ?? "", m.Content)]);
+        var contents = new List<AIContent>(1 + m.ToolCalls!.Count);
+        if (m.Content.Length > 0)
+            contents.Add(new TextContent(m.Content));
+        foreach (var call in m.ToolCalls)
+            contents.Add(new FunctionCallContent(call.CallId, call.Name, ParseArguments(call.Arguments)));
+        return new ChatMessage(ChatRole.Assistant, contents);
+    }
+
+    private static IDictionary<string, object?>? ParseArguments(string json)
+    {
+        if (json.Length == 0)
+            return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+                return null;
+            var map = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var p in doc.RootElement.EnumerateObject())
+                map[p.Name] = p.Value.Clone();
+            return map;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -8,6 +8,9 @@ public enum MessageRole
     System,
     User,
     Assistant,
+
+    /// <summary>A tool's result in a conversation (never in a prompt's template).</summary>
+    Tool,
 }
 
 /// <summary>One template message; <see cref="Content"/> may hold <c>{{placeholders}}</c>.</summary>
@@ -21,7 +24,9 @@ public sealed record VariableDefault(string Name, string? DefaultValue = null, b
 /// <c>medium</c>, <c>high</c> or <c>extra_high</c> (providers without reasoning ignore it); <see cref="AdditionalProperties"/>
 /// are passed to the provider as they are (the OpenAI-compatible provider adds them to the request body); each value is
 /// JSON text (<c>"\"flex\""</c>, <c>"{\"team\":\"a\"}"</c>). JSON values are kept as text so every serializer (the journal's,
-/// the wire's, Akka's own in tests) carries them unchanged.
+/// the wire's, Akka's own in tests) carries them unchanged. <see cref="Tools"/> names registered tools the model may call;
+/// <see cref="ToolChoice"/> is <c>auto</c> (the default), <c>none</c>, <c>required</c> or one of those names;
+/// <see cref="MaxIterations"/> bounds the model calls of one turn (default 8).
 /// </summary>
 public sealed record PromptSettings(
     string? Model = null,
@@ -35,9 +40,20 @@ public sealed record PromptSettings(
     double? PresencePenalty = null,
     ResponseFormat? ResponseFormat = null,
     string? ReasoningEffort = null,
-    IReadOnlyDictionary<string, string>? AdditionalProperties = null)
+    IReadOnlyDictionary<string, string>? AdditionalProperties = null,
+    IReadOnlyList<string>? Tools = null,
+    string? ToolChoice = null,
+    bool? ParallelToolCalls = null,
+    int? MaxIterations = null)
 {
     public static readonly PromptSettings Default = new();
+
+    /// <summary>Model calls a turn may make when <see cref="MaxIterations"/> is not set.</summary>
+    public const int DefaultMaxIterations = 8;
+
+    /// <summary>Model calls a turn may make (a model call, its tool calls, the next model call… counts the model calls).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int IterationLimit => MaxIterations ?? DefaultMaxIterations;
 }
 
 /// <summary>

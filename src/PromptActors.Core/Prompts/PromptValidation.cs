@@ -45,7 +45,7 @@ public static class PromptValidation
                 var m = definition.Messages[i];
                 if (m is null || m.Content is null)
                     errors.Add($"messages[{i}].content is required");
-                else if (!Enum.IsDefined(m.Role))
+                else if (!Enum.IsDefined(m.Role) || m.Role == MessageRole.Tool)
                     errors.Add($"messages[{i}].role is invalid");
             }
         }

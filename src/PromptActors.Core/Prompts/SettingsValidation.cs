@@ -33,7 +33,43 @@ public static class SettingsValidation
             errors.Add("settings.reasoningEffort must be " + string.Join(", ", ReasoningEfforts));
         if (s.AdditionalProperties is { } extra)
             CheckAdditional(extra, errors);
+        CheckTools(s, errors);
     }
+
+    /// <summary>Most tools a prompt may offer, and most model calls it may allow a turn.</summary>
+    public const int MaxTools = 64;
+    public const int MaxIterationsLimit = 64;
+
+    /// <summary>The tool choices besides a tool's name.</summary>
+    public static readonly IReadOnlyList<string> ToolChoices = ["auto", "none", "required"];
+
+    private static void CheckTools(PromptSettings s, List<string> errors)
+    {
+        if (s.Tools is { } tools)
+        {
+            if (tools.Count > MaxTools)
+                errors.Add($"settings.tools may name at most {MaxTools} tools");
+            for (var i = 0; i < tools.Count; i++)
+            {
+                if (!Tools.ToolCollection.IsToolName(tools[i]))
+                    errors.Add($"settings.tools[{i}] must be a tool name (1-64 letters, digits, '_' or '-')");
+            }
+            if (tools.Distinct(StringComparer.Ordinal).Count() != tools.Count)
+                errors.Add("settings.tools names a tool twice");
+        }
+        if (s.ToolChoice is { } choice && !ToolChoices.Contains(choice) && !(s.Tools?.Contains(choice) ?? false))
+            errors.Add("settings.toolChoice must be auto, none, required or one of settings.tools");
+        if (s.ToolChoice is "required" && s.Tools is not { Count: > 0 })
+            errors.Add("settings.toolChoice required needs settings.tools");
+        if (s.MaxIterations is { } max && (max < 1 || max > MaxIterationsLimit))
+            errors.Add($"settings.maxIterations must be 1 to {MaxIterationsLimit}");
+    }
+
+    /// <summary>The tools <paramref name="s"/> names that <paramref name="registry"/> does not have.</summary>
+    public static IReadOnlyList<string> UnknownTools(PromptSettings s, Tools.IToolRegistry? registry) =>
+        s.Tools is not { Count: > 0 } tools
+            ? []
+            : tools.Where(t => registry is null || !registry.TryGet(t, out _)).ToArray();
 
     private static void CheckFormat(ResponseFormat format, List<string> errors)
     {

@@ -87,6 +87,13 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["re.acceptedstream.v1"] = typeof(AcceptedStreamOffer),
         ["cmd.awaitrows.v1"] = typeof(AwaitRunRows),
         ["re.rowswritten.v1"] = typeof(RunRowsWritten),
+        ["ev.toolsrequested.v1"] = typeof(ToolCallsRequested),
+        ["ev.toolfinished.v1"] = typeof(ToolCallFinished),
+        ["ev.tooldecided.v1"] = typeof(ToolCallDecided),
+        ["cmd.decidetool.v1"] = typeof(DecideToolCall),
+        ["re.tooldecision.v1"] = typeof(ToolCallDecision),
+        ["re.toolcall.v1"] = typeof(ReplyToolCall),
+        ["re.toolresult.v1"] = typeof(ReplyToolResult),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

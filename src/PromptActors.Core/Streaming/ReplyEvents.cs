@@ -40,3 +40,15 @@ public sealed record ReplyFailed(string TaskId, string Code, string Detail, stri
     /// <summary>This subscriber's buffer was full and it was dropped; the task and the other subscribers go on.</summary>
     public static ReplyFailed TooSlow(string taskId, string detail) => new(taskId, ErrorCodes.SubscriberTooSlow, detail, "");
 }
+
+/// <summary>
+/// A tool call of the task: asked for by the model, or approved. <see cref="Index"/> counts with the chunks (one sequence per
+/// task across all its steps, so a stream resumes at any step). <see cref="Status"/> is <c>running</c>,
+/// <c>awaiting_approval</c>, <c>awaiting_client</c> or <c>failed</c> (not invoked: its result follows).
+/// </summary>
+public sealed record ReplyToolCall(string TaskId, long Index, string CallId, string Name, string Arguments, ToolCallStatus Status)
+    : ReplyEvent(TaskId);
+
+/// <summary>A tool call's result: its status and the start of the result (<see cref="Preview"/>).</summary>
+public sealed record ReplyToolResult(string TaskId, long Index, string CallId, string Name, ToolCallStatus Status, string Preview)
+    : ReplyEvent(TaskId);

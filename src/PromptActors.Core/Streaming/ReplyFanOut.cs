@@ -140,7 +140,8 @@ internal sealed class ReplyFanOut(IMaterializer materializer, int bufferSize, IA
         _waiting.Clear();
     }
 
-    public void Publish(ReplyChunk chunk)
+    /// <summary>A chunk, tool call or tool result of the running task to every live stream.</summary>
+    public void Publish(ReplyEvent chunk)
     {
         List<int>? dropped = null;
         foreach (var (id, sub) in _live)

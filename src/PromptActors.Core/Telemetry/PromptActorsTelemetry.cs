@@ -15,15 +15,17 @@ public static class PromptActorsTelemetry
     public const string InstanceSourceName = "PromptActors.Instance";
     public const string ModelSourceName = "PromptActors.Model";
     public const string StoreSourceName = "PromptActors.Store";
+    public const string ToolSourceName = "PromptActors.Tool";
     public const string MeterName = "PromptActors";
 
     /// <summary>Every activity source of the engine (the host adds its HTTP spans through ASP.NET Core's instrumentation).</summary>
-    public static readonly IReadOnlyList<string> SourceNames = [EngineSourceName, InstanceSourceName, ModelSourceName, StoreSourceName];
+    public static readonly IReadOnlyList<string> SourceNames = [EngineSourceName, InstanceSourceName, ModelSourceName, ToolSourceName, StoreSourceName];
 
     internal static readonly ActivitySource Engine = new(EngineSourceName);
     internal static readonly ActivitySource Instance = new(InstanceSourceName);
     internal static readonly ActivitySource Model = new(ModelSourceName);
     internal static readonly ActivitySource Store = new(StoreSourceName);
+    internal static readonly ActivitySource Tool = new(ToolSourceName);
     internal static readonly Meter Meter = new(MeterName);
 
     internal static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}",

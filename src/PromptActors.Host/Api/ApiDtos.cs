@@ -118,16 +118,48 @@ public sealed record StatsDto(double? TimeToFirstToken, double TotalTime, long T
 }
 
 /// <summary>The instance as DESIGN §8 shows it, plus <c>node</c>: the address of the cluster node that hosts it.</summary>
+/// <summary>The tool-call vocabulary of the API (snake_case, as in the SSE events).</summary>
+public static class ToolDto
+{
+    public static string ToolStatus(ToolCallStatus status) => JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
+
+    /// <summary>The arguments as JSON (the text when it is not JSON: a model's malformed arguments are shown as sent).</summary>
+    public static object ToolArguments(string arguments)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(arguments);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return arguments;
+        }
+    }
+}
+
 public sealed record InstanceDto(
     string InstanceId, string PromptId, int PromptVersion, string Status, object Scope, object ExecutionConfig, bool Retain,
     object Conversation, object? Variables, object Execution, object RunTracking, string? StreamingText,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Node)
 {
+    private static string ToolStatus(ToolCallStatus status) => ToolDto.ToolStatus(status);
+
+    private static object ToolArguments(string arguments) => ToolDto.ToolArguments(arguments);
+
+    /// <summary>A conversation message; an assistant's tool calls and a tool result carry their ids, names and arguments.</summary>
+    public static object Message(ConversationMessage m) => new
+    {
+        role = PromptDto.Role(m.Role), content = m.Content, taskId = m.TaskId, timestamp = m.Timestamp,
+        toolCalls = m.ToolCalls?.Select(c => new { callId = c.CallId, name = c.Name, arguments = ToolArguments(c.Arguments) }),
+        toolCallId = m.ToolCallId, toolName = m.ToolName,
+    };
+
     public static InstanceDto From(InstanceView v) => new(
-        v.InstanceId, v.PromptId, v.PromptVersion, JsonNamingPolicy.CamelCase.ConvertName(v.Status.ToString()),
+        v.InstanceId, v.PromptId, v.PromptVersion, JsonNamingPolicy.SnakeCaseLower.ConvertName(v.Status.ToString()),
         new { userId = v.Scope.UserId, orgId = v.Scope.OrgId, projectId = v.Scope.ProjectId },
         v.ExecutionConfig, v.Retain,
-        new { messages = v.Conversation.Select(m => new { role = PromptDto.Role(m.Role), content = m.Content, taskId = m.TaskId, timestamp = m.Timestamp }) },
+        new { messages = v.Conversation.Select(Message) },
         v.Variables is null ? null : new
         {
             merged = v.Variables.Merged,
@@ -141,6 +173,10 @@ public sealed record InstanceDto(
             lastMessageStats = StatsDto.From(v.Execution.LastMessageStats),
             lastError = v.Execution.LastError is { } e ? new { taskId = e.TaskId, code = e.Code, detail = e.Detail } : null,
             lastOutput = v.Execution.LastOutput,
+            pendingToolCalls = v.Execution.PendingToolCalls?.Select(c => new
+            {
+                callId = c.CallId, name = c.Name, arguments = ToolArguments(c.Arguments), status = ToolStatus(c.Status),
+            }),
         },
         new
         {

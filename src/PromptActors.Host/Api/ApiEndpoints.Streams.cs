@@ -108,10 +108,21 @@ public static partial class ApiEndpoints
     {
         ReplyChunk c => (new SseItem<string>(Json(new { taskId = c.TaskId, index = c.Index, text = c.Text }), "chunk")
             { EventId = c.TaskId + ":" + c.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) }, false),
+        ReplyToolCall t => (new SseItem<string>(Json(new
+            {
+                taskId = t.TaskId, index = t.Index, callId = t.CallId, name = t.Name, arguments = ToolDto.ToolArguments(t.Arguments),
+                status = ToolDto.ToolStatus(t.Status),
+            }), "tool_call") { EventId = EventId(t.TaskId, t.Index) }, false),
+        ReplyToolResult r => (new SseItem<string>(Json(new
+            {
+                taskId = r.TaskId, index = r.Index, callId = r.CallId, name = r.Name, status = ToolDto.ToolStatus(r.Status), preview = r.Preview,
+            }), "tool_result") { EventId = EventId(r.TaskId, r.Index) }, false),
         ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats), output = done.Output }), "completed"), true),
         ReplyFailed f => (new SseItem<string>(Json(new { taskId = f.TaskId, code = f.Code, detail = f.Detail, partialText = f.PartialText }), "error"), true),
         _ => throw new InvalidOperationException("unknown reply event"),
     };
+
+    private static string EventId(string taskId, long index) => taskId + ":" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Json(object value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
 }

@@ -22,9 +22,10 @@ public static class Problems
         ErrorCodes.ValidationFailed => 400,
         Unauthorized => 401,
         Forbidden => 403,
-        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or NotFound or RunNotFound or KeyNotFound => 404,
+        ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or ErrorCodes.ToolCallNotFound or NotFound
+            or RunNotFound or KeyNotFound => 404,
         MethodNotAllowed => 405,
-        ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists => 409,
+        ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists or ErrorCodes.AlreadyDecided => 409,
         ErrorCodes.InstanceExpired => 410,
         PayloadTooLarge => 413,
         UnsupportedMediaType => 415,

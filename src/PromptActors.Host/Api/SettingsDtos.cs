@@ -7,11 +7,13 @@ namespace PromptActors.Host.Api;
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop,
     int? TopK = null, long? Seed = null, double? FrequencyPenalty = null, double? PresencePenalty = null,
-    JsonElement? ResponseFormat = null, string? ReasoningEffort = null, Dictionary<string, JsonElement>? AdditionalProperties = null)
+    JsonElement? ResponseFormat = null, string? ReasoningEffort = null, Dictionary<string, JsonElement>? AdditionalProperties = null,
+    IReadOnlyList<string>? Tools = null, string? ToolChoice = null, bool? ParallelToolCalls = null, int? MaxIterations = null)
 {
-    public PromptSettings ToSettings(List<string> errors) => new(Model, Temperature, TopP, MaxTokens, Stop, TopK, Seed,
+    public PromptSettings ToSettings(List<string> errors) => new(Model, Temperature, TopP, MaxTokens, Stop?.ToArray(), TopK, Seed,
         FrequencyPenalty, PresencePenalty, ParseFormat(ResponseFormat, errors), ReasoningEffort,
-        AdditionalProperties?.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value), StringComparer.Ordinal));
+        AdditionalProperties?.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value), StringComparer.Ordinal),
+        Tools?.ToArray(), ToolChoice, ParallelToolCalls, MaxIterations);
 
     /// <summary><c>"text"</c>, <c>"json"</c>, or <c>{"type": …, "name": …, "schema": {…}, "strict": …, "description": …}</c>.</summary>
     private static ResponseFormat? ParseFormat(JsonElement? body, List<string> errors)
@@ -78,6 +80,7 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
             { } f => f.Type,
         },
         reasoningEffort = s.ReasoningEffort,
+        tools = s.Tools, toolChoice = s.ToolChoice, parallelToolCalls = s.ParallelToolCalls, maxIterations = s.MaxIterations,
         additionalProperties = s.AdditionalProperties?.ToDictionary(kv => kv.Key, kv => Json(kv.Value), StringComparer.Ordinal),
     };
 

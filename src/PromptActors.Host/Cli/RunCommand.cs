@@ -60,7 +60,12 @@ public static class RunCommand
         builder.Logging.AddFilter((_, level) => level >= LogLevel.Warning);
         builder.Services.AddPromptActorsModels(builder.Configuration);
         builder.Services.AddPromptActorsWithStorage(builder.Configuration,
-            o => builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o),
+            o =>
+            {
+                builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o);
+                if (builder.Configuration.GetValue("PromptActors:Examples:Tools", true))
+                    ExampleTools.Register(o.Tools);
+            },
             (akka, _) => akka.AddHocon("akka { loglevel = WARNING, stdout-loglevel = WARNING }", HoconAddMode.Prepend));
 
         using var host = builder.Build();
@@ -182,6 +187,15 @@ public static class RunCommand
                     spinner?.Stop();
                     await output.WriteAsync(chunk.Text);
                     await output.FlushAsync(ct);
+                    break;
+                case ReplyToolCall call:
+                    spinner?.Stop();
+                    await error.WriteLineAsync($"→ {call.Name} {call.Arguments} ({Api.ToolDto.ToolStatus(call.Status)})"
+                        + (call.Status == Instances.ToolCallStatus.AwaitingApproval
+                            ? $" — decide with POST /v1/instances/{instanceId}/approvals/{call.CallId}" : ""));
+                    break;
+                case ReplyToolResult result:
+                    await error.WriteLineAsync($"← {result.Name}: {Api.ToolDto.ToolStatus(result.Status)} {result.Preview}");
                     break;
                 case ReplyCompleted done:
                     spinner?.Stop();

@@ -117,15 +117,4 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : EngineTest
         Assert.Contains(named, error.Message);
         Assert.Null(await Engine.GetPromptAsync("bad-schema"));
     }
-
-    private async Task<RunRecord> AwaitRunAsync(string runId, int tasks)
-    {
-        RunRecord? run = null;
-        await AwaitAssertAsync(async () =>
-        {
-            run = await Engine.GetRunAsync(runId);
-            Assert.Equal(tasks, run!.Tasks.Count(t => t.IsTerminal));
-        });
-        return run!;
-    }
 }

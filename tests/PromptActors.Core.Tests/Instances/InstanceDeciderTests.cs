@@ -56,6 +56,7 @@ public sealed class InstanceDeciderTests
         [new CleanupInstance(Id, Stranger)],
         [new SubscribeReplyStream(Id, Caller: Stranger)],
         [new AwaitRunRows(Id, Stranger)],
+        [new DecideToolCall(Id, "c1", true, Caller: Stranger)],
     ];
 
     [Theory]

@@ -1,0 +1,19 @@
+using PromptActors.Instances;
+
+namespace PromptActors.Engine;
+
+/// <summary>Decisions on the tool calls a turn waits for.</summary>
+public sealed partial class PromptExecutionEngine
+{
+    public async Task<ToolCallDecision> DecideToolCallAsync(string instanceId, string callId, bool approve, string? reason = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(callId) || callId.Length > 256)
+            throw new ValidationFailedException("callId must be 1-256 characters");
+        if (reason is { Length: > InstanceDecider.MaxDecisionReason })
+            throw new ValidationFailedException($"reason must be at most {InstanceDecider.MaxDecisionReason} characters");
+        var (decision, _) = await AskOwnAsync<ToolCallDecision>(instanceId,
+            id => new DecideToolCall(id, callId, approve, reason, _keyId, _caller), cancellationToken);
+        return decision with { InstanceId = Outward(decision.InstanceId) };
+    }
+}
