@@ -50,12 +50,18 @@ public sealed record Reply
     /// <summary>Stop sending after this many chunks and wait until the client goes away (-1: before the headers).</summary>
     public int? StallAfter { get; init; }
 
+    /// <summary>Tool calls streamed after the text, their arguments in the given pieces, interleaved across calls.</summary>
+    public IReadOnlyList<FakeToolCall>? ToolCalls { get; init; }
+
     public static Reply Text(params string[] chunks) => new() { Chunks = chunks };
     public static Reply Fail(int status, string? retryAfter = null, string message = "scripted failure") =>
         new() { Status = status, RetryAfter = retryAfter, ErrorMessage = message };
 }
 
 /// <summary>One request the fake server received.</summary>
+/// <summary>A streamed tool call: its id, name and the pieces its JSON arguments arrive in.</summary>
+public sealed record FakeToolCall(string Id, string Name, params string[] ArgumentPieces);
+
 public sealed class RecordedRequest
 {
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -224,13 +230,43 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             await SendChunkAsync(ctx, model, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = null }));
         }
 
-        await SendChunkAsync(ctx, model, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "stop" }));
+        if (reply.ToolCalls is { Count: > 0 } calls)
+        {
+            // Each call opens with its id and name, then its arguments arrive piece by piece, the calls' pieces interleaved.
+            for (var c = 0; c < calls.Count; c++)
+                await SendToolDeltaAsync(ctx, model, c, new JsonObject
+                {
+                    ["index"] = c, ["id"] = calls[c].Id, ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = calls[c].Name, ["arguments"] = "" },
+                });
+            for (var piece = 0; piece < calls.Max(c => c.ArgumentPieces.Length); piece++)
+            {
+                for (var c = 0; c < calls.Count; c++)
+                {
+                    if (piece < calls[c].ArgumentPieces.Length)
+                        await SendToolDeltaAsync(ctx, model, c, new JsonObject
+                        {
+                            ["index"] = c, ["function"] = new JsonObject { ["arguments"] = calls[c].ArgumentPieces[piece] },
+                        });
+                }
+            }
+        }
+        await SendChunkAsync(ctx, model, new JsonArray(new JsonObject
+        {
+            ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = reply.ToolCalls is { Count: > 0 } ? "tool_calls" : "stop",
+        }));
         if (reply.Usage is { } u)
         {
             await SendChunkAsync(ctx, model, [], UsageJson(u));
         }
         await SendAsync(ctx, "data: [DONE]\n\n");
     }
+
+    private static Task SendToolDeltaAsync(HttpContext ctx, string model, int index, JsonObject toolCall) =>
+        SendChunkAsync(ctx, model, new JsonArray(new JsonObject
+        {
+            ["index"] = 0, ["delta"] = new JsonObject { ["tool_calls"] = new JsonArray(toolCall) }, ["finish_reason"] = null,
+        }));
 
     private static JsonObject UsageJson(FakeUsage u) => new()
     {
