@@ -317,8 +317,28 @@ public sealed class InstanceState
             };
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
-                current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings);
+                current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings, ToolLedger(current));
         }
+    }
+
+    /// <summary>The turn's tool calls as ai_tool_calls rows (null when it made none).</summary>
+    private static IReadOnlyList<ToolCallRecord>? ToolLedger(CurrentTask turn)
+    {
+        List<ToolCallRecord>? rows = null;
+        foreach (var step in turn.StepsSoFar)
+        {
+            if (step is not ToolCallsStep tools)
+                continue;
+            foreach (var c in tools.Calls)
+            {
+                (rows ??= new List<ToolCallRecord>()).Add(new ToolCallRecord(c.CallId, c.Name, c.Arguments,
+                    System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(c.Status.ToString()), c.Result, tools.Iteration,
+                    c.Policy == ToolPolicy.Idempotent ? "idempotent" : "at_most_once",
+                    c.Approved switch { true => "approved", false => "rejected", null => null }, c.DecidedBy, c.Reason,
+                    tools.StartedAt, c.StartedAt, c.FinishedAt, c.DurationMs));
+            }
+        }
+        return rows;
     }
 
     /// <summary>Characters of conversation text the instance holds (what a snapshot's size grows with).</summary>

@@ -57,10 +57,34 @@ public sealed record RunTaskRecord(
     DateTimeOffset? CompletedAt,
     int Sequence = 0,
     string? KeyId = null,
-    Prompts.PromptSettings? Settings = null) : IPromptActorsMessage
+    Prompts.PromptSettings? Settings = null,
+    IReadOnlyList<ToolCallRecord>? ToolCalls = null) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
 }
+
+/// <summary>
+/// One ai_tool_calls row: a tool call of a task (written with the task's final row, keyed by task and call id, once).
+/// <see cref="Status"/> is <c>completed</c>, <c>failed</c>, <c>rejected</c>, <c>outcome_unknown</c> (or, for a turn that
+/// ended while a call waited or ran, <c>awaiting_approval</c> / <c>running</c>); <see cref="Decision"/> is <c>approved</c> or
+/// <c>rejected</c> for a call a person decided (<see cref="DecidedBy"/>: the key's id; null for a trusted caller or a
+/// timeout). <see cref="Step"/> is the model call (0, 1, …) that asked for it.
+/// </summary>
+public sealed record ToolCallRecord(
+    string CallId,
+    string Tool,
+    string Arguments,
+    string Status,
+    string? Result,
+    int Step,
+    string Policy,
+    string? Decision,
+    string? DecidedBy,
+    string? Reason,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    double? DurationMs);
 
 /// <summary>One message of a run's transcript (ai_runs.messages), derived from its completed task rows.</summary>
 public sealed record RunMessage(string Role, string Content, string TaskId, DateTimeOffset Timestamp);

@@ -231,6 +231,13 @@ public static class RunDto
             output = t.Status == RunTaskStatus.Completed && t.ResponseText is { } text
                 ? StructuredOutput.Parse(text, r.Info.Settings.ResponseFormat) : null,
             error = t.ErrorCode is null ? null : new { code = t.ErrorCode, detail = t.ErrorDetail },
+            // The task's tool calls, from ai_tool_calls: what ran, with what, how it ended and who decided it.
+            toolCalls = t.ToolCalls?.Select(c => new
+            {
+                callId = c.CallId, tool = c.Tool, arguments = ToolDto.ToolArguments(c.Arguments), status = c.Status, result = c.Result,
+                step = c.Step, policy = c.Policy, decision = c.Decision, decidedBy = c.DecidedBy, reason = c.Reason,
+                requestedAt = c.RequestedAt, startedAt = c.StartedAt, completedAt = c.CompletedAt, durationMs = c.DurationMs,
+            }),
             tokensInput = t.TokensInput,
             tokensOutput = t.TokensOutput,
             tokensTotal = t.TokensTotal,

@@ -21,6 +21,9 @@ internal sealed partial class SqlRunStore
         var info = runs[0];
         var tasks = await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id = @run_id")
             .Text("run_id", runId).QueryAsync(r => ReadTask(r, info), cancellationToken);
+        var ledger = await ReadLedgerAsync(session, runId, cancellationToken);
+        if (ledger.Count > 0)
+            tasks = tasks.Select(t => ledger.Contains(t.TaskId) ? t with { ToolCalls = ledger[t.TaskId].ToArray() } : t).ToList();
         return RunTotals.Build(info, tasks);
     }
 

@@ -252,6 +252,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             var insert = new SqlBatchStatement(InsertTaskIfMissingSql);
             BindTask(insert, w.Task);
             statements.Add(insert);
+            AddLedger(statements, w.Task);
         }
         foreach (var runId in runs.Keys)
         {
@@ -286,14 +287,17 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     /// <summary>One write on its own: one command (PostgreSQL: one implicit transaction; SQLite: in a write transaction).</summary>
     private async Task WriteOneAsync(RunTaskRecord task, CancellationToken cancellationToken)
     {
-        await using var session = _dialect.StatementsRunAtomically
+        // A final row with tool calls writes their ledger rows too: one transaction for all of it.
+        var atomic = _dialect.StatementsRunAtomically && !LedgerOf(task).Any();
+        await using var session = atomic
             ? await SqlSession.OpenAsync(_dialect, cancellationToken)
             : await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
         var statement = session.Sql(task.Status == RunTaskStatus.Pending ? _pendingWriteSql : _laterWriteSql);
         BindTask(statement, task);
         BindRun(statement, task.Run, runKeys: false);
         await statement.ExecuteAsync(cancellationToken);
-        if (!_dialect.StatementsRunAtomically)
+        await WriteLedgerAsync(session, task, cancellationToken);
+        if (!atomic)
             await session.CommitAsync(cancellationToken);
     }
 

@@ -162,6 +162,11 @@ public sealed class ToolLoopTests : EngineTestKit
         var again = await Refused<PromptActorsException>(() => Engine.DecideToolCallAsync(instance.InstanceId, "call_1", false));
         Assert.Equal(ErrorCodes.AlreadyDecided, again.Code);
         Assert.Equal(1, _box.Refunds);
+        // The ledger row says who decided what (a trusted caller: nobody named).
+        var view = await Engine.GetInstanceAsync(instance.InstanceId);
+        var ledger = Assert.Single(Assert.Single((await AwaitRunAsync(view.RunTracking.RunId!, 1)).Tasks).ToolCalls!);
+        Assert.Equal(("call_1", "refund_order", "completed", "approved", "at_most_once"), (ledger.CallId, ledger.Tool, ledger.Status, ledger.Decision, ledger.Policy));
+        Assert.Contains("A-1", ledger.Arguments);
     }
 
     [Fact]
