@@ -59,7 +59,7 @@ public static class HostApp
         {
             configuration.GetSection(PromptActorsOptions.Section).Bind(o);
             if (configuration.GetValue("PromptActors:Examples:Tools", true))
-                ExampleTools.Register(o.Tools);
+                ExampleTools.Register(o.Tools, configuration);
         });
         var cluster = new PromptActorsOptions.ClusterOptions();
         configuration.GetSection(PromptActorsOptions.Section + ":Cluster").Bind(cluster);

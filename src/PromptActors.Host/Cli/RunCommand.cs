@@ -64,7 +64,7 @@ public static class RunCommand
             {
                 builder.Configuration.GetSection(PromptActorsOptions.Section).Bind(o);
                 if (builder.Configuration.GetValue("PromptActors:Examples:Tools", true))
-                    ExampleTools.Register(o.Tools);
+                    ExampleTools.Register(o.Tools, builder.Configuration);
             },
             (akka, _) => akka.AddHocon("akka { loglevel = WARNING, stdout-loglevel = WARNING }", HoconAddMode.Prepend));
 
