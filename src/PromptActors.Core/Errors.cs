@@ -28,6 +28,8 @@ public static class ErrorCodes
     public const string AlreadyDecided = "already_decided";
     /// <summary>The instance's running turn has no tool call with this id waiting (404).</summary>
     public const string ToolCallNotFound = "tool_call_not_found";
+    /// <summary>A result was posted for a tool call that does not wait for one from the caller (409).</summary>
+    public const string ToolCallNotAwaiting = "tool_call_not_awaiting";
     /// <summary>A reply-stream subscriber could not keep up and was dropped (terminal event of that subscriber only).</summary>
     public const string SubscriberTooSlow = "subscriber_too_slow";
     public const string Cancelled = "cancelled";

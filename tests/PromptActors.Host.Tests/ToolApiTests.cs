@@ -79,6 +79,32 @@ public sealed class ToolApiTests(HostFixture host) : IClassFixture<HostFixture>
         Assert.Contains("not eligible", last.GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task A_client_tool_waits_for_the_posted_result_and_a_second_post_is_a_conflict()
+    {
+        var http = host.Client();
+        Assert.Equal(HttpStatusCode.OK, (await http.PutJson("/v1/prompts/where-api", """
+            {"name":"Where","messages":[{"role":"system","content":"Find places."}],
+             "settings":{"model":"local","clientTools":[{"name":"get_location","description":"Where the user is",
+               "parameters":{"type":"object","properties":{"precision":{"type":"string"}}}}]}}
+            """)).StatusCode);
+        await http.PostJson("/v1/instances", """{"promptId":"where-api","instanceId":"where-1"}""");
+        await http.PostJson("/v1/instances/where-1/messages", """{"userInput":"cafes near me? get_location {\"precision\":\"city\"}"}""");
+        var waiting = await AwaitStatus(http, "where-1", "awaiting_tool_results");
+        var pending = waiting.GetProperty("execution").GetProperty("pendingToolCalls")[0];
+        Assert.Equal("awaiting_client", pending.GetProperty("status").GetString());
+        var callId = pending.GetProperty("callId").GetString();
+
+        var posted = await http.PostJson("/v1/instances/where-1/tool-results", $$$"""[{"callId":"{{{callId}}}","result":{"city":"Lisbon"}}]""");
+
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        var done = await AwaitStatus(http, "where-1", "completed");
+        Assert.Contains("Lisbon", done.GetProperty("conversation").GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString());
+        var again = await http.PostJson("/v1/instances/where-1/tool-results", $$$"""[{"callId":"{{{callId}}}","result":"Porto"}]""");
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("tool_call_not_awaiting", (await again.Json()).GetProperty("code").GetString());
+    }
+
     private static async Task<JsonElement> AwaitStatus(HttpClient http, string id, string status)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);

@@ -131,6 +131,14 @@ public interface IPromptExecutionEngine
     Task<ToolCallDecision> DecideToolCallAsync(string instanceId, string callId, bool approve, string? reason = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The results of client tool calls (the prompt's <c>clientTools</c>) the running turn waits for; the turn goes on once
+    /// every call of its step has one. Throws <see cref="PromptActorsException"/> <c>tool_call_not_awaiting</c> when a call
+    /// does not wait for a result from the caller (nothing is recorded then).
+    /// </summary>
+    Task<ToolResultsAccepted> SubmitToolResultsAsync(string instanceId, IReadOnlyList<ClientToolResult> results,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Removes the instance for good; its run rows stay.</summary>
     Task CleanupAsync(string instanceId, CancellationToken cancellationToken = default);
 

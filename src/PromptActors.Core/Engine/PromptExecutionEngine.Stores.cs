@@ -33,7 +33,7 @@ public sealed partial class PromptExecutionEngine
             throw new ValidationFailedException(string.Join("; ", errors));
         if (definition.Settings is { } given)
             // Plain arrays: every serializer reads them back (a collection expression's own list types are not all readable).
-            definition = definition with { Settings = given with { Tools = given.Tools?.ToArray(), Stop = given.Stop?.ToArray() } };
+            definition = definition with { Settings = given with { Tools = given.Tools?.ToArray(), Stop = given.Stop?.ToArray(), ClientTools = given.ClientTools?.ToArray() } };
         var into = OwnerForSave(owner);
         var saved = await StoreCall(() => _services.Prompts.SaveAsync(definition, into, cancellationToken));
         Publish(new InvalidatePrompt(saved.Id));

@@ -34,6 +34,10 @@ public enum InstanceStatus
     /// <summary>The turn waits for a person to approve or reject a tool call (nothing runs meanwhile).</summary>
     [System.Text.Json.Serialization.JsonStringEnumMemberName("awaiting_approval")]
     AwaitingApproval,
+
+    /// <summary>The turn waits for the caller to post the results of client tool calls.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("awaiting_tool_results")]
+    AwaitingToolResults,
 }
 
 /// <summary>How a task ended.</summary>

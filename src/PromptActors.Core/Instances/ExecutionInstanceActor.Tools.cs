@@ -141,6 +141,31 @@ public sealed partial class ExecutionInstanceActor
         });
     }
 
+    /// <summary>The caller posted results of client tool calls: journaled (all of them), then the turn goes on.</summary>
+    private void OnSubmitToolResults(SubmitToolResults cmd)
+    {
+        Handling(cmd);
+        if (Carry(cmd) is not Decision.Persist { Events: var events })
+            return;
+        var replyTo = Sender;
+        _persistReplyTo = replyTo;
+        var ids = cmd.Results.Select(r => r.CallId).ToArray();
+        var left = events.Count;
+        PersistAll(events, e =>
+        {
+            var finished = (ToolCallFinished)e;
+            var name = _state.Current?.ToolStep?.Find(finished.CallId)?.Name ?? "";
+            _state.Apply(e);
+            Emit(new ReplyToolResult(finished.TaskId, _nextIndex++, finished.CallId, name, finished.Status, ToolResults.Preview(finished.Result)));
+            if (--left > 0)
+                return;
+            _persistReplyTo = null;
+            replyTo.Tell(new ToolResultsAccepted(_instanceId, finished.TaskId, ids));
+            MaybeSnapshot();
+            AfterToolChange();
+        });
+    }
+
     /// <summary>After a step changed: cancel when asked and nothing runs, the next model call once every result is in.</summary>
     private void AfterToolChange()
     {

@@ -139,6 +139,7 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
             case AwaitRunRows cmd: OnAwaitRunRows(cmd); break;
             case CheckTask cmd: OnCheckTask(cmd); break;
             case DecideToolCall cmd: OnDecideToolCall(cmd); break;
+            case SubmitToolResults cmd: OnSubmitToolResults(cmd); break;
             case ContinueTurn cmd: OnContinue(cmd); break;
 
             case ChunksQueued notice: DrainChunks(notice); break;

@@ -117,6 +117,17 @@ public sealed record AwaitRunRows(string InstanceId, InstanceScope? Caller = nul
 public sealed record DecideToolCall(string InstanceId, string CallId, bool Approve, string? Reason = null, string? KeyId = null,
     InstanceScope? Caller = null) : IInstanceCommand;
 
+/// <summary>
+/// The results of client tool calls the running turn waits for (<see cref="ClientToolResult.Result"/>: what the model is
+/// told, text or JSON text). All or nothing: a call that does not wait for the caller's result refuses the whole post with
+/// <c>tool_call_not_awaiting</c>. Replies <see cref="ToolResultsAccepted"/> once they are journaled, or <see cref="Rejected"/>.
+/// </summary>
+public sealed record SubmitToolResults(string InstanceId, IReadOnlyList<ClientToolResult> Results, InstanceScope? Caller = null)
+    : IInstanceCommand;
+
+/// <summary>The result of one client tool call.</summary>
+public sealed record ClientToolResult(string CallId, string Result);
+
 /// <summary>The instance asks itself for the next model call of its running turn (every tool call of the step has its result).</summary>
 internal sealed record ContinueTurn(string InstanceId, string TaskId) : IInstanceCommand, Akka.Actor.INoSerializationVerificationNeeded
 {

@@ -71,7 +71,7 @@ public static class InstanceDecider
         if (IsForeign(command, state))
             return new Decision.Refuse(NotFound(id)); // word for word an unknown id's answer; the instance stays
         if (inputs.Phase == InstancePhase.Passivating && state.Started && !state.Expired
-            && command is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream or DecideToolCall)
+            && command is ExecuteMessage or UpdateVariables or CleanupInstance or SubscribeReplyStream or DecideToolCall or SubmitToolResults)
             return new Decision.HandBack();
         if (state.Expired)
             return new Decision.Refuse(Expired(id), Passivate: inputs.Phase != InstancePhase.Reaping);
@@ -92,6 +92,7 @@ public static class InstanceDecider
                 : new Decision.Answer(new CancelResult(id, null, false)),
             SubscribeReplyStream subscribe => DecideSubscribe(subscribe, state, id),
             DecideToolCall decide => DecideTool(decide, state, inputs),
+            SubmitToolResults results => DecideResults(results, state, inputs),
             AwaitRunRows => state.Unsynced.Count == 0 ? new Decision.Answer(new RunRowsWritten(id, true)) : new Decision.WaitForOutbox(),
             _ => new Decision.Proceed(), // GetInstance
         };
@@ -191,6 +192,37 @@ public static class InstanceDecider
             return new Decision.Refuse(new Rejected(ErrorCodes.AlreadyDecided, $"tool call '{cmd.CallId}' has its result already"));
         return new Decision.Refuse(new Rejected(ErrorCodes.ToolCallNotFound,
             $"instance '{inputs.InstanceId}' has no tool call '{cmd.CallId}' waiting for a decision"));
+    }
+
+    /// <summary>Most results one post may carry, and the longest result.</summary>
+    public const int MaxResultsPerPost = 64;
+
+    private static Decision DecideResults(SubmitToolResults cmd, InstanceState state, DecisionInputs inputs)
+    {
+        if (cmd.Results is not { Count: > 0 and <= MaxResultsPerPost } results)
+            return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, $"post 1 to {MaxResultsPerPost} results"));
+        if (results.Select(r => r.CallId).Distinct(StringComparer.Ordinal).Count() != results.Count)
+            return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, "a callId is given twice"));
+        foreach (var r in results)
+        {
+            if (string.IsNullOrEmpty(r.CallId) || r.CallId.Length > 256 || r.Result is null)
+                return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, "every result needs a callId (1-256 characters) and a result"));
+            if (System.Text.Encoding.UTF8.GetByteCount(r.Result) > inputs.Settings.MaxInputBytes)
+                return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed,
+                    $"the result of '{r.CallId}' is longer than {inputs.Settings.MaxInputBytes} bytes"));
+        }
+        if (state.Current is not { ToolStep: { } step } turn)
+            return new Decision.Refuse(new Rejected(ErrorCodes.ToolCallNotAwaiting,
+                $"instance '{inputs.InstanceId}' waits for no tool results"));
+        foreach (var r in results)
+        {
+            if (step.Find(r.CallId) is not { Status: ToolCallStatus.AwaitingClient })
+                return new Decision.Refuse(new Rejected(ErrorCodes.ToolCallNotAwaiting,
+                    $"tool call '{r.CallId}' does not wait for a result from the caller"));
+        }
+        var cut = inputs.Settings.MaxToolResultChars;
+        return new Decision.Persist(results.Select(r => (IInstanceEvent)new ToolCallFinished(turn.TaskId, r.CallId, ToolCallStatus.Completed,
+            Tools.ToolResults.Cut(r.Result, cut), (inputs.Now - step.StartedAt).TotalMilliseconds, inputs.Now)).ToArray());
     }
 
     private static string Status(ToolCallStatus status) => status switch

@@ -98,3 +98,6 @@ public sealed record RunRowsWritten(string InstanceId, bool Synced) : IPromptAct
 
 /// <summary>The decision on tool call <see cref="CallId"/> of task <see cref="TaskId"/> is journaled.</summary>
 public sealed record ToolCallDecision(string InstanceId, string TaskId, string CallId, bool Approved) : IPromptActorsMessage;
+
+/// <summary>The posted client tool results of task <see cref="TaskId"/> are journaled.</summary>
+public sealed record ToolResultsAccepted(string InstanceId, string TaskId, IReadOnlyList<string> CallIds) : IPromptActorsMessage;

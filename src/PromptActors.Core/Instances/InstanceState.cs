@@ -280,10 +280,12 @@ public sealed class InstanceState
             Current = turn with { Steps = [.. turn.StepsSoFar, new ModelCallStep(turn.Model, turn.Provider, at, step.Iteration + 1)] };
             Status = InstanceStatus.Executing;
         }
+        else if (step.Calls.Any(c => c.Status == ToolCallStatus.Running))
+            Status = InstanceStatus.Executing;
         else
-            Status = step.Calls.Any(c => c.Status == ToolCallStatus.AwaitingApproval) && !step.Calls.Any(c => c.Status == ToolCallStatus.Running)
+            Status = step.Calls.Any(c => c.Status == ToolCallStatus.AwaitingApproval)
                 ? InstanceStatus.AwaitingApproval
-                : InstanceStatus.Executing;
+                : InstanceStatus.AwaitingToolResults;
     }
 
     /// <summary>Marks the in-memory status as streaming (first token seen); not an event, chunks are not persisted.</summary>

@@ -26,14 +26,14 @@ public static class ChatOptionsMapper
     {
         ModelId = modelId,
         Tools = Declarations(settings, tools),
-        ToolMode = settings.Tools is not { Count: > 0 } ? null : settings.ToolChoice switch
+        ToolMode = Prompts.SettingsValidation.OfferedNames(settings).Count == 0 ? null : settings.ToolChoice switch
         {
             null or "auto" => ChatToolMode.Auto,
             "none" => ChatToolMode.None,
             "required" => ChatToolMode.RequireAny,
             var name => ChatToolMode.RequireSpecific(name),
         },
-        AllowMultipleToolCalls = settings.Tools is { Count: > 0 } ? settings.ParallelToolCalls : null,
+        AllowMultipleToolCalls = Prompts.SettingsValidation.OfferedNames(settings).Count > 0 ? settings.ParallelToolCalls : null,
         ResponseFormat = settings.ResponseFormat switch
         {
             null => null,
@@ -56,14 +56,17 @@ public static class ChatOptionsMapper
 
     private static IList<AITool>? Declarations(PromptSettings settings, Tools.IToolRegistry? tools)
     {
-        if (settings.Tools is not { Count: > 0 } names || tools is null)
+        if (settings.Tools is not { Count: > 0 } && settings.ClientTools is not { Count: > 0 })
             return null;
-        var list = new List<AITool>(names.Count);
-        foreach (var name in names)
+        var list = new List<AITool>();
+        foreach (var name in settings.Tools ?? [])
         {
-            if (tools.TryGet(name, out var tool))
+            if (tools is not null && tools.TryGet(name, out var tool))
                 list.Add(tool.Function.AsDeclarationOnly());
         }
+        foreach (var client in settings.ClientTools ?? [])
+            list.Add(AIFunctionFactory.CreateDeclaration(client.Name, client.Description,
+                Parse(client.Parameters ?? "{\"type\":\"object\",\"properties\":{}}")));
         return list;
     }
 

@@ -26,7 +26,8 @@ public sealed record VariableDefault(string Name, string? DefaultValue = null, b
 /// JSON text (<c>"\"flex\""</c>, <c>"{\"team\":\"a\"}"</c>). JSON values are kept as text so every serializer (the journal's,
 /// the wire's, Akka's own in tests) carries them unchanged. <see cref="Tools"/> names registered tools the model may call;
 /// <see cref="ToolChoice"/> is <c>auto</c> (the default), <c>none</c>, <c>required</c> or one of those names;
-/// <see cref="MaxIterations"/> bounds the model calls of one turn (default 8).
+/// <see cref="MaxIterations"/> bounds the model calls of one turn (default 8). <see cref="ClientTools"/> are tools the
+/// caller runs itself (the original's <c>client_tools</c>): a call of one pauses the turn until the caller posts its result.
 /// </summary>
 public sealed record PromptSettings(
     string? Model = null,
@@ -44,7 +45,8 @@ public sealed record PromptSettings(
     IReadOnlyList<string>? Tools = null,
     string? ToolChoice = null,
     bool? ParallelToolCalls = null,
-    int? MaxIterations = null)
+    int? MaxIterations = null,
+    IReadOnlyList<ClientTool>? ClientTools = null)
 {
     public static readonly PromptSettings Default = new();
 
@@ -55,6 +57,13 @@ public sealed record PromptSettings(
     [System.Text.Json.Serialization.JsonIgnore]
     public int IterationLimit => MaxIterations ?? DefaultMaxIterations;
 }
+
+/// <summary>
+/// A tool the caller runs itself: its name (1-64 letters, digits, '_' or '-', not a registered tool's), what it does, and
+/// its parameters as a JSON Schema (JSON text; an object schema). The model may call it like any tool; the turn then waits
+/// with <c>awaiting_tool_results</c> for <c>POST /v1/instances/{id}/tool-results</c>.
+/// </summary>
+public sealed record ClientTool(string Name, string? Description = null, string? Parameters = null);
 
 /// <summary>
 /// What the reply must be: <c>text</c> (the default), <c>json</c> (any JSON value) or <c>json_schema</c> (a JSON instance

@@ -57,13 +57,38 @@ public static class SettingsValidation
             if (tools.Distinct(StringComparer.Ordinal).Count() != tools.Count)
                 errors.Add("settings.tools names a tool twice");
         }
-        if (s.ToolChoice is { } choice && !ToolChoices.Contains(choice) && !(s.Tools?.Contains(choice) ?? false))
-            errors.Add("settings.toolChoice must be auto, none, required or one of settings.tools");
-        if (s.ToolChoice is "required" && s.Tools is not { Count: > 0 })
-            errors.Add("settings.toolChoice required needs settings.tools");
+        if (s.ClientTools is { } client)
+        {
+            if (client.Count > MaxTools)
+                errors.Add($"settings.clientTools may declare at most {MaxTools} tools");
+            for (var i = 0; i < client.Count; i++)
+            {
+                var t = client[i];
+                if (t is null || !Tools.ToolCollection.IsToolName(t.Name))
+                    errors.Add($"settings.clientTools[{i}].name must be a tool name (1-64 letters, digits, '_' or '-')");
+                else if (s.Tools?.Contains(t.Name) ?? false)
+                    errors.Add($"settings.clientTools[{i}].name '{t.Name}' is also in settings.tools");
+                if (t?.Description is { Length: > 1024 })
+                    errors.Add($"settings.clientTools[{i}].description must be at most 1024 characters");
+                if (t?.Parameters is { } parameters && (Kind(parameters) != JsonValueKind.Object
+                        || System.Text.Encoding.UTF8.GetByteCount(parameters) > MaxSchemaBytes))
+                    errors.Add($"settings.clientTools[{i}].parameters must be a JSON object (a JSON Schema) of at most {MaxSchemaBytes} bytes");
+            }
+            if (client.Where(t => t is not null).Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != client.Count(t => t is not null))
+                errors.Add("settings.clientTools declares a tool twice");
+        }
+        var offered = OfferedNames(s);
+        if (s.ToolChoice is { } choice && !ToolChoices.Contains(choice) && !offered.Contains(choice))
+            errors.Add("settings.toolChoice must be auto, none, required or one of settings.tools or settings.clientTools");
+        if (s.ToolChoice is "required" && offered.Count == 0)
+            errors.Add("settings.toolChoice required needs settings.tools or settings.clientTools");
         if (s.MaxIterations is { } max && (max < 1 || max > MaxIterationsLimit))
             errors.Add($"settings.maxIterations must be 1 to {MaxIterationsLimit}");
     }
+
+    /// <summary>Every tool name the settings offer the model: registered tools and client tools.</summary>
+    public static IReadOnlyList<string> OfferedNames(PromptSettings s) =>
+        [.. s.Tools ?? [], .. (s.ClientTools ?? []).Where(t => t is not null).Select(t => t.Name)];
 
     /// <summary>The tools <paramref name="s"/> names that <paramref name="registry"/> does not have.</summary>
     public static IReadOnlyList<string> UnknownTools(PromptSettings s, Tools.IToolRegistry? registry) =>

@@ -94,6 +94,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["re.tooldecision.v1"] = typeof(ToolCallDecision),
         ["re.toolcall.v1"] = typeof(ReplyToolCall),
         ["re.toolresult.v1"] = typeof(ReplyToolResult),
+        ["cmd.toolresults.v1"] = typeof(SubmitToolResults),
+        ["re.toolresults.v1"] = typeof(ToolResultsAccepted),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

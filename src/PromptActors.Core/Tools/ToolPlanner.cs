@@ -25,6 +25,14 @@ public static class ToolPlanner
             var callId = string.IsNullOrEmpty(call.CallId) || !seen.Add(call.CallId) ? "call_" + Guid.NewGuid().ToString("N")[..12] : call.CallId;
             seen.Add(callId);
             var name = call.Name ?? "";
+            if (settings.ClientTools?.FirstOrDefault(t => t.Name == name) is { } client)
+            {
+                // The caller runs it: the turn waits for its result (arguments that are not JSON are refused as for any tool).
+                planned.Add(call.Exception is { } bad
+                    ? Failed(callId, name, "", "error: the arguments are not valid JSON (" + bad.GetBaseException().Message + "); the tool was not called")
+                    : new RequestedToolCall(callId, name, Arguments(call), ToolCallStatus.AwaitingClient, ToolPolicy.AtMostOnce));
+                continue;
+            }
             var offered = settings.Tools?.Contains(name) ?? false;
             ToolRegistration? tool = null;
             if (!offered || registry is null || !registry.TryGet(name, out tool))

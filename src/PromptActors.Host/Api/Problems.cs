@@ -25,7 +25,8 @@ public static class Problems
         ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or ErrorCodes.ToolCallNotFound or NotFound
             or RunNotFound or KeyNotFound => 404,
         MethodNotAllowed => 405,
-        ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists or ErrorCodes.AlreadyDecided => 409,
+        ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists or ErrorCodes.AlreadyDecided
+            or ErrorCodes.ToolCallNotAwaiting => 409,
         ErrorCodes.InstanceExpired => 410,
         PayloadTooLarge => 413,
         UnsupportedMediaType => 415,

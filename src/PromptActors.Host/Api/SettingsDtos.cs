@@ -8,12 +8,15 @@ namespace PromptActors.Host.Api;
 public sealed record PromptSettingsBody(string? Model, double? Temperature, double? TopP, int? MaxTokens, IReadOnlyList<string>? Stop,
     int? TopK = null, long? Seed = null, double? FrequencyPenalty = null, double? PresencePenalty = null,
     JsonElement? ResponseFormat = null, string? ReasoningEffort = null, Dictionary<string, JsonElement>? AdditionalProperties = null,
-    IReadOnlyList<string>? Tools = null, string? ToolChoice = null, bool? ParallelToolCalls = null, int? MaxIterations = null)
+    IReadOnlyList<string>? Tools = null, string? ToolChoice = null, bool? ParallelToolCalls = null, int? MaxIterations = null,
+    IReadOnlyList<ClientToolBody>? ClientTools = null)
 {
     public PromptSettings ToSettings(List<string> errors) => new(Model, Temperature, TopP, MaxTokens, Stop?.ToArray(), TopK, Seed,
         FrequencyPenalty, PresencePenalty, ParseFormat(ResponseFormat, errors), ReasoningEffort,
         AdditionalProperties?.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value), StringComparer.Ordinal),
-        Tools?.ToArray(), ToolChoice, ParallelToolCalls, MaxIterations);
+        Tools?.ToArray(), ToolChoice, ParallelToolCalls, MaxIterations,
+        ClientTools?.Select(t => new ClientTool(t?.Name!, t?.Description, t?.Parameters is { ValueKind: not JsonValueKind.Null } p
+            ? JsonSerializer.Serialize(p) : null)).ToArray());
 
     /// <summary><c>"text"</c>, <c>"json"</c>, or <c>{"type": …, "name": …, "schema": {…}, "strict": …, "description": …}</c>.</summary>
     private static ResponseFormat? ParseFormat(JsonElement? body, List<string> errors)
@@ -81,6 +84,8 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
         },
         reasoningEffort = s.ReasoningEffort,
         tools = s.Tools, toolChoice = s.ToolChoice, parallelToolCalls = s.ParallelToolCalls, maxIterations = s.MaxIterations,
+        clientTools = s.ClientTools?.Select(t => new { name = t.Name, description = t.Description,
+            parameters = t.Parameters is { } p ? Json(p) : (JsonElement?)null }),
         additionalProperties = s.AdditionalProperties?.ToDictionary(kv => kv.Key, kv => Json(kv.Value), StringComparer.Ordinal),
     };
 
@@ -90,3 +95,7 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
         return doc.RootElement.Clone();
     }
 }
+
+/// <summary>A client tool as the API takes it: <c>{"name":…, "description":…, "parameters":{JSON Schema}}</c>.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ClientToolBody(string? Name, string? Description = null, JsonElement? Parameters = null);

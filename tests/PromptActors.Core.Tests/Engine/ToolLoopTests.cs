@@ -290,12 +290,40 @@ public sealed class ToolLoopTests : EngineTestKit
     }
 
     [Fact]
+    public async Task A_client_tool_call_waits_for_the_callers_result_across_a_restart_and_the_turn_goes_on_with_it()
+    {
+        await SaveToolPromptAsync("where", new PromptSettings("local", ClientTools:
+            [new ClientTool("get_location", "The user's location", """{"type":"object","properties":{"precision":{"type":"string"}}}""")]));
+        var instance = await StartAsync("where");
+        var accepted = await Engine.ExecuteMessageAsync(instance.InstanceId, """near me? get_location {"precision":"city"}""");
+
+        var waiting = await AwaitViewAsync(instance.InstanceId, v => v.Status == InstanceStatus.AwaitingToolResults);
+        var pending = Assert.Single(waiting.Execution.PendingToolCalls!);
+        Assert.Equal(("call_1", "get_location", ToolCallStatus.AwaitingClient), (pending.CallId, pending.Name, pending.Status));
+        var wrong = await Refused<PromptActorsException>(() => Engine.SubmitToolResultsAsync(instance.InstanceId, [new ClientToolResult("call_7", "x")]));
+        Assert.Equal(ErrorCodes.ToolCallNotAwaiting, wrong.Code);
+
+        await StopEntityAsync(instance.InstanceId);
+        Assert.Equal(InstanceStatus.AwaitingToolResults, (await Engine.GetInstanceAsync(instance.InstanceId)).Status);
+        var posted = await Engine.SubmitToolResultsAsync(instance.InstanceId, [new ClientToolResult("call_1", "Lisbon")]);
+
+        Assert.Equal(accepted.TaskId, posted.TaskId);
+        var done = Assert.IsType<ReplyCompleted>(await Engine.WaitForReplyAsync(instance.InstanceId));
+        Assert.Equal("get_location returned Lisbon", done.Text);
+        var again = await Refused<PromptActorsException>(() => Engine.SubmitToolResultsAsync(instance.InstanceId, [new ClientToolResult("call_1", "Porto")]));
+        Assert.Equal(ErrorCodes.ToolCallNotAwaiting, again.Code);
+    }
+
+    [Fact]
     public async Task Saving_a_prompt_that_offers_an_unknown_tool_is_refused()
     {
         var e = await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad", "local", "lookup_order", "launch_rockets"));
         Assert.Contains("launch_rockets", e.Message);
         await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad2", new PromptSettings("local", Tools: ["lookup_order"], ToolChoice: "other")));
         await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad3", new PromptSettings("local", Tools: ["lookup_order"], MaxIterations: 0)));
+        await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad4", new PromptSettings("local", Tools: ["lookup_order"],
+            ClientTools: [new ClientTool("lookup_order")])));
+        await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad5", new PromptSettings("local", ClientTools: [new ClientTool("x", Parameters: "[1]")])));
         Assert.Null(await Engine.GetPromptAsync("bad"));
     }
 

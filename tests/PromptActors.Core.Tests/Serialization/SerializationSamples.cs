@@ -95,6 +95,8 @@ internal static class SerializationSamples
         new RunRowsWritten("i-1", true),
         new DecideToolCall("i-1", "call_2", true, "ok", "key-1", Scope),
         new ToolCallDecision("i-1", "task-4", "call_2", true),
+        new SubmitToolResults("i-1", [new ClientToolResult("call_5", "{\"ok\":true}")], Scope),
+        new ToolResultsAccepted("i-1", "task-4", ["call_5"]),
         new ReplyToolCall("task-4", 3, "call_2", "refund_order", "{}", ToolCallStatus.AwaitingApproval),
         new ReplyToolResult("task-4", 4, "call_1", "lookup_order", ToolCallStatus.Completed, "{\"status\":\"shipped\"}"),
         new UpdateVariables("i-1", new Dictionary<string, string> { ["a"] = "b" }, ["c"]),
