@@ -51,6 +51,17 @@ public sealed class SmokeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Tools()
+    {
+        var r = await SmokeAsync("tools");
+        Positive(r, "T4.k1.engine.turns_per_s");
+        Positive(r, "T4.k3.ratio");
+        Positive(r, "T4.k1.step_wal_vs_plain");
+        Zero(r, "T4.k0.engine.errors");
+        Zero(r, "T4.k3.engine.errors");
+    }
+
+    [Fact]
     public async Task Overhead()
     {
         var r = await SmokeAsync("overhead");

@@ -46,7 +46,12 @@ public sealed class HandWrittenStore : IAsyncDisposable
     {
         public string PersistenceId { get; } = "baseline-" + id;
         public string RunId { get; } = Guid.NewGuid().ToString("N");
-        public long Sequence { get; set; }
+        private long _sequence;
+
+        public long Sequence { get => _sequence; set => _sequence = value; }
+
+        /// <summary>The next sequence number, for events appended concurrently (a step's tool results).</summary>
+        public long NextSequence() => Interlocked.Increment(ref _sequence);
         public int Turns { get; set; }
     }
 
@@ -134,7 +139,8 @@ public sealed class HandWrittenStore : IAsyncDisposable
     }
 
     /// <summary>Transaction 2 of a turn, after the stream ended.</summary>
-    public async Task EndTurnAsync(Conversation conversation, ExecutionCompleted completed, CancellationToken cancellationToken = default)
+    public async Task EndTurnAsync(Conversation conversation, ExecutionCompleted completed, CancellationToken cancellationToken = default,
+        IReadOnlyList<LedgerRow>? toolCalls = null)
     {
         await using var c = await _data.OpenConnectionAsync(cancellationToken);
         await using var tx = await c.BeginTransactionAsync(cancellationToken);
@@ -168,9 +174,29 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
         batch.BatchCommands.Add(task);
         batch.BatchCommands.Add(run);
+        for (var i = 0; i < (toolCalls?.Count ?? 0); i++)
+        {
+            var row = toolCalls![i];
+            var call = new NpgsqlBatchCommand("""
+                INSERT INTO ai_tool_calls (task_id, call_id, ordinal, run_id, tool, arguments, status, result, step, policy,
+                                           requested_at, started_at, completed_at, duration_ms)
+                VALUES ($1, $2, $3, $4, $5, $6, 'completed', $7, $8, 'idempotent', $9, $9, $10, $11)
+                ON CONFLICT (task_id, call_id) DO NOTHING
+                """);
+            foreach (var value in new object[] { completed.TaskId, row.CallId, i, conversation.RunId, row.Tool, row.Arguments, row.Result, row.Step })
+                call.Parameters.Add(new NpgsqlParameter { Value = value });
+            call.Parameters.Add(new NpgsqlParameter { Value = row.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            call.Parameters.Add(new NpgsqlParameter { Value = row.CompletedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            call.Parameters.Add(new NpgsqlParameter { Value = (row.CompletedAt - row.StartedAt).TotalMilliseconds });
+            batch.BatchCommands.Add(call);
+        }
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
+
+    /// <summary>One ai_tool_calls row of a hand-written tool turn.</summary>
+    public sealed record LedgerRow(string CallId, string Tool, string Arguments, string Result, int Step, DateTimeOffset StartedAt,
+        DateTimeOffset CompletedAt);
 
     /// <summary>Cost of a reply at the benchmark model's prices (as the engine computes it).</summary>
     public static decimal Cost(TokenUsage usage) => CostCalculator.Compute(usage, new ModelPricing(0.15m, 0.6m));
