@@ -58,13 +58,13 @@ public sealed partial class ExecutionInstanceActor
     private void EndTurn(IInstanceEvent outcome, string modelId, string provider, long persistStarted, ModelCall? call)
     {
         var taskId = _state.Current!.TaskId;
+        var earlier = _state.Current.EarlierUsage;
         Persist(outcome, e =>
         {
             _state.Apply(e);
-            RecordOutcome(e, modelId, provider, persistStarted);
-            _lastChunks = (taskId, _turnEvents, call?.Chunks ?? [], call?.FirstIndex ?? _nextIndex);
+            RecordOutcome(e, modelId, provider, persistStarted, earlier);
+            _lastChunks = (taskId, _turnEvents, call?.Chunks ?? [], call?.FirstIndex ?? 0);
             _turnEvents = null;
-            _nextIndex = 0;
             _cancelRequested = false;
             _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)

@@ -90,7 +90,8 @@ public sealed partial class ExecutionInstanceActor
     }
 
     /// <summary>The turn's outcome: its figures, and the model and turn spans closed with it.</summary>
-    private void RecordOutcome(IInstanceEvent outcome, string modelId, string provider, long persistStarted)
+    /// <param name="earlier">Usage of the turn's earlier model calls (their spans carry it already): the last span gets its own.</param>
+    private void RecordOutcome(IInstanceEvent outcome, string modelId, string provider, long persistStarted, TokenUsage earlier)
     {
         PromptActorsTelemetry.JournalWrite.Record(Stopwatch.GetElapsedTime(persistStarted).TotalSeconds);
         var (usage, cost, ttft, total, code, text) = outcome switch
@@ -129,8 +130,8 @@ public sealed partial class ExecutionInstanceActor
         if (_modelSpan is { } span)
         {
             span.SetTag("gen_ai.response.model", modelId)
-                .SetTag("gen_ai.usage.input_tokens", usage.InputTokens)
-                .SetTag("gen_ai.usage.output_tokens", usage.OutputTokens)
+                .SetTag("gen_ai.usage.input_tokens", usage.InputTokens - earlier.InputTokens)
+                .SetTag("gen_ai.usage.output_tokens", usage.OutputTokens - earlier.OutputTokens)
                 .SetTag("gen_ai.response.finish_reasons", new[] { result == "completed" ? "stop" : result });
             if (code is not null)
                 span.SetStatus(ActivityStatusCode.Error, code).SetTag("error.type", code);

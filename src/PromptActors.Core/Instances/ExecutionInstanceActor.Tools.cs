@@ -18,18 +18,25 @@ public sealed partial class ExecutionInstanceActor
 {
     // Calls running now (each one's cancellation), by call id.
     private Dictionary<string, CancellationTokenSource>? _runningTools;
-    // Stream events of the running turn's earlier steps (their chunks, tool calls and results), and the next event's index.
+    // Stream events of the running turn's earlier steps (their chunks, tool calls and results); their indices are in the
+    // state (CurrentTask.StreamIndex, ToolCallEntry's indices), given in journal order.
     private List<ReplyEvent>? _turnEvents;
-    private int _nextIndex;
     // A cancel arrived while the turn was between model calls or in its tools: the turn ends cancelled once nothing runs.
     private bool _cancelRequested;
 
     /// <summary>The settings the running turn runs with: the instance's, with the message's own on top.</summary>
     private PromptSettings TurnSettings => SettingsOverrides.Apply(_state.Start!.Settings, _state.Current?.Settings);
 
-    /// <summary>The turn waits for people only: no model call and no tool runs (it may passivate and stop meanwhile).</summary>
+    /// <summary>The turn waits for people only: no model call and no tool runs (it may stop meanwhile).</summary>
     private bool OnlyWaiting => _call is null && (_runningTools?.Count ?? 0) == 0
         && _state.Current is { ToolStep: { } step } && !step.Calls.Any(c => c.Status == ToolCallStatus.Running);
+
+    /// <summary>
+    /// The turn only waits and no approval deadline runs in this incarnation: it may passivate (a waiting approval with
+    /// <c>Instances:ApprovalTimeout</c> keeps it in memory, or its timer would be lost with it).
+    /// </summary>
+    private bool MayPassivateWhileWaiting => OnlyWaiting
+        && !(_settings.ApprovalTimeout is not null && _state.Current!.ToolStep!.Calls.Any(c => c.Status == ToolCallStatus.AwaitingApproval));
 
     /// <summary>The model call asked for tools: the calls are journaled, then the ones that may start run.</summary>
     private void OnToolsRequested(ToolCallsRequested requested, ModelCall call, long persistStarted)
@@ -39,18 +46,19 @@ public sealed partial class ExecutionInstanceActor
             PromptActorsTelemetry.JournalWrite.Record(System.Diagnostics.Stopwatch.GetElapsedTime(persistStarted).TotalSeconds);
             _state.Apply(e);
             EndModelSpan(requested, call.Model);
+            var turn = _state.Current!;
             var events = _turnEvents ??= new List<ReplyEvent>();
             for (var i = 0; i < call.Chunks.Count; i++)
                 events.Add(new ReplyChunk(requested.TaskId, call.FirstIndex + i, call.Chunks[i]));
-            _nextIndex = call.FirstIndex + requested.ChunkCount;
             call.Dispose();
             _call = null;
             foreach (var c in requested.Calls)
-                Emit(new ReplyToolCall(requested.TaskId, _nextIndex++, c.CallId, c.Name, c.Arguments, c.Status));
+                Emit(new ReplyToolCall(requested.TaskId, turn.FindCall(c.CallId)!.RequestIndex, c.CallId, c.Name, c.Arguments, c.Status));
             foreach (var c in requested.Calls)
             {
                 if (c.Status == ToolCallStatus.Failed)
-                    Emit(new ReplyToolResult(requested.TaskId, _nextIndex++, c.CallId, c.Name, c.Status, ToolResults.Preview(c.Result ?? "")));
+                    Emit(new ReplyToolResult(requested.TaskId, turn.FindCall(c.CallId)!.ResultIndex ?? 0, c.CallId, c.Name, c.Status,
+                        ToolResults.Preview(c.Result ?? "")));
             }
             if (!_cancelRequested)
             {
@@ -101,7 +109,7 @@ public sealed partial class ExecutionInstanceActor
         {
             _state.Apply(e);
             StopToolSpan(done.CallId, done.Status);
-            Emit(new ReplyToolResult(done.TaskId, _nextIndex++, done.CallId, call.Name, done.Status, ToolResults.Preview(done.Result)));
+            Emit(new ReplyToolResult(done.TaskId, ResultIndexOf(done.CallId), done.CallId, call.Name, done.Status, ToolResults.Preview(done.Result)));
             MaybeSnapshot();
             AfterToolChange();
         });
@@ -128,12 +136,13 @@ public sealed partial class ExecutionInstanceActor
             Timers.Cancel(ApprovalTimerKey(decided.CallId));
             if (decided.Approved)
             {
-                Emit(new ReplyToolCall(decided.TaskId, _nextIndex++, call.CallId, call.Name, call.Arguments, ToolCallStatus.Running));
+                Emit(new ReplyToolCall(decided.TaskId, _state.Current!.FindCall(call.CallId)!.ApprovalIndex ?? 0, call.CallId, call.Name,
+                    call.Arguments, ToolCallStatus.Running));
                 if (!_cancelRequested)
                     StartTool(decided.TaskId, call.CallId, call.Name, call.Arguments);
             }
             else
-                Emit(new ReplyToolResult(decided.TaskId, _nextIndex++, call.CallId, call.Name, ToolCallStatus.Rejected,
+                Emit(new ReplyToolResult(decided.TaskId, ResultIndexOf(call.CallId), call.CallId, call.Name, ToolCallStatus.Rejected,
                     ToolResults.Preview(ToolResults.Rejection(decided.Reason))));
             replyTo?.Tell(new ToolCallDecision(_instanceId, decided.TaskId, decided.CallId, decided.Approved));
             MaybeSnapshot();
@@ -156,7 +165,8 @@ public sealed partial class ExecutionInstanceActor
             var finished = (ToolCallFinished)e;
             var name = _state.Current?.ToolStep?.Find(finished.CallId)?.Name ?? "";
             _state.Apply(e);
-            Emit(new ReplyToolResult(finished.TaskId, _nextIndex++, finished.CallId, name, finished.Status, ToolResults.Preview(finished.Result)));
+            Emit(new ReplyToolResult(finished.TaskId, ResultIndexOf(finished.CallId), finished.CallId, name, finished.Status,
+                ToolResults.Preview(finished.Result)));
             if (--left > 0)
                 return;
             _persistReplyTo = null;
@@ -177,6 +187,14 @@ public sealed partial class ExecutionInstanceActor
                 FailTurn(null, null);
             return;
         }
+        // Moving to another node: start nothing new. Once nothing runs the instance stops; the next incarnation makes the
+        // next model call (or keeps waiting), as after any restart.
+        if (_phase == InstancePhase.HandingOff)
+        {
+            if (_call is null && (_runningTools?.Count ?? 0) == 0 && _state.Unsynced.Count == 0)
+                Context.Stop(Self);
+            return;
+        }
         if (turn.ActiveStep is ModelCallStep { Iteration: > 0 } && _call is null)
             Self.Tell(new ContinueTurn(_instanceId, turn.TaskId));
     }
@@ -185,8 +203,9 @@ public sealed partial class ExecutionInstanceActor
     private void OnContinue(ContinueTurn cmd)
     {
         Handling(cmd);
-        if (_state.Current is not { ActiveStep: ModelCallStep { Iteration: > 0 } } turn || turn.TaskId != cmd.TaskId || _call is not null)
-            return;
+        if (_state.Current is not { ActiveStep: ModelCallStep { Iteration: > 0 } } turn || turn.TaskId != cmd.TaskId || _call is not null
+            || _phase is InstancePhase.HandingOff or InstancePhase.Passivating)
+            return; // a stopping incarnation starts no model call: the next one makes it after recovery
         if (_cancelRequested)
         {
             FailTurn(null, null);
@@ -206,7 +225,7 @@ public sealed partial class ExecutionInstanceActor
             return;
         }
         StartModelSpan(model);
-        var call = _call = new ModelCall(turn.TaskId, built.Messages, model, Time, FirstToken, PublishChunk, _nextIndex);
+        var call = _call = new ModelCall(turn.TaskId, built.Messages, model, Time, FirstToken, PublishChunk, turn.StreamIndex);
         call.Start(Self, ChatOptionsMapper.ToChatOptions(TurnSettings, model.Id, _deps.Tools));
     }
 
@@ -267,8 +286,8 @@ public sealed partial class ExecutionInstanceActor
 
     private void OnApprovalExpired(ApprovalExpired expired)
     {
-        if (_state.Current?.TaskId != expired.TaskId)
-            return;
+        if (_state.Current?.TaskId != expired.TaskId || _phase != InstancePhase.Running)
+            return; // a stopping incarnation leaves it to the next one, which arms the timer again
         _log.Info("Tool call {0} of instance {1} had no decision within the approval timeout; it is rejected", expired.CallId, _instanceId);
         Decide(new ToolCallDecided(expired.TaskId, expired.CallId, false, "no decision within the approval timeout", null,
             Time.GetUtcNow()), null);
@@ -294,7 +313,7 @@ public sealed partial class ExecutionInstanceActor
             var call = _state.Current?.ToolStep?.Find(((ToolCallFinished)e).CallId);
             _state.Apply(e);
             if (call is not null)
-                Emit(new ReplyToolResult(_state.Current?.TaskId ?? "", _nextIndex++, call.CallId, call.Name,
+                Emit(new ReplyToolResult(_state.Current?.TaskId ?? "", ResultIndexOf(call.CallId), call.CallId, call.Name,
                     ToolCallStatus.OutcomeUnknown, ToolResults.Preview(ToolResults.OutcomeUnknown)));
             if (--left == 0)
             {
@@ -318,43 +337,39 @@ public sealed partial class ExecutionInstanceActor
         AfterToolChange();
     }
 
+    /// <summary>The stream index the state gave the result of <paramref name="callId"/> (read after the event is applied).</summary>
+    private int ResultIndexOf(string callId) => _state.Current?.FindCall(callId)?.ResultIndex ?? 0;
+
     /// <summary>
-    /// The stream events of the running turn's steps, rebuilt from the state after a restart: each earlier model call's text
-    /// as one chunk (at its first index; the indices of its other chunks stay used), then per call its request, its approval
-    /// and its result, so the indices go on where they stood.
+    /// The stream events of the running turn's steps, rebuilt from the state after a restart, at the indices the state gave
+    /// them in journal order (the ones the live stream used): each earlier model call's text as one chunk at its first
+    /// index (the indices of its other chunks stay used), and per call its request, its approval and its result.
     /// </summary>
     private void RebuildTurnEvents()
     {
         if (_state.Current is not { } turn)
             return;
         var events = new List<ReplyEvent>();
-        var index = 0;
         foreach (var step in turn.StepsSoFar)
         {
-            if (step is not ToolCallsStep tools)
+            if (step is not ToolCallsStep { Calls.Count: > 0 } tools)
                 continue;
             var text = _state.Conversation.Find(m => m.TaskId == turn.TaskId && m.ToolCalls is { Count: > 0 } calls
                 && calls[0].CallId == tools.Calls[0].CallId)?.Content ?? "";
             if (text.Length > 0)
-                events.Add(new ReplyChunk(turn.TaskId, index, text));
-            index += tools.ChunkCount;
-            foreach (var c in tools.Calls)
-                events.Add(new ReplyToolCall(turn.TaskId, index++, c.CallId, c.Name, c.Arguments,
-                    c.Approved is not null || c.Status == ToolCallStatus.AwaitingApproval ? ToolCallStatus.AwaitingApproval
-                    : c.Status == ToolCallStatus.Failed && c.StartedAt is null ? c.Status : ToolCallStatus.Running));
+                events.Add(new ReplyChunk(turn.TaskId, tools.FirstChunkIndex, text));
             foreach (var c in tools.Calls)
             {
-                if (c.Approved == true)
-                    events.Add(new ReplyToolCall(turn.TaskId, index++, c.CallId, c.Name, c.Arguments, ToolCallStatus.Running));
-            }
-            foreach (var c in tools.Calls)
-            {
-                if (c.Finished)
-                    events.Add(new ReplyToolResult(turn.TaskId, index++, c.CallId, c.Name, c.Status, ToolResults.Preview(c.Result ?? "")));
+                events.Add(new ReplyToolCall(turn.TaskId, c.RequestIndex, c.CallId, c.Name, c.Arguments,
+                    c.RequestedStatus ?? (c.Approved is not null ? ToolCallStatus.AwaitingApproval : ToolCallStatus.Running)));
+                if (c.ApprovalIndex is { } approved)
+                    events.Add(new ReplyToolCall(turn.TaskId, approved, c.CallId, c.Name, c.Arguments, ToolCallStatus.Running));
+                if (c.ResultIndex is { } result)
+                    events.Add(new ReplyToolResult(turn.TaskId, result, c.CallId, c.Name, c.Status, ToolResults.Preview(c.Result ?? "")));
             }
         }
+        events.Sort((a, b) => IndexOf(a).CompareTo(IndexOf(b)));
         _turnEvents = events.Count > 0 ? events : null;
-        _nextIndex = index;
     }
 
     /// <summary>The stream index an event has (chunks, tool calls and results count together).</summary>

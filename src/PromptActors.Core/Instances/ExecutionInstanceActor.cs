@@ -155,12 +155,12 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
 
             case ReceiveTimeout:
                 // A turn that only waits for a decision may leave memory: the decision wakes it again.
-                if ((!_state.IsExecuting || OnlyWaiting) && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
+                if ((!_state.IsExecuting || MayPassivateWhileWaiting) && _state.Unsynced.Count == 0 && (_fanOut?.Count ?? 0) == 0)
                     Passivate();
                 break;
             case StopInstance: OnStop(); break;
             case HandOffDeadline:
-                _log.Warning("Instance {0} is handed off with task {1} still running; it will be marked interrupted",
+                _log.Warning("Instance {0} is handed off with task {1} still running; its next incarnation recovers it (a first model call ends interrupted, tools follow their policies)",
                     _instanceId, _state.Current?.TaskId);
                 Context.Stop(Self);
                 break;

@@ -12,8 +12,17 @@ namespace PromptActors.Instances;
 /// </summary>
 public sealed record CurrentTask(string TaskId, string? UserMessage, string Model, string Provider, DateTimeOffset SubmittedAt, int Sequence = 0,
     IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null, PromptSettings? Settings = null,
-    TokenUsage? UsageSoFar = null, decimal? CostSoFar = null, double? FirstTokenMs = null)
+    TokenUsage? UsageSoFar = null, decimal? CostSoFar = null, double? FirstTokenMs = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    int StreamIndex = 0)
 {
+    /// <summary>All tool calls of the turn so far, latest step first.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IEnumerable<ToolCallEntry> AllCalls => StepsSoFar.OfType<ToolCallsStep>().Reverse().SelectMany(s => s.Calls);
+
+    /// <summary>A tool call of this turn, in any of its steps.</summary>
+    public ToolCallEntry? FindCall(string callId) => AllCalls.FirstOrDefault(c => c.CallId == callId);
+
     /// <summary>Usage of the turn's model calls that ended asking for tools (the turn's outcome adds its last call's).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public TokenUsage EarlierUsage => UsageSoFar ?? TokenUsage.None;
@@ -202,9 +211,16 @@ public sealed class InstanceState
                 ApplyToolResult(f.CallId, f.Status, f.Result, f.At, f.DurationMs, null, null);
                 break;
             case ToolCallDecided d when Current?.TaskId == d.TaskId:
-                if (d.Approved)
-                    UpdateCall(d.CallId, c => c with { Status = ToolCallStatus.Running, StartedAt = d.At, DecidedBy = d.DecidedBy, Reason = d.Reason, Approved = true }, d.At);
-                else
+                if (d.Approved && Current.ToolStep?.Find(d.CallId) is { Status: ToolCallStatus.AwaitingApproval })
+                {
+                    var index = NextStreamIndex();
+                    UpdateCall(d.CallId, c => c with
+                    {
+                        Status = ToolCallStatus.Running, StartedAt = d.At, DecidedBy = d.DecidedBy, Reason = d.Reason, Approved = true,
+                        ApprovalIndex = index,
+                    }, d.At);
+                }
+                else if (!d.Approved)
                     ApplyToolResult(d.CallId, ToolCallStatus.Rejected, ToolResults.Rejection(d.Reason), d.At, 0, d.DecidedBy, d.Reason);
                 break;
             case TaskSynced t:
@@ -221,9 +237,22 @@ public sealed class InstanceState
     private void ApplyRequested(ToolCallsRequested r)
     {
         var turn = Current!;
-        var calls = r.Calls.Select(c => new ToolCallEntry(c.CallId, c.Name, c.Arguments, c.Status, c.Policy,
-            c.Status == ToolCallStatus.Running ? r.At : null, c.Result, c.Status == ToolCallStatus.Failed ? r.At : null,
-            c.Status == ToolCallStatus.Failed ? 0 : null)).ToArray();
+        // Stream indices in journal order: the call's chunks, then a tool_call per call, then the results of refused calls.
+        var index = turn.StreamIndex + r.ChunkCount;
+        var calls = new ToolCallEntry[r.Calls.Count];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            var c = r.Calls[i];
+            var failed = c.Status == ToolCallStatus.Failed;
+            calls[i] = new ToolCallEntry(c.CallId, c.Name, c.Arguments, c.Status, c.Policy,
+                c.Status == ToolCallStatus.Running ? r.At : null, c.Result, failed ? r.At : null, failed ? 0 : null,
+                RequestIndex: index++, RequestedStatus: c.Status);
+        }
+        for (var i = 0; i < calls.Length; i++)
+        {
+            if (calls[i].Status == ToolCallStatus.Failed)
+                calls[i] = calls[i] with { ResultIndex = index++ };
+        }
         var earlier = turn.EarlierUsage;
         Current = turn with
         {
@@ -232,6 +261,7 @@ public sealed class InstanceState
                 earlier.CachedInputTokens + r.Usage.CachedInputTokens, earlier.Estimated || r.Usage.Estimated),
             CostSoFar = (turn.CostSoFar ?? 0m) + r.Cost,
             FirstTokenMs = turn.FirstTokenMs ?? r.TimeToFirstTokenMs,
+            StreamIndex = index,
         };
         Conversation.Add(new ConversationMessage(MessageRole.Assistant, r.Text, r.TaskId, r.At,
             r.Calls.Select(c => new ToolCall(c.CallId, c.Name, c.Arguments)).ToArray()));
@@ -244,16 +274,26 @@ public sealed class InstanceState
         AfterToolChange(r.At);
     }
 
+    /// <summary>Takes the turn's next stream index.</summary>
+    private int NextStreamIndex()
+    {
+        var index = Current!.StreamIndex;
+        Current = Current with { StreamIndex = index + 1 };
+        return index;
+    }
+
     private void ApplyToolResult(string callId, ToolCallStatus status, string result, DateTimeOffset at, double durationMs,
         string? decidedBy, string? reason)
     {
         if (Current?.ToolStep?.Find(callId) is not { Finished: false } call)
             return;
+        var index = NextStreamIndex();
         UpdateCall(callId, c => c with
         {
             Status = status, Result = result, FinishedAt = at, DurationMs = durationMs,
             DecidedBy = decidedBy ?? c.DecidedBy, Reason = reason ?? c.Reason,
             Approved = status == ToolCallStatus.Rejected ? false : c.Approved,
+            ResultIndex = index,
         }, at);
         Conversation.Add(new ConversationMessage(MessageRole.Tool, result, Current!.TaskId, at, ToolCallId: callId, ToolName: call.Name));
     }

@@ -110,7 +110,8 @@ internal sealed class ModelCall : IDisposable
         var cost = CostCalculator.Compute(usage, Model.Pricing);
         var now = _time.GetUtcNow();
         if (done is { Cancelled: false, Error: null, ToolCalls: { Count: > 0 } calls } && turn.Iteration + 1 < settings.IterationLimit)
-            return new ToolCallsRequested(done.TaskId, turn.Iteration, text, Tools.ToolPlanner.Plan(calls, settings, tools, schemas),
+            return new ToolCallsRequested(done.TaskId, turn.Iteration, text, Tools.ToolPlanner.Plan(calls, settings, tools, schemas,
+                    turn.AllCalls.Select(c => c.CallId)),
                 usage, cost, ttft, total, now, _chunks.Count);
 
         // The turn's figures: every model call's usage and cost, the first token of its first call, the time since it began.

@@ -36,12 +36,23 @@ public sealed record ToolCallsStep(int Iteration, IReadOnlyList<ToolCallEntry> C
     public bool AllFinished => Calls.All(c => c.Finished);
 
     public ToolCallEntry? Find(string callId) => Calls.FirstOrDefault(c => c.CallId == callId);
+
+    /// <summary>The stream index of the first chunk of the model call that asked for these calls.</summary>
+    [JsonIgnore]
+    public int FirstChunkIndex => Calls.Count == 0 ? 0 : Calls[0].RequestIndex - ChunkCount;
 }
 
-/// <summary>One tool call of a step, as far as the journal knows it.</summary>
+/// <summary>
+/// One tool call of a step, as far as the journal knows it. <see cref="RequestIndex"/>, <see cref="ApprovalIndex"/> and
+/// <see cref="ResultIndex"/> are the reply-stream indices of its <c>tool_call</c> event, of the <c>tool_call</c> event of
+/// its approval and of its <c>tool_result</c> event, given in journal order when the events are applied, so the stream
+/// rebuilt after a restart numbers them as the live one did. <see cref="RequestedStatus"/> is its status when the model
+/// asked for it.
+/// </summary>
 public sealed record ToolCallEntry(string CallId, string Name, string Arguments, ToolCallStatus Status, ToolPolicy Policy,
     DateTimeOffset? StartedAt = null, string? Result = null, DateTimeOffset? FinishedAt = null, double? DurationMs = null,
-    string? DecidedBy = null, string? Reason = null, bool? Approved = null)
+    string? DecidedBy = null, string? Reason = null, bool? Approved = null, int RequestIndex = 0, int? ApprovalIndex = null,
+    int? ResultIndex = null, ToolCallStatus? RequestedStatus = null)
 {
     [JsonIgnore]
     public bool Finished => Status is ToolCallStatus.Completed or ToolCallStatus.Failed or ToolCallStatus.Rejected

@@ -15,11 +15,13 @@ public static class ToolPlanner
     /// <summary>Longest arguments text kept for a call (longer ones are refused, not invoked).</summary>
     public const int MaxArgumentsChars = 64 * 1024;
 
+    /// <param name="usedIds">Call ids the turn used already: a provider that repeats one (<c>call_0</c> in every model call)
+    /// gets a fresh id for the repeat, so ledger rows and idempotency keys stay one per call.</param>
     public static IReadOnlyList<RequestedToolCall> Plan(IReadOnlyList<FunctionCallContent> calls, PromptSettings settings,
-        IToolRegistry? registry, IJsonSchemaValidator? schemas)
+        IToolRegistry? registry, IJsonSchemaValidator? schemas, IEnumerable<string>? usedIds = null)
     {
         var planned = new List<RequestedToolCall>(calls.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(usedIds ?? [], StringComparer.Ordinal);
         foreach (var call in calls)
         {
             var callId = string.IsNullOrEmpty(call.CallId) || !seen.Add(call.CallId) ? "call_" + Guid.NewGuid().ToString("N")[..12] : call.CallId;

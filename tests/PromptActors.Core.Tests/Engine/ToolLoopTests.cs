@@ -315,6 +315,58 @@ public sealed class ToolLoopTests : EngineTestKit
     }
 
     [Fact]
+    public async Task After_a_restart_the_stream_numbers_the_turn_s_events_as_the_live_stream_did()
+    {
+        await SaveToolPromptAsync("orders", PromptActorsTestKit.ScriptedModelId, "lookup_order");
+        // The refused call's result comes before the good call's, although the good call is listed first.
+        Model.Enqueue(ScriptedReply.Calls(("a", "lookup_order", """{"orderId":"A-1"}"""), ("b", "nope", "{}")),
+            ScriptedReply.Text("never") with { Gate = new TaskCompletionSource().Task }, ScriptedReply.Text("done"));
+        var instance = await StartAsync("orders");
+        await Engine.ExecuteMessageAsync(instance.InstanceId, "check");
+        var live = new List<ReplyEvent>();
+        await foreach (var e in Engine.StreamAsync(instance.InstanceId))
+        {
+            live.Add(e);
+            if (live.Count == 4)
+                break;
+        }
+        await AwaitAssertAsync(() => Assert.Equal(2, Model.Requests.Count)); // in the second model call
+
+        await StopEntityAsync(instance.InstanceId);
+        var rebuilt = new List<ReplyEvent>();
+        await foreach (var e in await Engine.OpenStreamAsync(instance.InstanceId))
+            rebuilt.Add(e);
+
+        static (long, string, string) Key(ReplyEvent e) => e switch
+        {
+            ReplyToolCall c => (c.Index, "call", c.CallId),
+            ReplyToolResult r => (r.Index, "result", r.CallId),
+            _ => (-1, e.GetType().Name, ""),
+        };
+        Assert.Equal([(0L, "call", "a"), (1L, "call", "b"), (2L, "result", "b"), (3L, "result", "a")], live.Select(Key));
+        Assert.Equal(live.Select(Key), rebuilt.Take(4).Select(Key));
+        Assert.Equal("done", Assert.IsType<ReplyCompleted>(rebuilt[^1]).Text);
+        Assert.Equal(4, Assert.IsType<ReplyChunk>(rebuilt[^2]).Index);
+    }
+
+    [Fact]
+    public async Task A_provider_that_repeats_a_call_id_in_the_next_step_gets_a_fresh_one_so_every_call_has_its_own_key_and_row()
+    {
+        await SaveToolPromptAsync("orders", PromptActorsTestKit.ScriptedModelId, "lookup_order");
+        Model.Enqueue(ScriptedReply.Calls(("call_0", "lookup_order", """{"orderId":"A-1"}""")),
+            ScriptedReply.Calls(("call_0", "lookup_order", """{"orderId":"B-2"}""")), ScriptedReply.Text("both"));
+        var instance = await StartAsync("orders");
+
+        Assert.IsType<ReplyCompleted>(await SendAsync(instance.InstanceId, "check"));
+
+        Assert.Equal(2, _box.Keys.Distinct().Count());
+        var view = await Engine.GetInstanceAsync(instance.InstanceId);
+        var ledger = Assert.Single((await AwaitRunAsync(view.RunTracking.RunId!, 1)).Tasks).ToolCalls!;
+        Assert.Equal(2, ledger.Select(c => c.CallId).Distinct().Count());
+        Assert.Equal("call_0", ledger[0].CallId);
+    }
+
+    [Fact]
     public async Task Saving_a_prompt_that_offers_an_unknown_tool_is_refused()
     {
         var e = await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad", "local", "lookup_order", "launch_rockets"));
