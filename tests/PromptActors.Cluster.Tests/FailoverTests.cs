@@ -34,7 +34,7 @@ public sealed partial class FailoverTests(FailoverCluster cluster, ITestOutputHe
         await Client.SavePromptAsync(Nodes[0], "far", "Echo.");
         var reader = Nodes[0];
         var host = Nodes[1];
-        var id = await InstanceOnAsync(host, "far");
+        var id = await cluster.InstanceOnAsync(host, "far");
 
         var words = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"w{i}")); // ~8 s at 20 ms a word
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
@@ -133,17 +133,6 @@ public sealed partial class FailoverTests(FailoverCluster cluster, ITestOutputHe
             await Task.Delay(100);
         }
         return clock.Elapsed;
-    }
-
-    private async Task<string> InstanceOnAsync(HostNode owner, string promptId)
-    {
-        for (var i = 0; i < 60; i++)
-        {
-            var view = await Client.StartInstanceAsync(Nodes[i % Nodes.Length], promptId);
-            if (view.GetProperty("node").GetString() == owner.Address)
-                return view.GetProperty("instanceId").GetString()!;
-        }
-        throw new InvalidOperationException($"no instance landed on {owner}");
     }
 
     private async Task<List<string>> StartInstancesAsync(string promptId, int count)

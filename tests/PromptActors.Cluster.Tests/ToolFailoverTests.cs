@@ -43,7 +43,7 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
             settings = new { model = "local", tools = new[] { "lookup_order", "refund_order" } },
         });
         var owner = Nodes[1];
-        var id = await InstanceOnAsync(owner, "refunds");
+        var id = await cluster.InstanceOnAsync(owner, "refunds");
         var accepted = await Client.JsonAsync(Nodes[0], HttpMethod.Post, $"/v1/instances/{id}/messages",
             new { userInput = """lookup_order {"orderId":"A-1"} refund_order {"orderId":"A-1"}""" });
         var taskId = accepted.GetProperty("taskId").GetString()!;
@@ -129,17 +129,6 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
 
     private List<string> Calls() =>
         File.Exists(cluster.ToolLog) ? File.ReadAllLines(cluster.ToolLog).Select(l => l.Split('\t')[0]).ToList() : [];
-
-    private async Task<string> InstanceOnAsync(HostNode owner, string promptId)
-    {
-        for (var i = 0; i < 60; i++)
-        {
-            var view = await Client.StartInstanceAsync(Nodes[i % Nodes.Length], promptId);
-            if (view.GetProperty("node").GetString() == owner.Address)
-                return view.GetProperty("instanceId").GetString()!;
-        }
-        throw new InvalidOperationException($"no instance landed on {owner}");
-    }
 
     private async Task<T> EventuallyAsync<T>(Func<Task<T?>> attempt, string message, TimeSpan? within = null) where T : struct
     {

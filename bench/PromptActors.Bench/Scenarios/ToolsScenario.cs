@@ -124,30 +124,21 @@ public static class ToolsScenario
             new StartInstanceRequest(PromptId, EngineHost.Scope, ExecutionConfig: new ExecutionConfig(TrackInRuns: true, ShowVariables: false),
                 RunName: "bench"), ct)).InstanceId);
         var completed0 = await pg.ScalarAsync(db, CompletedCount);
-        await pg.ResetStatementsAsync();
-        var pg0 = await pg.SampleAsync(db);
-        var p0 = ProcessSample.Take();
-        var stats = new TurnStats();
-        var clock = Stopwatch.StartNew();
-        for (var r = 0; r < rounds; r++)
+        return await MeasureAsync(pg, db, t, rounds, async (conversation, stats) =>
         {
-            var round = r;
-            await Turns.WorkersAsync(t, async w =>
+            for (var turn = 0; turn < m; turn++)
+                stats.Add(await Turns.EngineAsync(host.Engine, ids[conversation], Input(turn, tools)));
+        }, async stats =>
+        {
+            try
             {
-                for (var turn = 0; turn < m; turn++)
-                    stats.Add(await Turns.EngineAsync(host.Engine, ids[round * t + w], Input(turn, tools)));
-            });
-        }
-        try
-        {
-            await pg.WaitForCountAsync(db, CompletedCount, completed0 + stats.Ok, TimeSpan.FromMinutes(2));
-        }
-        catch (TimeoutException)
-        {
-            // reported through the counts
-        }
-        var seconds = clock.Elapsed.TotalSeconds;
-        return new Phase(stats, seconds, ProcessSample.Take().Since(p0), (await pg.SampleAsync(db)).Since(pg0));
+                await pg.WaitForCountAsync(db, CompletedCount, completed0 + stats.Ok, TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException)
+            {
+                // reported through the counts
+            }
+        });
     }
 
     private static async Task<Phase> BaselinePhaseAsync(BenchPostgres pg, string db, HandWrittenStore hand, IChatClient client, int t,
@@ -160,6 +151,21 @@ public static class ToolsScenario
             await hand.AppendAsync(c.PersistenceId, ++c.Sequence, new VariablesUpdated(new Dictionary<string, string>(), [], DateTimeOffset.UtcNow), ct);
         });
         var options = ChatOptionsMapper.ToChatOptions(Prompt.Settings!, LocalChatClient.ModelId, new ToolCollection().Add(Lookup));
+        return await MeasureAsync(pg, db, t, rounds, async (index, stats) =>
+        {
+            var messages = new List<ChatMessage> { new(ChatRole.System, "You are a concise assistant for Acme. Look orders up before you answer.") };
+            for (var turn = 0; turn < m; turn++)
+                stats.Add(await HandWrittenTurnAsync(hand, client, options, conversations[index], messages, Input(turn, tools)));
+        }, null);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rounds"/> rounds of <paramref name="t"/> conversations at once (conversation index = round × t +
+    /// worker), then <paramref name="drain"/>, and measures this process and PostgreSQL over all of it.
+    /// </summary>
+    private static async Task<Phase> MeasureAsync(BenchPostgres pg, string db, int t, int rounds, Func<int, TurnStats, Task> conversation,
+        Func<TurnStats, Task>? drain)
+    {
         await pg.ResetStatementsAsync();
         var pg0 = await pg.SampleAsync(db);
         var p0 = ProcessSample.Take();
@@ -168,14 +174,10 @@ public static class ToolsScenario
         for (var r = 0; r < rounds; r++)
         {
             var round = r;
-            await Turns.WorkersAsync(t, async w =>
-            {
-                var conversation = conversations[round * t + w];
-                var messages = new List<ChatMessage> { new(ChatRole.System, "You are a concise assistant for Acme. Look orders up before you answer.") };
-                for (var turn = 0; turn < m; turn++)
-                    stats.Add(await HandWrittenTurnAsync(hand, client, options, conversation, messages, Input(turn, tools)));
-            });
+            await Turns.WorkersAsync(t, w => conversation(round * t + w, stats));
         }
+        if (drain is not null)
+            await drain(stats);
         var seconds = clock.Elapsed.TotalSeconds;
         return new Phase(stats, seconds, ProcessSample.Take().Since(p0), (await pg.SampleAsync(db)).Since(pg0));
     }

@@ -78,6 +78,18 @@ public abstract class ClusterFixture(int size = 3) : IAsyncLifetime
 
     public void Start(HostNode node) => node.Start(NodeSettings(node));
 
+    /// <summary>Starts instances of <paramref name="promptId"/> through every node in turn until one lands on <paramref name="owner"/>.</summary>
+    public async Task<string> InstanceOnAsync(HostNode owner, string promptId)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            var view = await Client.StartInstanceAsync(Nodes[i % Nodes.Length], promptId);
+            if (view.GetProperty("node").GetString() == owner.Address)
+                return view.GetProperty("instanceId").GetString()!;
+        }
+        throw new InvalidOperationException($"no instance landed on {owner}");
+    }
+
     public IEnumerable<HostNode> Running => Nodes.Where(n => n.IsRunning);
 
     /// <summary>Nodes clients may use (running, not being stopped).</summary>
