@@ -17,7 +17,8 @@ public sealed record StartInstanceRequest(
     bool Retain = false,
     int? PromptVersion = null,
     string? InstanceId = null,
-    string? Model = null);
+    string? Model = null,
+    IReadOnlyList<Prompts.ClientTool>? ClientTools = null);
 
 /// <summary>A message accepted together with the stream of its reply (one ask): chunks from the first, then one terminal event.</summary>
 public sealed record StreamedMessage(MessageAccepted Accepted, IAsyncEnumerable<ReplyEvent> Events);

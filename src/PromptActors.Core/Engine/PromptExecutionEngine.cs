@@ -95,7 +95,7 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         using var span = Span("promptactors.start_instance", request.InstanceId);
         var command = new StartInstance(Entity(request.InstanceId ?? Guid.NewGuid().ToString("N")), request.PromptId, request.Scope,
             request.Variables, request.ExecutionConfig, request.Source, request.RunName, request.Retain, request.PromptVersion, request.Model,
-            _caller, _keyId, PromptActorsTelemetry.CurrentTraceParent());
+            _caller, _keyId, PromptActorsTelemetry.CurrentTraceParent(), request.ClientTools?.ToArray());
         if (_caller is not null && request.Scope != _caller)
             throw new ForbiddenException("a caller may only start instances in its own scope (user, org and project)");
         // Checked here too so a bad request never creates an entity.

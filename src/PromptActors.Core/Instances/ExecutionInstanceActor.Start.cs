@@ -28,6 +28,19 @@ public sealed partial class ExecutionInstanceActor
         var config = cmd.ExecutionConfig ?? ExecutionConfig.Default;
         var prompt = ctx.Prompt;
         var settings = cmd.Model is null ? prompt.Settings : prompt.Settings with { Model = cmd.Model };
+        if (cmd.ClientTools is { Count: > 0 } clientTools)
+        {
+            // The caller's client tools join the prompt's for the life of this instance.
+            settings = settings with { ClientTools = (settings.ClientTools ?? []).Concat(clientTools).ToArray() };
+            var clash = new List<string>();
+            Prompts.SettingsValidation.Check(settings, clash);
+            if (clash.Count > 0)
+            {
+                replyTo.Tell(new Rejected(ErrorCodes.ValidationFailed, "clientTools: " + string.Join("; ", clash)));
+                Passivate();
+                return;
+            }
+        }
         if (!TryModel(prompt, settings, out var model, out var rejected))
         {
             replyTo.Tell(rejected);

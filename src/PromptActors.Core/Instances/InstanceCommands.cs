@@ -30,7 +30,8 @@ public sealed record StartInstance(
     string? Model = null,
     InstanceScope? Caller = null,
     string? KeyId = null,
-    string? TraceParent = null) : IInstanceCommand;
+    string? TraceParent = null,
+    IReadOnlyList<Prompts.ClientTool>? ClientTools = null) : IInstanceCommand;
 
 /// <summary>
 /// Sends the next message (the prompt's own messages on the first call). Replies <see cref="MessageAccepted"/> or

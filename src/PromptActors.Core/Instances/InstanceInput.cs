@@ -70,6 +70,13 @@ public static class InstanceInput
         if (cmd.Source is { } src && (string.IsNullOrWhiteSpace(src.Type) || src.Type.Length > MaxNameLength
                                       || string.IsNullOrWhiteSpace(src.Id) || src.Id.Length > MaxNameLength))
             errors.Add($"source.type and source.id are required and at most {MaxNameLength} characters");
+        if (cmd.ClientTools is { } client)
+        {
+            // The same rules as a prompt's client tools (the caller's join the prompt's when the instance starts).
+            var checks = new List<string>();
+            Prompts.SettingsValidation.Check(new Prompts.PromptSettings(ClientTools: client), checks);
+            errors.AddRange(checks.Select(e => e.Replace("settings.clientTools", "clientTools", StringComparison.Ordinal)));
+        }
         return errors;
     }
 

@@ -90,7 +90,8 @@ public sealed record StartInstanceBody(
     SourceBody? Source,
     string? RunName,
     bool Retain = false,
-    string? InstanceId = null);
+    string? InstanceId = null,
+    IReadOnlyList<ClientToolBody>? ClientTools = null);
 
 /// <summary>POST /v1/instances/{id}/messages; <see cref="Settings"/> are this turn's own (see SettingsOverrides.Allowed).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

@@ -259,7 +259,8 @@ public static partial class ApiEndpoints
             return Problems.Of(ErrorCodes.ValidationFailed, "promptId is required");
         var source = body.Source is null ? null : new RunSource(body.Source.Type!, body.Source.Id!);
         var view = await For(http, engine).StartInstanceAsync(new StartInstanceRequest(body.PromptId, scope, body.Variables,
-            body.ExecutionConfig?.ToConfig(), source, body.RunName, body.Retain, body.PromptVersion, body.InstanceId), ct);
+            body.ExecutionConfig?.ToConfig(), source, body.RunName, body.Retain, body.PromptVersion, body.InstanceId,
+            ClientTools: body.ClientTools?.Select(t => t?.ToClientTool()!).ToArray()), ct);
         metrics.InstanceStarted();
         return TypedResults.Created($"/v1/instances/{view.InstanceId}", InstanceDto.From(view));
     }

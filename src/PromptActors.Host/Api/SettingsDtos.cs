@@ -15,8 +15,7 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
         FrequencyPenalty, PresencePenalty, ParseFormat(ResponseFormat, errors), ReasoningEffort,
         AdditionalProperties?.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value), StringComparer.Ordinal),
         Tools?.ToArray(), ToolChoice, ParallelToolCalls, MaxIterations,
-        ClientTools?.Select(t => new ClientTool(t?.Name!, t?.Description, t?.Parameters is { ValueKind: not JsonValueKind.Null } p
-            ? JsonSerializer.Serialize(p) : null)).ToArray());
+        ClientTools?.Select(t => t?.ToClientTool()!).ToArray());
 
     /// <summary><c>"text"</c>, <c>"json"</c>, or <c>{"type": …, "name": …, "schema": {…}, "strict": …, "description": …}</c>.</summary>
     private static ResponseFormat? ParseFormat(JsonElement? body, List<string> errors)
@@ -98,4 +97,8 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
 
 /// <summary>A client tool as the API takes it: <c>{"name":…, "description":…, "parameters":{JSON Schema}}</c>.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record ClientToolBody(string? Name, string? Description = null, JsonElement? Parameters = null);
+public sealed record ClientToolBody(string? Name, string? Description = null, JsonElement? Parameters = null)
+{
+    public ClientTool ToClientTool() => new(Name!, Description,
+        Parameters is { ValueKind: not JsonValueKind.Null } p ? JsonSerializer.Serialize(p) : null);
+}

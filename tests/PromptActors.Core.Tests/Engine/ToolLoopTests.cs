@@ -367,6 +367,26 @@ public sealed class ToolLoopTests : EngineTestKit
     }
 
     [Fact]
+    public async Task Client_tools_declared_in_the_start_request_join_the_prompt_s_for_that_instance()
+    {
+        await SaveToolPromptAsync("plain", new PromptSettings("local", Tools: ["lookup_order"]));
+        var instance = await Engine.StartInstanceAsync(new PromptActors.Engine.StartInstanceRequest("plain", TestCaller,
+            ClientTools: [new ClientTool("get_location", "Where the user is")]));
+        await Engine.ExecuteMessageAsync(instance.InstanceId, "get_location {}");
+
+        var waiting = await AwaitViewAsync(instance.InstanceId, v => v.Status == InstanceStatus.AwaitingToolResults);
+        Assert.Equal("get_location", Assert.Single(waiting.Execution.PendingToolCalls!).Name);
+        // Another instance of the same prompt does not have it; a name that clashes with the prompt's tools is refused.
+        var other = await StartAsync("plain");
+        Assert.IsType<ReplyCompleted>(await SendAsync(other.InstanceId, "get_location {}"));
+        var clash = await Refused<ValidationFailedException>(() => Engine.StartInstanceAsync(new PromptActors.Engine.StartInstanceRequest(
+            "plain", TestCaller, ClientTools: [new ClientTool("lookup_order")])));
+        Assert.Contains("lookup_order", clash.Message);
+        await Refused<ValidationFailedException>(() => Engine.StartInstanceAsync(new PromptActors.Engine.StartInstanceRequest(
+            "plain", TestCaller, ClientTools: [new ClientTool("bad name")])));
+    }
+
+    [Fact]
     public async Task Saving_a_prompt_that_offers_an_unknown_tool_is_refused()
     {
         var e = await Refused<ValidationFailedException>(() => SaveToolPromptAsync("bad", "local", "lookup_order", "launch_rockets"));
