@@ -26,14 +26,14 @@ public static class ChatOptionsMapper
     {
         ModelId = modelId,
         Tools = Declarations(settings, tools),
-        ToolMode = Prompts.SettingsValidation.OfferedNames(settings).Count == 0 ? null : settings.ToolChoice switch
+        ToolMode = !Prompts.SettingsValidation.OffersTools(settings) ? null : settings.ToolChoice switch
         {
             null or "auto" => ChatToolMode.Auto,
             "none" => ChatToolMode.None,
             "required" => ChatToolMode.RequireAny,
             var name => ChatToolMode.RequireSpecific(name),
         },
-        AllowMultipleToolCalls = Prompts.SettingsValidation.OfferedNames(settings).Count > 0 ? settings.ParallelToolCalls : null,
+        AllowMultipleToolCalls = Prompts.SettingsValidation.OffersTools(settings) ? settings.ParallelToolCalls : null,
         ResponseFormat = settings.ResponseFormat switch
         {
             null => null,
@@ -56,7 +56,7 @@ public static class ChatOptionsMapper
 
     private static IList<AITool>? Declarations(PromptSettings settings, Tools.IToolRegistry? tools)
     {
-        if (settings.Tools is not { Count: > 0 } && settings.ClientTools is not { Count: > 0 })
+        if (!Prompts.SettingsValidation.OffersTools(settings))
             return null;
         var list = new List<AITool>();
         foreach (var name in settings.Tools ?? [])

@@ -86,6 +86,9 @@ public static class SettingsValidation
             errors.Add($"settings.maxIterations must be 1 to {MaxIterationsLimit}");
     }
 
+    /// <summary>Whether the settings offer the model any tool (no allocation: asked on every model call).</summary>
+    public static bool OffersTools(PromptSettings s) => s.Tools is { Count: > 0 } || s.ClientTools is { Count: > 0 };
+
     /// <summary>Every tool name the settings offer the model: registered tools and client tools.</summary>
     public static IReadOnlyList<string> OfferedNames(PromptSettings s) =>
         [.. s.Tools ?? [], .. (s.ClientTools ?? []).Where(t => t is not null).Select(t => t.Name)];
