@@ -62,7 +62,7 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         var calls = LocalTools.Calls(list, options);
         var input = 0;
         foreach (var m in list)
-            input += TokenCounter.Count(m.Text);
+            input += UsageEstimator.CountMessage(m, TokenCounter.O200k);
         if (calls.Count > 0)
         {
             await Task.Yield();

@@ -33,6 +33,25 @@ public sealed class UsageAndMappingTests
     }
 
     [Fact]
+    public async Task Tool_calls_and_tool_results_in_the_input_count_as_tokens()
+    {
+        var user = new ChatMessage(ChatRole.User, "Where is my order?");
+        var call = new ChatMessage(ChatRole.Assistant,
+            [new FunctionCallContent("c1", "lookup_order", new Dictionary<string, object?> { ["orderId"] = "A-1" })]);
+        var result = new ChatMessage(ChatRole.Tool, [new FunctionResultContent("c1", """{"orderId":"A-1","status":"shipped"}""")]);
+
+        Assert.Equal("", call.Text); // what was counted before: nothing
+        Assert.True(UsageEstimator.CountMessage(call, TokenCounter.O200k) >= TokenCounter.Count("lookup_order"));
+        Assert.Equal(TokenCounter.Count("""{"orderId":"A-1","status":"shipped"}"""), UsageEstimator.CountMessage(result, TokenCounter.O200k));
+        var withTools = UsageEstimator.Estimate([user, call, result], "", TokenCounter.O200k).InputTokens;
+        Assert.True(withTools > UsageEstimator.Estimate([user], "", TokenCounter.O200k).InputTokens + 10);
+        // And the local model reports the same input.
+        var local = new LocalChatClient(new LocalModelOptions());
+        var usage = (await local.GetResponseAsync([user, call, result])).Usage!;
+        Assert.Equal(withTools, usage.InputTokenCount);
+    }
+
+    [Fact]
     public void The_last_reported_usage_is_taken_from_the_updates()
     {
         ChatResponseUpdate[] updates =

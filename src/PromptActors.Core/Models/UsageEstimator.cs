@@ -33,8 +33,31 @@ public static class UsageEstimator
         tokens ??= ApproximateTokens.Instance;
         long inputTokens = 0;
         foreach (var message in input)
-            inputTokens += Count(tokens, message.Text);
+            inputTokens += CountMessage(message, tokens);
         return new TokenUsage(inputTokens, Count(tokens, output), 0, Estimated: true);
+    }
+
+    /// <summary>
+    /// Tokens of one input message: its text, and the tool calls and results it carries (their names, arguments and results
+    /// as the model reads them; <see cref="ChatMessage.Text"/> has only the text).
+    /// </summary>
+    public static int CountMessage(ChatMessage message, ITokenCounter? tokens = null)
+    {
+        tokens ??= ApproximateTokens.Instance;
+        var count = 0;
+        foreach (var content in message.Contents)
+        {
+            count += content switch
+            {
+                TextContent t => Count(tokens, t.Text),
+                FunctionCallContent call => Count(tokens, call.Name) + Count(tokens, call.Arguments is { Count: > 0 } args
+                    ? System.Text.Json.JsonSerializer.Serialize(args, AIJsonUtilities.DefaultOptions)
+                    : null),
+                FunctionResultContent result => Count(tokens, result.Result?.ToString()),
+                _ => 0,
+            };
+        }
+        return count;
     }
 
     /// <summary>The reported usage when there is one, the estimate otherwise.</summary>
