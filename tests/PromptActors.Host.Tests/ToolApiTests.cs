@@ -59,6 +59,23 @@ public sealed class ToolApiTests(HostFixture host) : IClassFixture<HostFixture>
         resume.Headers.Add("Last-Event-ID", $"{taskId}:3");
         var rest = SseParser.Create(await (await http.SendAsync(resume)).Content.ReadAsStreamAsync()).Enumerate().ToList();
         Assert.Equal(events.Skip(4).Select(e => e.Data), rest.Select(e => e.Data));
+
+        // The run: one task, both model calls with their own figures (one ai_tasks row each), summing to the task's.
+        var runId = (await (await http.GetAsync("/v1/instances/orders-1")).Json()).GetProperty("runTracking").GetProperty("runId").GetString();
+        JsonElement task = default;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            task = (await (await http.GetAsync($"/v1/runs/{runId}")).Json()).GetProperty("tasks")[0];
+            if (task.GetProperty("status").GetString() == "completed")
+                break;
+            await Task.Delay(50); // the final task row is written by the outbox just after the reply
+        }
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        var calls = task.GetProperty("modelCalls").EnumerateArray().ToList();
+        Assert.Equal([0, 1], calls.Select(c => c.GetProperty("step").GetInt32()));
+        Assert.Equal(task.GetProperty("tokensTotal").GetInt64(), calls.Sum(c => c.GetProperty("tokensTotal").GetInt64()));
+        Assert.All(calls, c => Assert.True(c.GetProperty("tokensInput").GetInt64() > 0));
+        Assert.Equal(2, task.GetProperty("toolCalls").GetArrayLength());
     }
 
     [Fact]

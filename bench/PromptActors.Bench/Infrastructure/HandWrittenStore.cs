@@ -140,7 +140,7 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
     /// <summary>Transaction 2 of a turn, after the stream ended.</summary>
     public async Task EndTurnAsync(Conversation conversation, ExecutionCompleted completed, CancellationToken cancellationToken = default,
-        IReadOnlyList<LedgerRow>? toolCalls = null)
+        IReadOnlyList<LedgerRow>? toolCalls = null, IReadOnlyList<StepRow>? laterCalls = null)
     {
         await using var c = await _data.OpenConnectionAsync(cancellationToken);
         await using var tx = await c.BeginTransactionAsync(cancellationToken);
@@ -174,6 +174,29 @@ public sealed class HandWrittenStore : IAsyncDisposable
 
         batch.BatchCommands.Add(task);
         batch.BatchCommands.Add(run);
+        // A turn's later model calls: one ai_tasks row each, as the engine writes them.
+        foreach (var step in laterCalls ?? [])
+        {
+            var row = new NpgsqlBatchCommand("""
+                INSERT INTO ai_tasks (task_id, run_id, user_id, service, task_name, provider, model, request_data, created_at, seq,
+                                      status, tokens_input, tokens_output, tokens_total, cost, total_time, completed_at, updated_at,
+                                      step, turn_task_id)
+                VALUES ($1, $2, $3, 'prompt-actors', 'execute_message', 'local', 'local', '{}', $4, $5, 'completed', $6, $7, $8, $9,
+                        $10, $11, $11, $12, $13)
+                """);
+            foreach (var value in new object[] { completed.TaskId + "." + step.Step, conversation.RunId, EngineHost.Scope.UserId })
+                row.Parameters.Add(new NpgsqlParameter { Value = value });
+            row.Parameters.Add(new NpgsqlParameter { Value = step.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            row.Parameters.Add(new NpgsqlParameter { Value = conversation.Turns });
+            foreach (var value in new object[] { step.Usage.InputTokens, step.Usage.OutputTokens, step.Usage.TotalTokens })
+                row.Parameters.Add(new NpgsqlParameter { Value = value });
+            row.Parameters.Add(new NpgsqlParameter { Value = Cost(step.Usage), NpgsqlDbType = NpgsqlDbType.Numeric });
+            row.Parameters.Add(new NpgsqlParameter { Value = (step.CompletedAt - step.StartedAt).TotalMilliseconds });
+            row.Parameters.Add(new NpgsqlParameter { Value = step.CompletedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            row.Parameters.Add(new NpgsqlParameter { Value = step.Step });
+            row.Parameters.Add(new NpgsqlParameter { Value = completed.TaskId });
+            batch.BatchCommands.Add(row);
+        }
         for (var i = 0; i < (toolCalls?.Count ?? 0); i++)
         {
             var row = toolCalls![i];
@@ -193,6 +216,9 @@ public sealed class HandWrittenStore : IAsyncDisposable
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
+
+    /// <summary>One later model call of a hand-written tool turn (its own ai_tasks row).</summary>
+    public sealed record StepRow(int Step, TokenUsage Usage, DateTimeOffset StartedAt, DateTimeOffset CompletedAt);
 
     /// <summary>One ai_tool_calls row of a hand-written tool turn.</summary>
     public sealed record LedgerRow(string CallId, string Tool, string Arguments, string Result, int Step, DateTimeOffset StartedAt,

@@ -18,7 +18,7 @@ namespace PromptActors.Bench.Scenarios;
 public static class ToolsScenario
 {
     private const string PromptId = "bench-tools";
-    private const string CompletedCount = "SELECT count(*) AS bench_probe FROM ai_tasks WHERE status = 'completed'";
+    private const string CompletedCount = "SELECT count(*) AS bench_probe FROM ai_tasks WHERE status = 'completed' AND step = 0";
 
     private static readonly AIFunction Lookup = AIFunctionFactory.Create(
         (string id) => new { id, status = "shipped", carrier = "DHL", eta = "2 days" }, "bench_lookup", "Looks an order up.");
@@ -194,10 +194,12 @@ public static class ToolsScenario
                 input, LocalChatClient.ModelId, "local", DateTimeOffset.UtcNow));
             messages.Add(new ChatMessage(ChatRole.User, input));
             var ledger = new List<HandWrittenStore.LedgerRow>();
+            var laterCalls = new List<HandWrittenStore.StepRow>();
             var ttft = double.NaN;
             long inTokens = 0, outTokens = 0;
             for (var step = 0; ; step++)
             {
+                var (stepIn, stepOut, stepStart) = (inTokens, outTokens, DateTimeOffset.UtcNow);
                 var text = new System.Text.StringBuilder();
                 var calls = new List<FunctionCallContent>();
                 await foreach (var update in client.GetStreamingResponseAsync(messages, options))
@@ -216,12 +218,15 @@ public static class ToolsScenario
                         text.Append(piece);
                     }
                 }
+                if (step > 0)
+                    laterCalls.Add(new HandWrittenStore.StepRow(step, new TokenUsage(inTokens - stepIn, outTokens - stepOut), stepStart,
+                        DateTimeOffset.UtcNow));
                 if (calls.Count == 0)
                 {
                     var usage = new TokenUsage(inTokens, outTokens);
                     messages.Add(new ChatMessage(ChatRole.Assistant, text.ToString()));
                     await hand.EndTurnAsync(conversation, new ExecutionCompleted(taskId, text.ToString(), usage, HandWrittenStore.Cost(usage),
-                        ttft, Stopwatch.GetElapsedTime(start).TotalMilliseconds, DateTimeOffset.UtcNow), default, ledger);
+                        ttft, Stopwatch.GetElapsedTime(start).TotalMilliseconds, DateTimeOffset.UtcNow), default, ledger, laterCalls);
                     return new TurnResult(true, ttft, Stopwatch.GetElapsedTime(start).TotalMilliseconds, 1, null);
                 }
                 var requested = calls.Select(c => new RequestedToolCall(c.CallId, c.Name, ToolPlanner.Arguments(c), ToolCallStatus.Running,

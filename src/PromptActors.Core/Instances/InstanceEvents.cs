@@ -63,6 +63,11 @@ public sealed record MessageSubmitted(
     string? KeyId = null,
     Prompts.PromptSettings? Settings = null) : IInstanceEvent;
 
+/// <summary>
+/// The turn completed with <see cref="Text"/>. Usage, cost and times are the turn's (every model call of it; time to first
+/// token of its first call); <see cref="CallTimeToFirstTokenMs"/> is that of its last model call when it made more than one.
+/// The same holds for <see cref="ExecutionFailed"/> and <see cref="ExecutionCancelled"/>.
+/// </summary>
 public sealed record ExecutionCompleted(
     string TaskId,
     string Text,
@@ -70,7 +75,8 @@ public sealed record ExecutionCompleted(
     decimal Cost,
     double? TimeToFirstTokenMs,
     double TotalTimeMs,
-    DateTimeOffset At) : IInstanceEvent;
+    DateTimeOffset At,
+    double? CallTimeToFirstTokenMs = null) : IInstanceEvent;
 
 /// <summary>The task failed; <see cref="Code"/> is <c>provider_error</c>, <c>invalid_output</c> (the reply is not the JSON the prompt asks
 /// for) or <c>interrupted</c> (found unfinished on recovery).</summary>
@@ -83,7 +89,8 @@ public sealed record ExecutionFailed(
     decimal Cost,
     double? TimeToFirstTokenMs,
     double TotalTimeMs,
-    DateTimeOffset At) : IInstanceEvent;
+    DateTimeOffset At,
+    double? CallTimeToFirstTokenMs = null) : IInstanceEvent;
 
 public sealed record ExecutionCancelled(
     string TaskId,
@@ -92,7 +99,8 @@ public sealed record ExecutionCancelled(
     decimal Cost,
     double? TimeToFirstTokenMs,
     double TotalTimeMs,
-    DateTimeOffset At) : IInstanceEvent;
+    DateTimeOffset At,
+    double? CallTimeToFirstTokenMs = null) : IInstanceEvent;
 
 /// <summary>
 /// The task's final row is in the run store; the outbox stops retrying it. Written by earlier versions after every task;

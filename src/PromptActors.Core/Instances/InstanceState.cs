@@ -80,7 +80,7 @@ public sealed record InstanceSnapshot(
 /// The state of one instance, changed only by applying events (so recovery and live handling agree).
 /// Business rules about what may happen live in the actor's command handlers; this class only folds events.
 /// </summary>
-public sealed class InstanceState
+public sealed partial class InstanceState
 {
     public InstanceStarted? Start { get; private set; }
     public Dictionary<string, string> UserValues { get; private set; } = new(StringComparer.Ordinal);
@@ -186,21 +186,24 @@ public sealed class InstanceState
                 break;
             case ExecutionCompleted c:
                 Conversation.Add(new ConversationMessage(MessageRole.Assistant, c.Text, c.TaskId, c.At));
-                Finish(c.TaskId, TaskOutcome.Completed, c.Text, null, null, c.Usage, c.Cost, c.TimeToFirstTokenMs, c.TotalTimeMs, c.At);
+                Finish(c.TaskId, TaskOutcome.Completed, c.Text, null, null, c.Usage, c.Cost, c.TimeToFirstTokenMs, c.TotalTimeMs, c.At,
+                    c.CallTimeToFirstTokenMs);
                 Status = InstanceStatus.Completed;
                 CompletedAt = c.At;
                 LastError = null;
                 break;
             case ExecutionFailed f:
                 DropTurn(f.TaskId);
-                Finish(f.TaskId, TaskOutcome.Failed, f.PartialText, f.Code, f.Detail, f.Usage, f.Cost, f.TimeToFirstTokenMs, f.TotalTimeMs, f.At);
+                Finish(f.TaskId, TaskOutcome.Failed, f.PartialText, f.Code, f.Detail, f.Usage, f.Cost, f.TimeToFirstTokenMs, f.TotalTimeMs, f.At,
+                    f.CallTimeToFirstTokenMs);
                 // An interrupted task (found unfinished on recovery) leaves the instance usable; a provider error shows as error.
                 Status = f.Code == ErrorCodes.Interrupted ? InstanceStatus.Ready : InstanceStatus.Error;
                 LastError = new TaskError(f.TaskId, f.Code, f.Detail);
                 break;
             case ExecutionCancelled x:
                 DropTurn(x.TaskId);
-                Finish(x.TaskId, TaskOutcome.Cancelled, x.PartialText, ErrorCodes.Cancelled, "cancelled by request", x.Usage, x.Cost, x.TimeToFirstTokenMs, x.TotalTimeMs, x.At);
+                Finish(x.TaskId, TaskOutcome.Cancelled, x.PartialText, ErrorCodes.Cancelled, "cancelled by request", x.Usage, x.Cost,
+                    x.TimeToFirstTokenMs, x.TotalTimeMs, x.At, x.CallTimeToFirstTokenMs);
                 Status = InstanceStatus.Ready;
                 LastError = new TaskError(x.TaskId, ErrorCodes.Cancelled, "cancelled by request");
                 break;
@@ -254,9 +257,16 @@ public sealed class InstanceState
                 calls[i] = calls[i] with { ResultIndex = index++ };
         }
         var earlier = turn.EarlierUsage;
+        var steps = turn.StepsSoFar.ToList();
+        if (steps[^1] is ModelCallStep call)
+            steps[^1] = call with
+            {
+                Ended = new ModelCallFigures(r.Usage, r.Cost, r.TimeToFirstTokenMs, r.TotalTimeMs, r.At, r.Text.Length == 0 ? null : r.Text),
+            };
+        steps.Add(new ToolCallsStep(r.Iteration, calls, r.At, r.ChunkCount));
         Current = turn with
         {
-            Steps = [.. turn.StepsSoFar, new ToolCallsStep(r.Iteration, calls, r.At, r.ChunkCount)],
+            Steps = steps,
             UsageSoFar = new TokenUsage(earlier.InputTokens + r.Usage.InputTokens, earlier.OutputTokens + r.Usage.OutputTokens,
                 earlier.CachedInputTokens + r.Usage.CachedInputTokens, earlier.Estimated || r.Usage.Estimated),
             CostSoFar = (turn.CostSoFar ?? 0m) + r.Cost,
@@ -339,7 +349,7 @@ public sealed class InstanceState
     private void DropTurn(string taskId) => Conversation.RemoveAll(m => m.TaskId == taskId);
 
     private void Finish(string taskId, TaskOutcome outcome, string text, string? code, string? detail, TokenUsage usage,
-        decimal cost, double? ttft, double total, DateTimeOffset at)
+        decimal cost, double? ttft, double total, DateTimeOffset at, double? callTtft)
     {
         var stats = ExecutionStats.From(usage, cost, ttft, total);
         var current = Current;
@@ -359,28 +369,9 @@ public sealed class InstanceState
             };
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
-                current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings, ToolLedger(current));
+                current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings, ToolLedger(current),
+                ModelCallRows(current, status, usage, cost, callTtft, at));
         }
-    }
-
-    /// <summary>The turn's tool calls as ai_tool_calls rows (null when it made none).</summary>
-    private static IReadOnlyList<ToolCallRecord>? ToolLedger(CurrentTask turn)
-    {
-        List<ToolCallRecord>? rows = null;
-        foreach (var step in turn.StepsSoFar)
-        {
-            if (step is not ToolCallsStep tools)
-                continue;
-            foreach (var c in tools.Calls)
-            {
-                (rows ??= new List<ToolCallRecord>()).Add(new ToolCallRecord(c.CallId, c.Name, c.Arguments,
-                    System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(c.Status.ToString()), c.Result, tools.Iteration,
-                    c.Policy == ToolPolicy.Idempotent ? "idempotent" : "at_most_once",
-                    c.Approved switch { true => "approved", false => "rejected", null => null }, c.DecidedBy, c.Reason,
-                    tools.StartedAt, c.StartedAt, c.FinishedAt, c.DurationMs));
-            }
-        }
-        return rows;
     }
 
     /// <summary>Characters of conversation text the instance holds (what a snapshot's size grows with).</summary>

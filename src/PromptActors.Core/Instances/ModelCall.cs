@@ -116,8 +116,10 @@ internal sealed class ModelCall : IDisposable
 
         // The turn's figures: every model call's usage and cost, the first token of its first call, the time since it began.
         var earlier = turn.EarlierUsage;
+        double? callTtft = null;
         if (turn.Iteration > 0)
         {
+            callTtft = ttft;
             usage = new TokenUsage(earlier.InputTokens + usage.InputTokens, earlier.OutputTokens + usage.OutputTokens,
                 earlier.CachedInputTokens + usage.CachedInputTokens, earlier.Estimated || usage.Estimated);
             cost += turn.CostSoFar ?? 0m;
@@ -126,14 +128,14 @@ internal sealed class ModelCall : IDisposable
         }
         return done switch
         {
-            { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now),
-            { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now),
+            { Cancelled: true } => new ExecutionCancelled(done.TaskId, text, usage, cost, ttft, total, now, callTtft),
+            { Error: { } error } => new ExecutionFailed(done.TaskId, ErrorCodes.ProviderError, error, text, usage, cost, ttft, total, now, callTtft),
             { ToolCalls.Count: > 0 } => new ExecutionFailed(done.TaskId, ErrorCodes.MaxIterations,
                 $"the turn made {settings.IterationLimit} model calls (settings.maxIterations) and the model still asks for tools",
-                text, usage, cost, ttft, total, now),
+                text, usage, cost, ttft, total, now, callTtft),
             _ => StructuredOutput.Check(text, settings.ResponseFormat, schemas) is { } invalid
-                ? new ExecutionFailed(done.TaskId, ErrorCodes.InvalidOutput, invalid, text, usage, cost, ttft, total, now)
-                : new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now),
+                ? new ExecutionFailed(done.TaskId, ErrorCodes.InvalidOutput, invalid, text, usage, cost, ttft, total, now, callTtft)
+                : new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now, callTtft),
         };
     }
 

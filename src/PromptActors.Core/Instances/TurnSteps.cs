@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PromptActors.Models;
 using PromptActors.Tools;
 
 namespace PromptActors.Instances;
@@ -20,8 +21,18 @@ public abstract record TurnStep(DateTimeOffset StartedAt);
 /// closed by <see cref="ExecutionCompleted"/>, <see cref="ExecutionFailed"/>, <see cref="ExecutionCancelled"/> or
 /// <see cref="ToolCallsRequested"/>. The call itself is not durable: on recovery the first model call of a turn ends the turn
 /// <c>interrupted</c> (nothing of it happened yet); a later one is made again (the tools before it have run).
+/// <see cref="Ended"/> is what a call that ended asking for tools cost (set by <see cref="ToolCallsRequested"/>; the turn's
+/// last call is costed by the event that ends the turn): each model call of a turn is one ai_tasks row.
 /// </summary>
-public sealed record ModelCallStep(string Model, string Provider, DateTimeOffset StartedAt, int Iteration = 0) : TurnStep(StartedAt);
+public sealed record ModelCallStep(string Model, string Provider, DateTimeOffset StartedAt, int Iteration = 0,
+    ModelCallFigures? Ended = null) : TurnStep(StartedAt);
+
+/// <summary>
+/// What one model call of a turn produced and cost: its own usage, cost and timing (not the turn's so far), when it ended, and
+/// its text (null when it streamed none).
+/// </summary>
+public sealed record ModelCallFigures(TokenUsage Usage, decimal Cost, double? TimeToFirstTokenMs, double TotalTimeMs,
+    DateTimeOffset At, string? Text = null);
 
 /// <summary>
 /// The tool calls the model asked for in model call <see cref="Iteration"/>: opened by <see cref="ToolCallsRequested"/>

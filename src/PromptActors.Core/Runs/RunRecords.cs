@@ -58,10 +58,36 @@ public sealed record RunTaskRecord(
     int Sequence = 0,
     string? KeyId = null,
     Prompts.PromptSettings? Settings = null,
-    IReadOnlyList<ToolCallRecord>? ToolCalls = null) : IPromptActorsMessage
+    IReadOnlyList<ToolCallRecord>? ToolCalls = null,
+    IReadOnlyList<ModelCallRecord>? ModelCalls = null) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
+
+    /// <summary>The ai_tasks row id of step <paramref name="step"/> of turn <paramref name="taskId"/> (step 0 is the turn's own row).</summary>
+    public static string StepTaskId(string taskId, int step) => step == 0 ? taskId : $"{taskId}.{step}";
 }
+
+/// <summary>
+/// One model call of a turn that made more than one (<see cref="RunTaskRecord.ModelCalls"/>, step 0 first), with its own
+/// figures: the record's tokens, cost and times are the turn's, summed over these. Stored as one ai_tasks row each: step 0
+/// is the turn's row (which also carries the user's message, the turn's outcome and its final reply), step n the row
+/// <c>{taskId}.{n}</c>. <see cref="Text"/> is what the call streamed before asking for tools (null when nothing; the last
+/// call's text is the record's <see cref="RunTaskRecord.ResponseText"/>).
+/// </summary>
+public sealed record ModelCallRecord(
+    int Step,
+    string Provider,
+    string Model,
+    RunTaskStatus Status,
+    string? Text,
+    long TokensInput,
+    long TokensOutput,
+    long TokensTotal,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double? TotalTimeMs,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CompletedAt);
 
 /// <summary>
 /// One ai_tool_calls row: a tool call of a task (written with the task's final row, keyed by task and call id, once).

@@ -24,7 +24,8 @@ namespace PromptActors.Serialization;
 /// <para><c>done.v2</c>: 1 | 2 task id; 3 text; 4 input tokens; 5 output tokens; 6 cached input tokens;
 /// 7 estimated; 8 cost's unscaled value (sint64) with 9 its scale (uint32) | 10 cost as invariant text when it does not
 /// fit 64 bits; 11 time to first token in ms (double, absent = null); 12 total time in ms (double); 13 time (UTC ticks);
-/// 14 its offset in minutes.</para>
+/// 14 its offset in minutes; 15 the time to first token of the turn's last model call, when the turn made more than one
+/// (double, absent = null).</para>
 /// <para>A number that is 0 and a flag that is false are not written.
 /// An id is written as 16 bytes only when it is exactly 32 lowercase hex digits (what the engine generates), so it
 /// reads back as the same string.</para>
@@ -92,6 +93,8 @@ public static class TurnEventCodec
                 WriteDouble(o, 11, ttft);
             WriteDouble(o, 12, e.TotalTimeMs);
             WriteTime(o, 13, e.At);
+            if (e.CallTimeToFirstTokenMs is { } callTtft)
+                WriteDouble(o, 15, callTtft);
         });
     }
 
@@ -136,7 +139,7 @@ public static class TurnEventCodec
         uint scale = 0;
         var estimated = false;
         decimal? costText = null;
-        double? ttft = null, total = null;
+        double? ttft = null, total = null, callTtft = null;
         long? ticks = null;
         var offsetMinutes = 0;
         var stream = new CodedInputStream(bytes);
@@ -158,6 +161,7 @@ public static class TurnEventCodec
                 case 12: total = Field(stream, tag, Fixed64).ReadDouble(); break;
                 case 13: ticks = Field(stream, tag, Fixed64).ReadSFixed64(); break;
                 case 14: offsetMinutes = Field(stream, tag, Varint).ReadSInt32(); break;
+                case 15: callTtft = Field(stream, tag, Fixed64).ReadDouble(); break;
                 default: stream.SkipLastField(); break;
             }
         }
@@ -169,7 +173,7 @@ public static class TurnEventCodec
         var cost = costText ?? new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), 0, units < 0, (byte)scale);
         return new ExecutionCompleted(Required(taskId, "task id"), Required(text, "text"),
             new TokenUsage(input, output, cached, estimated), cost, ttft,
-            total ?? throw new SerializationException("done.v2: total time is missing"), Time(ticks, offsetMinutes));
+            total ?? throw new SerializationException("done.v2: total time is missing"), Time(ticks, offsetMinutes), callTtft);
     }
 
     private static byte[] Encode<T>(int max, T value, Action<CodedOutputStream, T> write)

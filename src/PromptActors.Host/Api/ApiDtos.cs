@@ -239,6 +239,14 @@ public static class RunDto
                 step = c.Step, policy = c.Policy, decision = c.Decision, decidedBy = c.DecidedBy, reason = c.Reason,
                 requestedAt = c.RequestedAt, startedAt = c.StartedAt, completedAt = c.CompletedAt, durationMs = c.DurationMs,
             }),
+            // A turn of several model calls (tools): each call with its own figures (one ai_tasks row each); the task's
+            // figures are their sums.
+            modelCalls = t.ModelCalls?.Select(c => new
+            {
+                step = c.Step, status = c.Status.ToString().ToLowerInvariant(), provider = c.Provider, model = c.Model,
+                tokensInput = c.TokensInput, tokensOutput = c.TokensOutput, tokensTotal = c.TokensTotal, cost = c.Cost,
+                timeToFirstToken = c.TimeToFirstTokenMs, totalTime = c.TotalTimeMs, startedAt = c.StartedAt, completedAt = c.CompletedAt,
+            }),
             tokensInput = t.TokensInput,
             tokensOutput = t.TokensOutput,
             tokensTotal = t.TokensTotal,

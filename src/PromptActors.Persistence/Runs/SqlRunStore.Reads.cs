@@ -19,8 +19,8 @@ internal sealed partial class SqlRunStore
         if (runs.Count == 0)
             return null;
         var info = runs[0];
-        var tasks = await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id = @run_id")
-            .Text("run_id", runId).QueryAsync(r => ReadTask(r, info), cancellationToken);
+        var tasks = FoldSteps(await session.Sql($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id = @run_id")
+            .Text("run_id", runId).QueryAsync(r => ReadTask(r, info), cancellationToken));
         var ledger = await ReadLedgerAsync(session, runId, cancellationToken);
         if (ledger.Count > 0)
             tasks = tasks.Select(t => ledger.Contains(t.TaskId) ? t with { ToolCalls = ledger[t.TaskId].ToArray() } : t).ToList();
@@ -55,7 +55,7 @@ internal sealed partial class SqlRunStore
         var byId = runs.ToDictionary(r => r.RunId, StringComparer.Ordinal);
         // The tasks of exactly the runs just read: repeating the "newest" subquery here would see a run started in
         // between, and the oldest listed run would come back without its tasks.
-        var tasks = new List<RunTaskRecord>();
+        var rows = new List<TaskRow>();
         foreach (var chunk in runs.Chunk(RunIdsPerQuery))
         {
             var sql = new StringBuilder($"SELECT {TaskColumns} FROM ai_tasks WHERE run_id IN (");
@@ -64,8 +64,9 @@ internal sealed partial class SqlRunStore
             var statement = session.Sql(sql.Append(')').ToString());
             for (var i = 0; i < chunk.Length; i++)
                 statement.Text($"r{i}", chunk[i].RunId);
-            tasks.AddRange(await statement.QueryAsync(r => ReadTask(r, byId[r.GetString(1)]), cancellationToken));
+            rows.AddRange(await statement.QueryAsync(r => ReadTask(r, byId[r.GetString(1)]), cancellationToken));
         }
+        var tasks = FoldSteps(rows);
         var tasksByRun = tasks.ToLookup(t => t.Run.RunId, StringComparer.Ordinal);
         return runs.Select(info => RunTotals.Build(info, tasksByRun[info.RunId])).ToArray();
     }
@@ -112,11 +113,11 @@ internal sealed partial class SqlRunStore
         _dialect.ReadTimestamp(r, 11),
         r.GetStringOrNull(12));
 
-    private RunTaskRecord ReadTask(DbDataReader r, RunInfo info)
+    private TaskRow ReadTask(DbDataReader r, RunInfo info)
     {
         var request = StorageJson.Deserialize<TaskRequest>(r.GetString(4));
         var errors = r.IsDBNull(8) ? null : StorageJson.Deserialize<TaskErrors>(r.GetString(8));
-        return new RunTaskRecord(
+        return new TaskRow(new RunTaskRecord(
             info,
             r.GetString(0),
             r.GetString(2),
@@ -137,7 +138,7 @@ internal sealed partial class SqlRunStore
             r.IsDBNull(15) ? null : _dialect.ReadTimestamp(r, 15),
             r.GetInt32(17),
             r.GetStringOrNull(18),
-            request.Settings);
+            request.Settings), r.GetInt32(19), r.GetStringOrNull(20));
     }
 
     internal static string StatusName(RunTaskStatus status) => status switch

@@ -27,7 +27,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
 
     private const string TaskColumns =
         "task_id, run_id, provider, model, request_data, created_at, status, response_text, response_errors, " +
-        "tokens_input, tokens_output, tokens_total, cost, time_to_first_token, total_time, completed_at, updated_at, seq, key_id";
+        "tokens_input, tokens_output, tokens_total, cost, time_to_first_token, total_time, completed_at, updated_at, seq, key_id, step, turn_task_id";
 
     private const string InsertRunSql = """
         INSERT INTO ai_runs (id, user_id, org_id, project_id, source_type, source_id, name, prompt_id, prompt_version,
@@ -99,8 +99,8 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     {
         _dialect = dialect;
         var userMessage = dialect.JsonText("request_data", "userMessage");
-        // Same rules as RunTotals.Build: every task counts tokens and cost; a completed task adds its user message
-        // (when it had one) and the assistant reply to the transcript. A write that changes no total (a retry of a final
+        // Same rules as RunTotals.Build: every row (every model call) counts tokens and cost; a completed turn (step 0)
+        // adds its user message (when it had one) and the assistant reply to the transcript. A write that changes no total (a retry of a final
         // row, a late progress write) leaves the run row alone: no new row version, no WAL.
         var refreshTotals = $"""
             UPDATE ai_runs SET
@@ -116,13 +116,13 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
                        a.tokens, a.cost, a.messages, a.tasks, a.last_message_at,
                        CASE WHEN a.last_update > r.created_at THEN a.last_update ELSE r.created_at END AS updated_at
                 FROM ai_runs r, (
-                    SELECT COUNT(*) AS tasks,
+                    SELECT COALESCE(SUM(CASE WHEN step = 0 THEN 1 ELSE 0 END), 0) AS tasks,
                            COALESCE(SUM(tokens_total), 0) AS tokens,
                            COALESCE(SUM(cost), 0) AS cost,
-                           COALESCE(SUM(CASE WHEN status = 'completed'
+                           COALESCE(SUM(CASE WHEN status = 'completed' AND step = 0
                                              THEN CASE WHEN {userMessage} IS NULL THEN 1 ELSE 2 END
                                              ELSE 0 END), 0) AS messages,
-                           MAX(CASE WHEN status = 'completed' THEN COALESCE(completed_at, updated_at) END) AS last_message_at,
+                           MAX(CASE WHEN status = 'completed' AND step = 0 THEN COALESCE(completed_at, updated_at) END) AS last_message_at,
                            COALESCE(SUM(CASE WHEN status IN ('pending', 'streaming') THEN 1 ELSE 0 END), 0) AS open_tasks,
                            MAX(updated_at) AS last_update
                     FROM ai_tasks
@@ -252,6 +252,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             var insert = new SqlBatchStatement(InsertTaskIfMissingSql);
             BindTask(insert, w.Task);
             statements.Add(insert);
+            AddSteps(statements, w.Task);
             AddLedger(statements, w.Task);
         }
         foreach (var runId in runs.Keys)
@@ -287,8 +288,8 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     /// <summary>One write on its own: one command (PostgreSQL: one implicit transaction; SQLite: in a write transaction).</summary>
     private async Task WriteOneAsync(RunTaskRecord task, CancellationToken cancellationToken)
     {
-        // A final row with tool calls writes their ledger rows too: one transaction for all of it.
-        var atomic = _dialect.StatementsRunAtomically && !LedgerOf(task).Any();
+        // A final row of a turn with more model calls or with tool calls writes those rows too: one transaction for all of it.
+        var atomic = _dialect.StatementsRunAtomically && !WritesMoreRows(task);
         await using var session = atomic
             ? await SqlSession.OpenAsync(_dialect, cancellationToken)
             : await SqlSession.BeginWriteAsync(_dialect, cancellationToken);
@@ -296,6 +297,12 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
         BindTask(statement, task);
         BindRun(statement, task.Run, runKeys: false);
         await statement.ExecuteAsync(cancellationToken);
+        if (StepsOf(task).Any())
+        {
+            // The later model calls' rows count in the run's totals: computed again once they are in.
+            await WriteStepsAsync(session, task, cancellationToken);
+            await session.Sql(_refreshTotalsSql).Text("run_id", task.Run.RunId).ExecuteAsync(cancellationToken);
+        }
         await WriteLedgerAsync(session, task, cancellationToken);
         if (!atomic)
             await session.CommitAsync(cancellationToken);
@@ -338,6 +345,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
         var errors = task.ErrorCode is null && task.ErrorDetail is null
             ? null
             : StorageJson.Serialize(new TaskErrors(task.ErrorCode, task.ErrorDetail));
+        var own = OwnFigures(task);
         statement
             .Text("task_id", task.TaskId)
             .Text("run_id", task.Run.RunId)
@@ -352,12 +360,12 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             .Text("status", StatusName(task.Status))
             .Text("response_text", task.ResponseText)
             .Json("response_errors", errors)
-            .Int64("tokens_input", task.TokensInput)
-            .Int64("tokens_output", task.TokensOutput)
-            .Int64("tokens_total", task.TokensTotal)
-            .Money("cost", task.Cost)
-            .Double("time_to_first_token", task.TimeToFirstTokenMs)
-            .Double("total_time", task.TotalTimeMs)
+            .Int64("tokens_input", own.Input)
+            .Int64("tokens_output", own.Output)
+            .Int64("tokens_total", own.Total)
+            .Money("cost", own.Cost)
+            .Double("time_to_first_token", own.Ttft)
+            .Double("total_time", own.Time)
             .Timestamp("completed_at", task.CompletedAt)
             .Timestamp("updated_at", task.UpdatedAt)
             .Text("key_id", task.KeyId);

@@ -48,12 +48,13 @@ public static class Consistency
             Assert.Fail("messages completed more than once: " + string.Join(", ", duplicates) + "\n" +
                         await Diagnostics.DescribeDuplicatesAsync(cluster, duplicates.Select(d => d!).ToList()));
 
-        // Totals are derived from task rows: nothing double counted.
+        // Totals are derived from task rows (one per model call; task_count counts turns): nothing double counted.
         var badRuns = await cluster.QueryAsync("""
-            SELECT r.id, r.total_tokens, r.task_count, r.total_cost, COALESCE(SUM(t.tokens_total), 0), COUNT(t.task_id), COALESCE(SUM(t.cost), 0)
+            SELECT r.id, r.total_tokens, r.task_count, r.total_cost, COALESCE(SUM(t.tokens_total), 0),
+                   COUNT(t.task_id) FILTER (WHERE t.step = 0), COALESCE(SUM(t.cost), 0)
             FROM ai_runs r LEFT JOIN ai_tasks t ON t.run_id = r.id
             GROUP BY r.id, r.total_tokens, r.task_count, r.total_cost
-            HAVING r.total_tokens <> COALESCE(SUM(t.tokens_total), 0) OR r.task_count <> COUNT(t.task_id)
+            HAVING r.total_tokens <> COALESCE(SUM(t.tokens_total), 0) OR r.task_count <> COUNT(t.task_id) FILTER (WHERE t.step = 0)
                 OR r.total_cost <> COALESCE(SUM(t.cost), 0)
             """, r => { var l = new List<string>(); while (r.Read()) l.Add($"{r.GetString(0)}: {r.GetInt64(1)} tokens vs {r.GetInt64(4)}, {r.GetInt32(2)} tasks vs {r.GetInt64(5)}"); return l; });
         Assert.True(badRuns.Count == 0, "runs whose totals differ from their task rows: " + string.Join("; ", badRuns));

@@ -58,6 +58,18 @@ public sealed class ToolLoopTests : EngineTestKit
         // Both model calls' tokens are the turn's.
         Assert.Equal(view.RunTracking.TotalTokens, row.TokensTotal);
         Assert.True(row.TokensInput > TokenCount(view.Conversation[0].Content));
+        // Each model call with its own figures (one ai_tasks row each), adding up to the turn's.
+        var calls = row.ModelCalls!;
+        Assert.Equal([0, 1], calls.Select(c => c.Step));
+        Assert.All(calls, c => Assert.Equal(RunTaskStatus.Completed, c.Status));
+        Assert.All(calls, c => Assert.True(c.TokensOutput > 0 && c.TotalTimeMs >= 0));
+        Assert.Equal(row.TokensTotal, calls.Sum(c => c.TokensTotal));
+        Assert.Equal(row.Cost, calls.Sum(c => c.Cost));
+        Assert.Null(calls[0].TimeToFirstTokenMs); // it streamed no text, only the call
+        Assert.NotNull(calls[1].TimeToFirstTokenMs);
+        Assert.Equal(row.TimeToFirstTokenMs, calls[1].TimeToFirstTokenMs); // the turn's first token
+        Assert.True(calls[1].StartedAt >= calls[0].CompletedAt);
+        Assert.True(calls[1].TokensInput > calls[0].TokensInput); // the second call also reads the tool's result
     }
 
     [Fact]

@@ -66,15 +66,16 @@ public sealed class TurnEventCodecTests
     {
         var usage = Gen.Select(Gen.Long[0, long.MaxValue], Gen.Long[0, long.MaxValue], Gen.Long[0, 1_000_000], Gen.Bool,
             (input, output, cached, estimated) => new TokenUsage(input, output, cached, estimated));
-        Gen.Select(GenId, GenText, usage, GenCost, GenMs.Nullable(0.3), GenMs, GenTime)
+        Gen.Select(GenId, GenText, usage, GenCost, GenMs.Nullable(0.3), GenMs, GenTime, GenMs.Nullable(0.5))
             .Sample(t =>
             {
-                var (taskId, text, tokens, cost, ttft, total, at) = t;
-                var e = new ExecutionCompleted(taskId, text, tokens, cost, ttft, total, at);
+                var (taskId, text, tokens, cost, ttft, total, at, callTtft) = t;
+                var e = new ExecutionCompleted(taskId, text, tokens, cost, ttft, total, at, callTtft);
                 var back = TurnEventCodec.ReadCompleted(TurnEventCodec.Write(e));
                 Assert.Equal(Describe(e), Describe(back));
                 Assert.Equal(e.Cost, back.Cost);
                 Assert.Equal(e.TimeToFirstTokenMs?.ToString("R"), back.TimeToFirstTokenMs?.ToString("R"));
+                Assert.Equal(e.CallTimeToFirstTokenMs?.ToString("R"), back.CallTimeToFirstTokenMs?.ToString("R"));
                 Assert.Equal(e.TotalTimeMs.ToString("R"), back.TotalTimeMs.ToString("R"));
             });
     }

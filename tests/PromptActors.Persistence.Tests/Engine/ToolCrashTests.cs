@@ -88,6 +88,18 @@ public abstract class ToolCrashTests(ITestDatabases databases, ITestOutputHelper
             var row = Assert.Single(run!.Tasks);
             Assert.Equal(["a", "b"], row.ToolCalls!.Select(c => c.CallId));
             Assert.Equal(policyOfB == ToolPolicy.Idempotent ? "idempotent" : "at_most_once", row.ToolCalls![1].Policy);
+
+            // One ai_tasks row per model call: the turn's own (step 0, costed before the crash) and the call after it.
+            var rows = (await StoredTasksAsync()).Where(t => t.RunId == run.Info.RunId).OrderBy(t => t.Step).ToList();
+            Assert.Equal([(taskId, 0, (string?)null, "completed"), (taskId + ".1", 1, taskId, "completed")],
+                rows.Select(t => (t.TaskId, t.Step, t.TurnTaskId, t.Status)));
+            Assert.All(rows, t => Assert.True(t.TokensTotal > 0, $"row {t.TaskId} has no tokens"));
+            Assert.Equal([0, 1], row.ModelCalls!.Select(c => c.Step));
+            Assert.Equal(rows.Select(t => t.TokensTotal), row.ModelCalls!.Select(c => c.TokensTotal));
+            Assert.Equal(rows.Sum(t => t.TokensTotal), row.TokensTotal);
+            Assert.Equal(row.TokensTotal, run.TotalTokens);
+            Assert.Equal(2, run.MessageCount); // the user's message and the final reply: a model call is not a message
+            await AssertTotalsMatchTaskRowsAsync(run.Info.RunId);
         }
     }
 

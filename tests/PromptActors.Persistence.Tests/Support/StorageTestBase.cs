@@ -34,13 +34,16 @@ public abstract class StorageTestBase(ITestDatabases databases) : IAsyncLifetime
         return rows.SingleOrDefault();
     }
 
-    /// <summary>Every ai_tasks row: (task id, run id, status, tokens_total, cost).</summary>
+    /// <summary>Every ai_tasks row (one per model call): task id, run id, status, tokens_total, cost, errors, step, turn.</summary>
     protected async Task<List<StoredTask>> StoredTasksAsync()
     {
         await using var session = await SqlSession.OpenAsync(Storage.Dialect, default);
-        return await session.Sql("SELECT task_id, run_id, status, tokens_total, cost, response_errors FROM ai_tasks ORDER BY created_at, task_id")
+        return await session.Sql("""
+                SELECT task_id, run_id, status, tokens_total, cost, response_errors, step, turn_task_id
+                FROM ai_tasks ORDER BY created_at, task_id
+                """)
             .QueryAsync(r => new StoredTask(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3),
-                Storage.Dialect.ReadMoney(r, 4), r.IsDBNull(5) ? null : r.GetString(5)), default);
+                Storage.Dialect.ReadMoney(r, 4), r.IsDBNull(5) ? null : r.GetString(5), r.GetInt32(6), r.GetStringOrNull(7)), default);
     }
 
     protected async Task<long> CountAsync(string table)
@@ -57,11 +60,12 @@ public abstract class StorageTestBase(ITestDatabases databases) : IAsyncLifetime
         var tasks = (await StoredTasksAsync()).Where(t => t.RunId == runId).ToList();
         Assert.Equal(tasks.Sum(t => t.TokensTotal), run.TotalTokens);
         Assert.Equal(tasks.Sum(t => t.Cost), run.TotalCost);
-        Assert.Equal(tasks.Count, run.TaskCount);
+        Assert.Equal(tasks.Count(t => t.Step == 0), run.TaskCount); // turns; a turn's later model calls are rows of it
     }
 }
 
 public sealed record StoredRun(string Status, long TotalTokens, decimal TotalCost, int MessageCount, int TaskCount,
     DateTimeOffset? LastMessageAt, DateTimeOffset UpdatedAt);
 
-public sealed record StoredTask(string TaskId, string RunId, string Status, long TokensTotal, decimal Cost, string? Errors);
+public sealed record StoredTask(string TaskId, string RunId, string Status, long TokensTotal, decimal Cost, string? Errors,
+    int Step = 0, string? TurnTaskId = null);
