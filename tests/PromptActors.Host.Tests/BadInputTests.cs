@@ -141,6 +141,8 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         { "prompt maxIterations zero", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"settings":{"tools":["lookup_order"],"maxIterations":0}}""", Json, U1, 400, "validation_failed" },
         { "prompt tools not a list", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"settings":{"tools":"lookup_order"}}""", Json, U1, 400, "validation_failed" },
         { "prompt message with the tool role", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"tool","content":"x"}]}""", Json, U1, 400, "validation_failed" },
+        { "prompt repairAttempts out of range", "PUT", "/v1/prompts/x", """{"name":"n","messages":[{"role":"user","content":"x"}],"settings":{"repairAttempts":9}}""", Json, U1, 400, "validation_failed" },
+        { "message settings change repairAttempts", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","settings":{"repairAttempts":0}}""", Json, U1, 400, "validation_failed" },
         { "message settings change the tools", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","settings":{"tools":["lookup_order"]}}""", Json, U1, 400, "validation_failed" },
         { "start with a client tool of a bad name", "POST", "/v1/instances", """{"promptId":"seed","clientTools":[{"name":"no spaces"}]}""", Json, U1, 400, "validation_failed" },
         { "start with a client tool with an unknown field", "POST", "/v1/instances", """{"promptId":"seed","clientTools":[{"name":"where","gps":true}]}""", Json, U1, 400, "validation_failed" },

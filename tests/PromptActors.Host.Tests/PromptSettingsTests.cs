@@ -13,7 +13,7 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         const string prompt = """
             {"name":"S","messages":[{"role":"system","content":"Be brief."}],
              "settings":{"model":"local","temperature":0.3,"topP":0.8,"maxTokens":100,"stop":["END"],"topK":40,"seed":1234,
-                         "frequencyPenalty":0.5,"presencePenalty":-0.25}}
+                         "frequencyPenalty":0.5,"presencePenalty":-0.25,"repairAttempts":2}}
             """;
         Assert.Equal(HttpStatusCode.OK, (await client.PutJson("/v1/prompts/settings-p", prompt)).StatusCode);
         var settings = (await (await client.GetAsync("/v1/prompts/settings-p")).Json()).GetProperty("settings");
@@ -22,6 +22,7 @@ public sealed class PromptSettingsTests(HostFixture host) : IClassFixture<HostFi
         Assert.Equal(0.5, settings.GetProperty("frequencyPenalty").GetDouble());
         Assert.Equal(-0.25, settings.GetProperty("presencePenalty").GetDouble());
         Assert.Equal(0.3, settings.GetProperty("temperature").GetDouble());
+        Assert.Equal(2, settings.GetProperty("repairAttempts").GetInt32());
 
         var started = await client.PostJson("/v1/instances", """{"promptId":"settings-p","instanceId":"settings-i","executionConfig":{"autoRun":true}}""");
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);

@@ -9,6 +9,7 @@ using PromptActors.Models;
 using PromptActors.Prompts;
 using PromptActors.Runs;
 using PromptActors.Streaming;
+using PromptActors.Telemetry;
 using PromptActors.Variables;
 
 namespace PromptActors.Instances;
@@ -47,6 +48,8 @@ public sealed partial class ExecutionInstanceActor
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         if (outcome is ToolCallsRequested requested)
             OnToolsRequested(requested, call, persistStarted);
+        else if (outcome is OutputRepairRequested repair)
+            OnRepairRequested(repair, call, persistStarted);
         else
             EndTurn(outcome, call.Model.Id, call.Model.Provider, persistStarted, call);
     }
@@ -79,6 +82,39 @@ public sealed partial class ExecutionInstanceActor
             StopIfHandedOff();
         });
     }
+
+    /// <summary>
+    /// The reply is not the JSON asked for and the turn may repair it: that is journaled (with the call's figures), the
+    /// stream is told the reply is discarded, and the next model call is asked to fix it (see <see cref="OnContinue"/>).
+    /// </summary>
+    private void OnRepairRequested(OutputRepairRequested repair, ModelCall call, long persistStarted)
+    {
+        Persist(repair, e =>
+        {
+            PromptActorsTelemetry.JournalWrite.Record(System.Diagnostics.Stopwatch.GetElapsedTime(persistStarted).TotalSeconds);
+            _state.Apply(e);
+            EndModelSpan(repair.Usage, "invalid_output", call.Model);
+            var events = _turnEvents ??= new List<ReplyEvent>();
+            for (var i = 0; i < call.Chunks.Count; i++)
+                events.Add(new ReplyChunk(repair.TaskId, call.FirstIndex + i, call.Chunks[i]));
+            call.Dispose();
+            _call = null;
+            if (_state.Current?.ActiveStep is ModelCallStep { Repair: { } asked })
+                Emit(new ReplyRepair(repair.TaskId, asked.Index, repair.Errors));
+            MaybeSnapshot();
+            AfterToolChange(); // the repairing call, unless the turn is cancelled or moving meanwhile
+        });
+    }
+
+    /// <summary>What the repairing call is told after the conversation: the invalid reply, then why it is invalid.</summary>
+    private static IReadOnlyList<ChatMessage> WithRepair(IReadOnlyList<ChatMessage> messages, OutputRepair repair) =>
+    [
+        .. messages,
+        new ChatMessage(ChatRole.Assistant, repair.InvalidText),
+        new ChatMessage(ChatRole.User,
+            "Your reply is not valid for the required JSON format: " + repair.Errors
+            + "\nAnswer again with only the corrected JSON, nothing else."),
+    ];
 
     private ReplyEvent Terminal(FinishedTask task) => task.Outcome == TaskOutcome.Completed
         ? new ReplyCompleted(task.TaskId, task.Text, task.Stats, StructuredOutput.Parse(task.Text, _state.Start?.Settings.ResponseFormat))

@@ -51,14 +51,17 @@ public sealed partial class ExecutionInstanceActor
     }
 
     /// <summary>A model call that asked for tools: its span ends with its own usage and the <c>tool_calls</c> finish reason.</summary>
-    private void EndModelSpan(ToolCallsRequested requested, ModelEntry model)
+    private void EndModelSpan(ToolCallsRequested requested, ModelEntry model) => EndModelSpan(requested.Usage, "tool_calls", model);
+
+    /// <summary>Ends the chat span of a model call the turn goes on after (<paramref name="finishReason"/>: why it goes on).</summary>
+    private void EndModelSpan(TokenUsage usage, string finishReason, ModelEntry model)
     {
         if (_modelSpan is { } span)
         {
             span.SetTag("gen_ai.response.model", model.Id)
-                .SetTag("gen_ai.usage.input_tokens", requested.Usage.InputTokens)
-                .SetTag("gen_ai.usage.output_tokens", requested.Usage.OutputTokens)
-                .SetTag("gen_ai.response.finish_reasons", new[] { "tool_calls" });
+                .SetTag("gen_ai.usage.input_tokens", usage.InputTokens)
+                .SetTag("gen_ai.usage.output_tokens", usage.OutputTokens)
+                .SetTag("gen_ai.response.finish_reasons", new[] { finishReason });
             PromptActorsTelemetry.StopDetached(span);
         }
         _modelSpan = null;

@@ -103,6 +103,23 @@ public sealed record ExecutionCancelled(
     double? CallTimeToFirstTokenMs = null) : IInstanceEvent;
 
 /// <summary>
+/// Model call <see cref="Iteration"/> of task <see cref="TaskId"/> replied <see cref="Text"/>, which is not the JSON the
+/// prompt's response format asks for (<see cref="Errors"/>), and the turn may still repair it: the next model call is asked
+/// to. Usage, cost and times are that call's own; <see cref="ChunkCount"/> is how many chunks it streamed.
+/// </summary>
+public sealed record OutputRepairRequested(
+    string TaskId,
+    int Iteration,
+    string Text,
+    string Errors,
+    TokenUsage Usage,
+    decimal Cost,
+    double? TimeToFirstTokenMs,
+    double TotalTimeMs,
+    DateTimeOffset At,
+    int ChunkCount = 0) : IInstanceEvent;
+
+/// <summary>
 /// The task's final row is in the run store; the outbox stops retrying it. Written by earlier versions after every task;
 /// the acknowledgement now rides on the next <see cref="MessageSubmitted"/> (<see cref="MessageSubmitted.Synced"/>).
 /// </summary>

@@ -44,6 +44,10 @@ public sealed record CurrentTask(string TaskId, string? UserMessage, string Mode
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<TurnStep> StepsSoFar => Steps is { Count: > 0 } steps ? steps : [new ModelCallStep(Model, Provider, SubmittedAt)];
 
+    /// <summary>Model calls the turn made (or makes) to repair a reply that was not the JSON asked for.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int Repairs => StepsSoFar.Count(s => s is ModelCallStep { Repair: not null });
+
     /// <summary>The step the turn is in now.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public TurnStep ActiveStep => StepsSoFar[^1];
@@ -209,6 +213,9 @@ public sealed partial class InstanceState
                 break;
             case ToolCallsRequested r when Current?.TaskId == r.TaskId:
                 ApplyRequested(r);
+                break;
+            case OutputRepairRequested r when Current?.TaskId == r.TaskId:
+                ApplyRepair(r);
                 break;
             case ToolCallFinished f when Current?.TaskId == f.TaskId:
                 ApplyToolResult(f.CallId, f.Status, f.Result, f.At, f.DurationMs, null, null);

@@ -114,6 +114,13 @@ internal sealed class ModelCall : IDisposable
                     turn.AllCalls.Select(c => c.CallId)),
                 usage, cost, ttft, total, now, _chunks.Count);
 
+        // A reply that is not the JSON asked for is repaired by another model call while the turn may make one.
+        var invalid = done is { Cancelled: false, Error: null, ToolCalls: null or { Count: 0 } }
+            ? StructuredOutput.Check(text, settings.ResponseFormat, schemas)
+            : null;
+        if (invalid is not null && turn.Repairs < settings.RepairLimit && turn.Iteration + 1 < settings.IterationLimit)
+            return new OutputRepairRequested(done.TaskId, turn.Iteration, text, invalid, usage, cost, ttft, total, now, _chunks.Count);
+
         // The turn's figures: every model call's usage and cost, the first token of its first call, the time since it began.
         var earlier = turn.EarlierUsage;
         double? callTtft = null;
@@ -133,7 +140,7 @@ internal sealed class ModelCall : IDisposable
             { ToolCalls.Count: > 0 } => new ExecutionFailed(done.TaskId, ErrorCodes.MaxIterations,
                 $"the turn made {settings.IterationLimit} model calls (settings.maxIterations) and the model still asks for tools",
                 text, usage, cost, ttft, total, now, callTtft),
-            _ => StructuredOutput.Check(text, settings.ResponseFormat, schemas) is { } invalid
+            _ => invalid is not null
                 ? new ExecutionFailed(done.TaskId, ErrorCodes.InvalidOutput, invalid, text, usage, cost, ttft, total, now, callTtft)
                 : new ExecutionCompleted(done.TaskId, text, usage, cost, ttft, total, now, callTtft),
         };

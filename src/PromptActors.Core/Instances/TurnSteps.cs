@@ -24,8 +24,16 @@ public abstract record TurnStep(DateTimeOffset StartedAt);
 /// <see cref="Ended"/> is what a call that ended asking for tools cost (set by <see cref="ToolCallsRequested"/>; the turn's
 /// last call is costed by the event that ends the turn): each model call of a turn is one ai_tasks row.
 /// </summary>
+/// <see cref="Repair"/> is set on a call that repairs the reply before it (opened by <see cref="OutputRepairRequested"/>).
 public sealed record ModelCallStep(string Model, string Provider, DateTimeOffset StartedAt, int Iteration = 0,
-    ModelCallFigures? Ended = null) : TurnStep(StartedAt);
+    ModelCallFigures? Ended = null, OutputRepair? Repair = null) : TurnStep(StartedAt);
+
+/// <summary>
+/// The reply of the call before was not the JSON the prompt asks for: this call gets the conversation, that reply and a
+/// request to fix it with <see cref="Errors"/>. <see cref="ChunkCount"/> is how many chunks the invalid reply streamed and
+/// <see cref="Index"/> the stream index of the <c>repair</c> event after them (the same after a restart).
+/// </summary>
+public sealed record OutputRepair(string InvalidText, string Errors, int ChunkCount, int Index);
 
 /// <summary>
 /// What one model call of a turn produced and cost: its own usage, cost and timing (not the turn's so far), when it ended, and

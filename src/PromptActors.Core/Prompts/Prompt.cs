@@ -28,6 +28,7 @@ public sealed record VariableDefault(string Name, string? DefaultValue = null, b
 /// <see cref="ToolChoice"/> is <c>auto</c> (the default), <c>none</c>, <c>required</c> or one of those names;
 /// <see cref="MaxIterations"/> bounds the model calls of one turn (default 8). <see cref="ClientTools"/> are tools the
 /// caller runs itself (the original's <c>client_tools</c>): a call of one pauses the turn until the caller posts its result.
+/// <see cref="RepairAttempts"/> (default 1) is how many more model calls may repair a reply that is not the JSON asked for.
 /// </summary>
 public sealed record PromptSettings(
     string? Model = null,
@@ -46,7 +47,8 @@ public sealed record PromptSettings(
     string? ToolChoice = null,
     bool? ParallelToolCalls = null,
     int? MaxIterations = null,
-    IReadOnlyList<ClientTool>? ClientTools = null)
+    IReadOnlyList<ClientTool>? ClientTools = null,
+    int? RepairAttempts = null)
 {
     public static readonly PromptSettings Default = new();
 
@@ -56,6 +58,16 @@ public sealed record PromptSettings(
     /// <summary>Model calls a turn may make (a model call, its tool calls, the next model call… counts the model calls).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int IterationLimit => MaxIterations ?? DefaultMaxIterations;
+
+    /// <summary>Repairs of an invalid JSON reply when <see cref="RepairAttempts"/> is not set.</summary>
+    public const int DefaultRepairAttempts = 1;
+
+    /// <summary>
+    /// How many more model calls a turn may make to repair a reply that is not the JSON <see cref="ResponseFormat"/> asks
+    /// for (each is told the validation errors); after that the turn fails <c>invalid_output</c>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int RepairLimit => RepairAttempts ?? DefaultRepairAttempts;
 }
 
 /// <summary>

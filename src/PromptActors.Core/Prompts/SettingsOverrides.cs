@@ -22,8 +22,8 @@ public static class SettingsOverrides
         if (overrides.AdditionalProperties is not null)
             errors.Add("settings.additionalProperties cannot be changed by a message (allowed: " + string.Join(", ", Allowed) + ")");
         if (overrides.Tools is not null || overrides.ToolChoice is not null || overrides.ParallelToolCalls is not null
-            || overrides.MaxIterations is not null || overrides.ClientTools is not null)
-            errors.Add("settings.tools, clientTools, toolChoice, parallelToolCalls and maxIterations cannot be changed by a message (allowed: "
+            || overrides.MaxIterations is not null || overrides.ClientTools is not null || overrides.RepairAttempts is not null)
+            errors.Add("settings.tools, clientTools, toolChoice, parallelToolCalls, maxIterations and repairAttempts cannot be changed by a message (allowed: "
                 + string.Join(", ", Allowed) + ")");
         // The same ranges as a saved prompt's settings.
         var probe = new PromptDefinition("message", "message", [new PromptMessage(MessageRole.User, "x")], Settings: overrides);
@@ -54,5 +54,6 @@ public static class SettingsOverrides
     private static bool IsEmpty(PromptSettings s) => s.Model is null && s.Temperature is null && s.TopP is null && s.MaxTokens is null
         && s.Stop is null && s.TopK is null && s.Seed is null && s.FrequencyPenalty is null && s.PresencePenalty is null
         && s.ResponseFormat is null && s.ReasoningEffort is null && s.AdditionalProperties is null
-        && s.Tools is null && s.ToolChoice is null && s.ParallelToolCalls is null && s.MaxIterations is null && s.ClientTools is null;
+        && s.Tools is null && s.ToolChoice is null && s.ParallelToolCalls is null && s.MaxIterations is null && s.ClientTools is null
+        && s.RepairAttempts is null;
 }

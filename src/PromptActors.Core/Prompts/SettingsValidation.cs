@@ -39,6 +39,7 @@ public static class SettingsValidation
     /// <summary>Most tools a prompt may offer, and most model calls it may allow a turn.</summary>
     public const int MaxTools = 64;
     public const int MaxIterationsLimit = 64;
+    public const int MaxRepairAttempts = 5;
 
     /// <summary>The tool choices besides a tool's name.</summary>
     public static readonly IReadOnlyList<string> ToolChoices = ["auto", "none", "required"];
@@ -84,6 +85,8 @@ public static class SettingsValidation
             errors.Add("settings.toolChoice required needs settings.tools or settings.clientTools");
         if (s.MaxIterations is { } max && (max < 1 || max > MaxIterationsLimit))
             errors.Add($"settings.maxIterations must be 1 to {MaxIterationsLimit}");
+        if (s.RepairAttempts is { } repairs && (repairs < 0 || repairs > MaxRepairAttempts))
+            errors.Add($"settings.repairAttempts must be 0 to {MaxRepairAttempts}");
     }
 
     /// <summary>Whether the settings offer the model any tool (no allocation: asked on every model call).</summary>

@@ -96,6 +96,8 @@ public sealed class PromptActorsSerializer : SerializerWithStringManifest
         ["re.toolresult.v1"] = typeof(ReplyToolResult),
         ["cmd.toolresults.v1"] = typeof(SubmitToolResults),
         ["re.toolresults.v1"] = typeof(ToolResultsAccepted),
+        ["ev.repairrequested.v1"] = typeof(OutputRepairRequested),
+        ["re.repair.v1"] = typeof(ReplyRepair),
     };
 
     /// <summary>Manifests journals written by earlier versions hold: read, never written (JSON, like every v1 form).</summary>

@@ -52,3 +52,9 @@ public sealed record ReplyToolCall(string TaskId, long Index, string CallId, str
 /// <summary>A tool call's result: its status and the start of the result (<see cref="Preview"/>).</summary>
 public sealed record ReplyToolResult(string TaskId, long Index, string CallId, string Name, ToolCallStatus Status, string Preview)
     : ReplyEvent(TaskId);
+
+/// <summary>
+/// The reply streamed so far (since the previous step) is not the JSON the prompt asks for (<see cref="Errors"/>): it is
+/// discarded, and the model is asked to repair it; the repaired reply's chunks follow.
+/// </summary>
+public sealed record ReplyRepair(string TaskId, long Index, string Errors) : ReplyEvent(TaskId);

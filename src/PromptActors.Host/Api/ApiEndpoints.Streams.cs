@@ -117,6 +117,9 @@ public static partial class ApiEndpoints
             {
                 taskId = r.TaskId, index = r.Index, callId = r.CallId, name = r.Name, status = ToolDto.ToolStatus(r.Status), preview = r.Preview,
             }), "tool_result") { EventId = EventId(r.TaskId, r.Index) }, false),
+        // The chunks since the previous step are not the JSON asked for: drop them, the model repairs its reply next.
+        ReplyRepair r => (new SseItem<string>(Json(new { taskId = r.TaskId, index = r.Index, errors = r.Errors }), "repair")
+            { EventId = EventId(r.TaskId, r.Index) }, false),
         ReplyCompleted done => (new SseItem<string>(Json(new { taskId = done.TaskId, text = done.Text, stats = StatsDto.From(done.Stats), output = done.Output }), "completed"), true),
         ReplyFailed f => (new SseItem<string>(Json(new { taskId = f.TaskId, code = f.Code, detail = f.Detail, partialText = f.PartialText }), "error"), true),
         _ => throw new InvalidOperationException("unknown reply event"),

@@ -9,13 +9,13 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
     int? TopK = null, long? Seed = null, double? FrequencyPenalty = null, double? PresencePenalty = null,
     JsonElement? ResponseFormat = null, string? ReasoningEffort = null, Dictionary<string, JsonElement>? AdditionalProperties = null,
     IReadOnlyList<string>? Tools = null, string? ToolChoice = null, bool? ParallelToolCalls = null, int? MaxIterations = null,
-    IReadOnlyList<ClientToolBody>? ClientTools = null)
+    IReadOnlyList<ClientToolBody>? ClientTools = null, int? RepairAttempts = null)
 {
     public PromptSettings ToSettings(List<string> errors) => new(Model, Temperature, TopP, MaxTokens, Stop?.ToArray(), TopK, Seed,
         FrequencyPenalty, PresencePenalty, ParseFormat(ResponseFormat, errors), ReasoningEffort,
         AdditionalProperties?.ToDictionary(kv => kv.Key, kv => JsonSerializer.Serialize(kv.Value), StringComparer.Ordinal),
         Tools?.ToArray(), ToolChoice, ParallelToolCalls, MaxIterations,
-        ClientTools?.Select(t => t?.ToClientTool()!).ToArray());
+        ClientTools?.Select(t => t?.ToClientTool()!).ToArray(), RepairAttempts);
 
     /// <summary><c>"text"</c>, <c>"json"</c>, or <c>{"type": …, "name": …, "schema": {…}, "strict": …, "description": …}</c>.</summary>
     private static ResponseFormat? ParseFormat(JsonElement? body, List<string> errors)
@@ -83,6 +83,7 @@ public sealed record PromptSettingsBody(string? Model, double? Temperature, doub
         },
         reasoningEffort = s.ReasoningEffort,
         tools = s.Tools, toolChoice = s.ToolChoice, parallelToolCalls = s.ParallelToolCalls, maxIterations = s.MaxIterations,
+        repairAttempts = s.RepairAttempts,
         clientTools = s.ClientTools?.Select(t => new { name = t.Name, description = t.Description,
             parameters = t.Parameters is { } p ? Json(p) : (JsonElement?)null }),
         additionalProperties = s.AdditionalProperties?.ToDictionary(kv => kv.Key, kv => Json(kv.Value), StringComparer.Ordinal),

@@ -197,6 +197,10 @@ public static class RunCommand
                 case ReplyToolResult result:
                     await error.WriteLineAsync($"← {result.Name}: {Api.ToolDto.ToolStatus(result.Status)} {result.Preview}");
                     break;
+                case ReplyRepair repair:
+                    await output.WriteLineAsync();
+                    await error.WriteLineAsync($"↺ not the JSON asked for ({repair.Errors}); the model repairs its reply");
+                    break;
                 case ReplyCompleted done:
                     spinner?.Stop();
                     await output.WriteLineAsync();

@@ -21,9 +21,9 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : EngineTest
          "required":["sentiment","score","summary","tags"],"additionalProperties":false}
         """;
 
-    private Task<Prompt> SaveJsonPromptAsync(string id, string model, ResponseFormat format) =>
+    private Task<Prompt> SaveJsonPromptAsync(string id, string model, ResponseFormat format, int? repairAttempts = null) =>
         Engine.SavePromptAsync(new PromptDefinition(id, id, [new(MessageRole.System, "Rate the review.")], Settings:
-            new PromptSettings(model, ResponseFormat: format)));
+            new PromptSettings(model, ResponseFormat: format, RepairAttempts: repairAttempts)));
 
     private static ResponseFormat SchemaFormat => new(ResponseFormat.JsonSchemaType, "review", Schema, Strict: true);
 
@@ -53,7 +53,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : EngineTest
     [Fact]
     public async Task Json_without_a_schema_takes_any_json_and_refuses_text()
     {
-        await SaveJsonPromptAsync("any-json", PromptActorsTestKit.ScriptedModelId, new ResponseFormat(ResponseFormat.JsonType));
+        await SaveJsonPromptAsync("any-json", PromptActorsTestKit.ScriptedModelId, new ResponseFormat(ResponseFormat.JsonType), repairAttempts: 0);
         Model.Enqueue(ScriptedReply.Text("[1, ", "2]"), ScriptedReply.Text("Sure! Here it is: {}"));
         var instance = await StartAsync("any-json");
 
@@ -69,7 +69,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : EngineTest
     [Fact]
     public async Task A_reply_that_breaks_the_schema_fails_invalid_output_with_the_rule_and_keeps_the_raw_text_on_the_task_row()
     {
-        await SaveJsonPromptAsync("rate", PromptActorsTestKit.ScriptedModelId, SchemaFormat);
+        await SaveJsonPromptAsync("rate", PromptActorsTestKit.ScriptedModelId, SchemaFormat, repairAttempts: 0); // no repair (OutputRepairTests)
         const string bad = """{"sentiment":"ecstatic","score":9,"summary":"ok","tags":["a","b"]}""";
         Model.Enqueue(ScriptedReply.Text(bad));
         var instance = await StartAsync("rate");

@@ -111,6 +111,19 @@ public sealed class SerializerTests(ITestOutputHelper output) : Akka.TestKit.Xun
         var back = (PromptActors.Instances.InstanceSnapshot)Serializer.FromBinary(bytes, Serializer.Manifest(withSteps));
         Assert.IsType<PromptActors.Instances.ModelCallStep>(Assert.Single(back.Current!.Steps!));
         Assert.Equal(bytes, Serializer.ToBinary(back));
+
+        // A model call's own figures and a repairing call keep everything through a snapshot.
+        PromptActors.Instances.TurnStep[] repaired =
+        [
+            new PromptActors.Instances.ModelCallStep("local", "local", at, 0,
+                new PromptActors.Instances.ModelCallFigures(new PromptActors.Models.TokenUsage(10, 4), 0.0001m, 3.5, 12.25, at, "{\"a\":1}")),
+            new PromptActors.Instances.ModelCallStep("local", "local", at, 1, Repair: new PromptActors.Instances.OutputRepair("{\"a\":1}", "/a: expected string", 2, 2)),
+        ];
+        var withRepair = v1 with { Current = v1.Current! with { Steps = repaired } };
+        var repairBytes = Serializer.ToBinary(withRepair);
+        var repairBack = (PromptActors.Instances.InstanceSnapshot)Serializer.FromBinary(repairBytes, Serializer.Manifest(withRepair));
+        Assert.Equal(repaired, repairBack.Current!.Steps!);
+        Assert.Equal(1, repairBack.Current.Repairs);
     }
 
     [Fact]
