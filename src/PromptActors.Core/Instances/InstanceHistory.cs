@@ -5,7 +5,8 @@ using PromptActors.Prompts;
 namespace PromptActors.Instances;
 
 /// <summary>One journaled event of an instance, as its history shows it.</summary>
-/// <param name="Kind">started, variables, message, completed, failed, cancelled, synced or reaped.</param>
+/// <param name="Kind">started, variables, message, tool_calls, tool_result, tool_decision, repair, completed, failed,
+/// cancelled, synced or reaped.</param>
 /// <param name="Text">The user's message or the reply (the caller's own conversation, as the view shows it).</param>
 /// <param name="Variables">Values set (started: the user's; variables: the ones set): only when the instance shows variables.</param>
 public sealed record HistoryEntry(long SequenceNr, DateTimeOffset? At, string Kind, string Summary, string? TaskId = null,
@@ -116,10 +117,19 @@ public sealed class HistoryReader : ReceivePersistentActor
             $"reply completed: {c.Usage.InputTokens} tokens in, {c.Usage.OutputTokens} out", c.TaskId, c.Text),
         ExecutionFailed f => new(seq, f.At, "failed", $"task failed: {f.Code}", f.TaskId, f.PartialText),
         ExecutionCancelled x => new(seq, x.At, "cancelled", "task cancelled", x.TaskId, x.PartialText),
+        ToolCallsRequested r => new(seq, r.At, "tool_calls",
+            $"model call {r.Iteration} asked for {Names(r.Calls.Select(c => $"{c.Name} ({c.CallId}, {Status(c.Status)})"))}", r.TaskId, r.Text),
+        ToolCallFinished f => new(seq, f.At, "tool_result", $"tool call {f.CallId} {Status(f.Status)}", f.TaskId, f.Result),
+        ToolCallDecided d => new(seq, d.At, "tool_decision", $"tool call {d.CallId} {(d.Approved ? "approved" : "rejected")}", d.TaskId,
+            d.Reason),
+        OutputRepairRequested r => new(seq, r.At, "repair",
+            $"the reply of model call {r.Iteration} is not the JSON asked for; the model is asked to repair it", r.TaskId, r.Text),
         TaskSynced t => new(seq, null, "synced", "run row confirmed", t.TaskId),
         InstanceReaped r => new(seq, r.At, "reaped", "instance reaped"),
         _ => new(seq, null, "other", e.GetType().Name),
     };
+
+    private static string Status(ToolCallStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 
     private static string Names(IEnumerable<string> names) => names.Any() ? string.Join(", ", names) : "none";
 }

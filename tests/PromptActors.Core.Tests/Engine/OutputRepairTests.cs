@@ -70,6 +70,9 @@ public sealed class OutputRepairTests(ITestOutputHelper output) : EngineTestKit(
         Assert.All(calls, c => Assert.True(c.Cost > 0 && c.TokensTotal == 15));
         Assert.Equal(calls.Sum(c => c.Cost), row.Cost);
         Assert.Equal(30, view.RunTracking.TotalTokens);
+        var history = await Engine.GetHistoryAsync(instanceId);
+        Assert.Equal(["started", "message", "repair", "completed"], history.Events.Select(e => e.Kind));
+        Assert.Equal(Bad, history.Events[2].Text);
     }
 
     [Fact]

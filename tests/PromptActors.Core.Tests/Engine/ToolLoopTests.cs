@@ -70,6 +70,10 @@ public sealed class ToolLoopTests : EngineTestKit
         Assert.Equal(row.TimeToFirstTokenMs, calls[1].TimeToFirstTokenMs); // the turn's first token
         Assert.True(calls[1].StartedAt >= calls[0].CompletedAt);
         Assert.True(calls[1].TokensInput > calls[0].TokensInput); // the second call also reads the tool's result
+        var history = await Engine.GetHistoryAsync(instance.InstanceId);
+        Assert.Equal(["started", "message", "tool_calls", "tool_result", "completed"], history.Events.Select(e => e.Kind));
+        Assert.Contains("lookup_order (call_1, running)", history.Events[2].Summary);
+        Assert.Equal("tool call call_1 completed", history.Events[3].Summary);
     }
 
     [Fact]
