@@ -68,6 +68,7 @@ public sealed partial class ExecutionInstanceActor
             RecordOutcome(e, modelId, provider, persistStarted, earlier);
             _lastChunks = (taskId, _turnEvents, call?.Chunks ?? [], call?.FirstIndex ?? 0);
             _turnEvents = null;
+            _turnContext = null;
             _cancelRequested = false;
             _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)

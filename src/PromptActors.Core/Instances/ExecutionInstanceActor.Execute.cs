@@ -88,6 +88,7 @@ public sealed partial class ExecutionInstanceActor
         string? keyId = null, PromptSettings? settings = null, string? traceParent = null)
     {
         var acknowledged = _outbox.TakeAcknowledged();
+        _turnContext = (taskId, ctx); // the turn's later model calls run with the same prompt and scoped variables
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
             acknowledged, keyId, settings);
         _persistReplyTo = replyTo;

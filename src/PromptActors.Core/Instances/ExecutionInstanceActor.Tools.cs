@@ -16,8 +16,12 @@ namespace PromptActors.Instances;
 /// </summary>
 public sealed partial class ExecutionInstanceActor
 {
-    // Calls running now (each one's cancellation), by call id.
+    // Calls running now (each one's cancellation), by call id; a call stays here until its result is journaled.
     private Dictionary<string, CancellationTokenSource>? _runningTools;
+    // The prompt and scoped variables the running turn began with (task id, context).
+    private (string TaskId, ExecContext Context)? _turnContext;
+    // Results that arrived and wait for the next PersistToolResults (one journal write for all of them).
+    private List<ToolDone>? _doneTools;
     // Stream events of the running turn's earlier steps (their chunks, tool calls and results); their indices are in the
     // state (CurrentTask.StreamIndex, ToolCallEntry's indices), given in journal order.
     private List<ReplyEvent>? _turnEvents;
@@ -95,21 +99,61 @@ public sealed partial class ExecutionInstanceActor
             .PipeTo(Self);
     }
 
-    /// <summary>A tool call ended: its result is journaled before the turn goes on.</summary>
+    /// <summary>
+    /// A tool call ended: its result is journaled before the turn goes on. Results that arrive together (parallel calls of
+    /// one step usually do) are journaled together: the first queues a <see cref="PersistToolResults"/> behind the others
+    /// already in the mailbox, which writes them all in one journal write. Until then the call still counts as running
+    /// (nothing may stop, hand off or end the turn over a result not yet written).
+    /// </summary>
     private void OnToolDone(ToolDone done)
     {
-        if (_runningTools is { } running && running.Remove(done.CallId, out var cts))
-            cts.Dispose();
         if (_state.Current is not { } turn || turn.TaskId != done.TaskId || turn.ToolStep?.Find(done.CallId) is not { Status: ToolCallStatus.Running } call)
+        {
+            if (_runningTools is { } running && running.Remove(done.CallId, out var cts))
+                cts.Dispose();
+            return;
+        }
+        if (_doneTools?.Exists(d => d.CallId == done.CallId) == true)
             return;
         if (done.ErrorType is { } type)
             _log.Warning("Tool {0} (call {1}) of instance {2} threw {3}", call.Name, done.CallId, _instanceId, type);
-        var finished = new ToolCallFinished(done.TaskId, done.CallId, done.Status, done.Result, done.DurationMs, Time.GetUtcNow());
-        Persist(finished, e =>
+        (_doneTools ??= new List<ToolDone>()).Add(done);
+        if (_doneTools.Count == 1)
+            Self.Tell(PersistToolResults.Instance);
+    }
+
+    /// <summary>Journals the results that arrived since the last write, in one write; then the turn goes on.</summary>
+    private void OnPersistToolResults()
+    {
+        var batch = _doneTools;
+        _doneTools = null;
+        if (batch is null)
+            return;
+        var now = Time.GetUtcNow();
+        var events = new List<ToolCallFinished>(batch.Count);
+        foreach (var done in batch)
         {
+            if (_runningTools is { } running && running.Remove(done.CallId, out var cts))
+                cts.Dispose();
+            if (_state.Current is { } turn && turn.TaskId == done.TaskId && turn.ToolStep?.Find(done.CallId) is { Status: ToolCallStatus.Running })
+                events.Add(new ToolCallFinished(done.TaskId, done.CallId, done.Status, done.Result, done.DurationMs, now));
+        }
+        if (events.Count == 0)
+        {
+            AfterToolChange();
+            return;
+        }
+        var left = events.Count;
+        PersistAll(events, e =>
+        {
+            var finished = (ToolCallFinished)e;
+            var name = _state.Current?.ToolStep?.Find(finished.CallId)?.Name ?? "";
             _state.Apply(e);
-            StopToolSpan(done.CallId, done.Status);
-            Emit(new ReplyToolResult(done.TaskId, ResultIndexOf(done.CallId), done.CallId, call.Name, done.Status, ToolResults.Preview(done.Result)));
+            StopToolSpan(finished.CallId, finished.Status);
+            Emit(new ReplyToolResult(finished.TaskId, ResultIndexOf(finished.CallId), finished.CallId, name, finished.Status,
+                ToolResults.Preview(finished.Result)));
+            if (--left > 0)
+                return;
             MaybeSnapshot();
             AfterToolChange();
         });
@@ -211,8 +255,15 @@ public sealed partial class ExecutionInstanceActor
             FailTurn(null, null);
             return;
         }
-        if (!TryContext(cmd, PinnedPrompt(_state.Start!), _state.Start!.Scope, out var ctx))
+        // The context the turn began with (a turn runs with one prompt and one set of scoped variables); after a restart it
+        // is loaded again.
+        ExecContext ctx;
+        if (_turnContext is { } begun && begun.TaskId == turn.TaskId)
+            ctx = begun.Context;
+        else if (!TryContext(cmd, PinnedPrompt(_state.Start!), _state.Start!.Scope, out ctx))
             return;
+        else
+            _turnContext = (turn.TaskId, ctx);
         if (!_deps.Models.TryGet(turn.Model, out var model))
         {
             FailTurn(ErrorCodes.ProviderError, $"model '{turn.Model}' is not configured on this node");

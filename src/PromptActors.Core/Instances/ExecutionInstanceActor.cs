@@ -145,6 +145,7 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
             case ChunksQueued notice: DrainChunks(notice); break;
             case ModelFinished done: OnModelFinished(done); break;
             case ToolDone done: OnToolDone(done); break;
+            case PersistToolResults: OnPersistToolResults(); break;
             case ApprovalExpired expired: OnApprovalExpired(expired); break;
             case SyncResult result: OnSyncResult(result); break;
             case RetrySync retry: _outbox.Retry(retry, _state); break;

@@ -67,3 +67,13 @@ internal static class ToolRunner
 /// </summary>
 internal sealed record ToolDone(string TaskId, string CallId, ToolCallStatus Status, string Result, double DurationMs, bool Cancelled,
     string? ErrorType = null) : Akka.Actor.INoSerializationVerificationNeeded;
+
+/// <summary>Time to journal the tool results that arrived (see ExecutionInstanceActor.OnToolDone).</summary>
+internal sealed class PersistToolResults : Akka.Actor.INoSerializationVerificationNeeded
+{
+    public static readonly PersistToolResults Instance = new();
+
+    private PersistToolResults()
+    {
+    }
+}
