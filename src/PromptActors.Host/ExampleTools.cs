@@ -11,7 +11,7 @@ namespace PromptActors.Host;
 /// <c>order-support</c> example prompt: <c>lookup_order</c>, idempotent (made again after a crash), and
 /// <c>refund_order</c>, which a person must approve and which is never made twice. Both are deterministic. To show what
 /// the engine does with slow tools and with their side effects, <c>PromptActors:Examples:ToolDelay:{tool}</c> makes a tool
-/// take that long (as a slow external system would), and <c>PromptActors:Examples:ToolLog</c> names a file every call
+/// take that long (as a slow external system would; <c>ToolDelay:{tool}:{orderId}</c> for one order only), and <c>PromptActors:Examples:ToolLog</c> names a file every call
 /// appends a line to (<c>tool</c>, tab, idempotency key): a side effect outside the engine, as a payment system keeps one.
 /// </summary>
 public static class ExampleTools
@@ -20,14 +20,13 @@ public static class ExampleTools
     {
         var section = configuration.GetSection("PromptActors:Examples");
         var log = section["ToolLog"];
-        TimeSpan Delay(string tool) => section.GetValue<TimeSpan?>("ToolDelay:" + tool) ?? TimeSpan.Zero;
-        var lookupDelay = Delay("lookup_order");
-        var refundDelay = Delay("refund_order");
+        TimeSpan Delay(string tool, string orderId) =>
+            section.GetValue<TimeSpan?>($"ToolDelay:{tool}:{orderId}") ?? section.GetValue<TimeSpan?>("ToolDelay:" + tool) ?? TimeSpan.Zero;
 
         tools.Add(AIFunctionFactory.Create(async ([Description("The order id, e.g. A-1001")] string orderId, AIFunctionArguments arguments,
             CancellationToken ct) =>
         {
-            await SideEffectAsync("lookup_order", arguments, lookupDelay, log, ct);
+            await SideEffectAsync("lookup_order", arguments, Delay("lookup_order", orderId), log, ct);
             var n = Hash(orderId);
             string[] statuses = ["processing", "shipped", "delivered"];
             return (object)new { orderId, status = statuses[n % 3], carrier = n % 2 == 0 ? "DHL" : "UPS", items = 1 + n % 4 };
@@ -36,7 +35,7 @@ public static class ExampleTools
         tools.Add(AIFunctionFactory.Create(async ([Description("The order id")] string orderId, AIFunctionArguments arguments,
             CancellationToken ct, [Description("Why the customer wants a refund")] string? reason = null) =>
         {
-            await SideEffectAsync("refund_order", arguments, refundDelay, log, ct);
+            await SideEffectAsync("refund_order", arguments, Delay("refund_order", orderId), log, ct);
             // The same call (after a retry) gets the same reference: a payment system would deduplicate on the key.
             var key = ToolCallContext.From(arguments)?.IdempotencyKey ?? orderId;
             return (object)new { orderId, refunded = true, reference = "R-" + (Hash(key) % 100000).ToString("D5"), reason };
@@ -46,7 +45,13 @@ public static class ExampleTools
     private static async Task SideEffectAsync(string tool, AIFunctionArguments arguments, TimeSpan delay, string? log, CancellationToken ct)
     {
         if (log is not null)
-            await File.AppendAllTextAsync(log, tool + "\t" + (ToolCallContext.From(arguments)?.IdempotencyKey ?? "") + "\n", ct);
+        {
+            // Calls run in parallel, on several nodes: each appends its line with O_APPEND and shares the file for writing
+            // (File.AppendAllText would lock it, and a call made meanwhile would fail).
+            var line = Encoding.UTF8.GetBytes(tool + "\t" + (ToolCallContext.From(arguments)?.IdempotencyKey ?? "") + "\n");
+            await using var file = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            await file.WriteAsync(line, ct);
+        }
         if (delay > TimeSpan.Zero)
             await Task.Delay(delay, ct);
     }

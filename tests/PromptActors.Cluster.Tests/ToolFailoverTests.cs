@@ -17,6 +17,7 @@ public sealed class ToolCluster : ClusterFixture
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
         ["PromptActors:Examples:ToolDelay:refund_order"] = "00:01:00",
+        ["PromptActors:Examples:ToolDelay:lookup_order:A-SLOW"] = "00:00:10",
         ["PromptActors:Examples:ToolLog"] = ToolLog,
     };
 }
@@ -53,7 +54,7 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
             return view.GetProperty("status").GetString() == "awaiting_approval" ? view : (JsonElement?)null;
         }, "the refund did not wait for approval");
         var callId = waiting.GetProperty("execution").GetProperty("pendingToolCalls")[0].GetProperty("callId").GetString()!;
-        Assert.Equal(["lookup_order"], Calls());
+        Assert.Equal(["lookup_order"], Calls(taskId));
 
         // The node holding the pending approval dies; the decision goes through another node.
         await owner.KillAsync();
@@ -75,7 +76,7 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
             }
         }, "the approval was not accepted after the owner died", TimeSpan.FromSeconds(90));
         output.WriteLine($"approval decided through {Nodes[2]} {clock.Elapsed.TotalSeconds:F1} s after {owner} was killed");
-        await EventuallyAsync(() => Task.FromResult(Calls().Contains("refund_order") ? true : (bool?)null), "the refund did not start");
+        await EventuallyAsync(() => Task.FromResult(Calls(taskId).Contains("refund_order") ? true : (bool?)null), "the refund did not start");
         var second = await Assert.ThrowsAsync<EngineHttpException>(() =>
             Client.JsonAsync(Nodes[0], HttpMethod.Post, $"/v1/instances/{id}/approvals/{callId}", new { decision = "reject" }));
         Assert.Equal((HttpStatusCode.Conflict, "already_decided"), (second.Status, second.Code));
@@ -101,8 +102,8 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
         var reply = done.GetProperty("conversation").GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString()!;
         Assert.Contains("lookup_order returned", reply);
         Assert.Contains("refund_order returned outcome_unknown", reply);
-        Assert.Equal(["lookup_order", "refund_order"], Calls()); // each made once, across two kills
-        Assert.Equal([taskId + ":call_1", taskId + ":call_2"], File.ReadAllLines(cluster.ToolLog).Select(l => l.Split('\t')[1])); // their keys
+        Assert.Equal(["lookup_order", "refund_order"], Calls(taskId)); // each made once, across two kills
+        Assert.Equal([taskId + ":call_1", taskId + ":call_2"], KeysOf(taskId)); // their keys
 
         // The outbox writes the final row and its ledger rows after the turn completes.
         List<string> ledger = [];
@@ -127,8 +128,92 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
         await cluster.RestartAsync(runningOn, ReadyTimeout);
     }
 
-    private List<string> Calls() =>
-        File.Exists(cluster.ToolLog) ? File.ReadAllLines(cluster.ToolLog).Select(l => l.Split('\t')[0]).ToList() : [];
+    [Fact]
+    public async Task An_idempotent_call_running_when_its_node_dies_is_made_again_with_the_same_key_and_the_completed_one_never()
+    {
+        await cluster.EnsureAllRunningAsync(ReadyTimeout);
+        await Client.JsonAsync(Nodes[0], HttpMethod.Put, "/v1/prompts/lookups", new
+        {
+            name = "lookups",
+            messages = new[] { new { role = "system", content = "Support." } },
+            settings = new { model = "local", tools = new[] { "lookup_order" } },
+        });
+        var owner = Nodes[2];
+        var id = await cluster.InstanceOnAsync(owner, "lookups");
+        var accepted = await Client.JsonAsync(Nodes[0], HttpMethod.Post, $"/v1/instances/{id}/messages",
+            new { userInput = """lookup_order {"orderId":"A-2"} lookup_order {"orderId":"A-SLOW"}""" });
+        var taskId = accepted.GetProperty("taskId").GetString()!;
+        // A (A-2) completed and is journaled; B (A-SLOW, 10 s) runs.
+        var seen = "";
+        await EventuallyAsync(async () =>
+        {
+            var view = await Client.GetInstanceAsync(Nodes[0], id);
+            var results = view.GetProperty("conversation").GetProperty("messages").EnumerateArray()
+                .Count(m => m.GetProperty("role").GetString() == "tool");
+            var now = $"{view.GetProperty("status").GetString()}, {results} result(s), {KeysOf(taskId).Count} call(s) started";
+            if (now != seen)
+                output.WriteLine(seen = now);
+            return results == 1 && KeysOf(taskId).Count == 2 ? true : (bool?)null;
+        }, "the first lookup did not complete while the second ran");
+
+        await owner.KillAsync();
+        var clock = Stopwatch.StartNew();
+        var done = await EventuallyAsync(async () =>
+        {
+            try
+            {
+                var view = await Client.GetInstanceAsync(cluster.Routable.First(n => n != owner), id);
+                return view.GetProperty("status").GetString() == "completed" ? view : (JsonElement?)null;
+            }
+            catch (Exception e) when (e is EngineHttpException or HttpRequestException or TaskCanceledException)
+            {
+                return null;
+            }
+        }, "the turn did not complete after the kill", TimeSpan.FromSeconds(90));
+        output.WriteLine($"{owner} killed; the turn completed on a survivor {clock.Elapsed.TotalSeconds:F1} s later");
+
+        var reply = done.GetProperty("conversation").GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString()!;
+        Assert.Contains("A-2", reply);
+        Assert.Contains("A-SLOW", reply);
+        // A once; B twice, both times with the same idempotency key (an external system deduplicates on it).
+        // (The two calls start together, so their first lines may come in either order; the re-run comes last.)
+        var keys = KeysOf(taskId);
+        Assert.Equal([taskId + ":call_1", taskId + ":call_2", taskId + ":call_2"], keys.Order(StringComparer.Ordinal));
+        Assert.Equal(taskId + ":call_2", keys[^1]);
+        List<string> ledger = [];
+        await EventuallyAsync(async () =>
+        {
+            ledger = await cluster.QueryAsync(
+                $"SELECT call_id, status, policy FROM ai_tool_calls WHERE task_id = '{taskId}' ORDER BY ordinal",
+                r =>
+                {
+                    var rows = new List<string>();
+                    while (r.Read())
+                        rows.Add($"{r.GetString(0)} {r.GetString(1)} {r.GetString(2)}");
+                    return rows;
+                });
+            return ledger.Count >= 2 ? true : (bool?)null;
+        }, "the ledger rows were not written");
+        Assert.Equal(["call_1 completed idempotent", "call_2 completed idempotent"], ledger);
+        // One row per model call: the turn's own and the one after the tools.
+        var steps = await cluster.QueryAsync(
+            $"SELECT step, status FROM ai_tasks WHERE task_id = '{taskId}' OR turn_task_id = '{taskId}' ORDER BY step",
+            r => { var l = new List<string>(); while (r.Read()) l.Add($"{r.GetInt32(0)} {r.GetString(1)}"); return l; });
+        Assert.Equal(["0 completed", "1 completed"], steps);
+
+        await cluster.RestartAsync(owner, ReadyTimeout);
+    }
+
+    /// <summary>The idempotency keys the example tools were called with for task <paramref name="taskId"/>, in order.</summary>
+    private List<string> KeysOf(string taskId) => File.Exists(cluster.ToolLog)
+        ? File.ReadAllLines(cluster.ToolLog).Select(l => l.Split('\t')[1]).Where(k => k.StartsWith(taskId + ":", StringComparison.Ordinal)).ToList()
+        : [];
+
+    /// <summary>The example tools called for task <paramref name="taskId"/>, in order (the log is shared by the tests).</summary>
+    private List<string> Calls(string taskId) => File.Exists(cluster.ToolLog)
+        ? File.ReadAllLines(cluster.ToolLog).Where(l => l.Split('\t')[1].StartsWith(taskId + ":", StringComparison.Ordinal))
+            .Select(l => l.Split('\t')[0]).ToList()
+        : [];
 
     private async Task<T> EventuallyAsync<T>(Func<Task<T?>> attempt, string message, TimeSpan? within = null) where T : struct
     {
