@@ -42,15 +42,25 @@ public static class ExampleTools
         }, "refund_order", "Refunds an order (a person approves each refund first)."), ToolPolicy.AtMostOnce, requiresApproval: true);
     }
 
+    private static readonly SemaphoreSlim LogGate = new(1, 1);
+
     private static async Task SideEffectAsync(string tool, AIFunctionArguments arguments, TimeSpan delay, string? log, CancellationToken ct)
     {
         if (log is not null)
         {
-            // Calls run in parallel, on several nodes: each appends its line with O_APPEND and shares the file for writing
-            // (File.AppendAllText would lock it, and a call made meanwhile would fail).
+            // Calls run in parallel: FileMode.Append writes at the length the file had when opened, so two appends at once
+            // would write the same place. They take turns (and share the file, so a reader never makes one fail).
             var line = Encoding.UTF8.GetBytes(tool + "\t" + (ToolCallContext.From(arguments)?.IdempotencyKey ?? "") + "\n");
-            await using var file = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-            await file.WriteAsync(line, ct);
+            await LogGate.WaitAsync(ct);
+            try
+            {
+                await using var file = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                await file.WriteAsync(line, ct);
+            }
+            finally
+            {
+                LogGate.Release();
+            }
         }
         if (delay > TimeSpan.Zero)
             await Task.Delay(delay, ct);

@@ -150,7 +150,9 @@ public sealed class ToolFailoverTests(ToolCluster cluster, ITestOutputHelper out
             var view = await Client.GetInstanceAsync(Nodes[0], id);
             var results = view.GetProperty("conversation").GetProperty("messages").EnumerateArray()
                 .Count(m => m.GetProperty("role").GetString() == "tool");
-            var now = $"{view.GetProperty("status").GetString()}, {results} result(s), {KeysOf(taskId).Count} call(s) started";
+            var now = $"{view.GetProperty("status").GetString()}, {results} result(s), {KeysOf(taskId).Count} call(s) started: "
+                      + string.Join(" | ", view.GetProperty("conversation").GetProperty("messages").EnumerateArray()
+                          .Where(m => m.GetProperty("role").GetString() == "tool").Select(m => m.GetProperty("content").GetString()));
             if (now != seen)
                 output.WriteLine(seen = now);
             return results == 1 && KeysOf(taskId).Count == 2 ? true : (bool?)null;
