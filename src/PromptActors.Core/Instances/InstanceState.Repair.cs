@@ -23,8 +23,7 @@ public sealed partial class InstanceState
         Current = turn with
         {
             Steps = steps,
-            UsageSoFar = new TokenUsage(earlier.InputTokens + r.Usage.InputTokens, earlier.OutputTokens + r.Usage.OutputTokens,
-                earlier.CachedInputTokens + r.Usage.CachedInputTokens, earlier.Estimated || r.Usage.Estimated),
+            UsageSoFar = earlier.Plus(r.Usage),
             CostSoFar = (turn.CostSoFar ?? 0m) + r.Cost,
             FirstTokenMs = turn.FirstTokenMs ?? r.TimeToFirstTokenMs,
             StreamIndex = index + 1,

@@ -127,8 +127,7 @@ internal sealed class ModelCall : IDisposable
         if (turn.Iteration > 0)
         {
             callTtft = ttft;
-            usage = new TokenUsage(earlier.InputTokens + usage.InputTokens, earlier.OutputTokens + usage.OutputTokens,
-                earlier.CachedInputTokens + usage.CachedInputTokens, earlier.Estimated || usage.Estimated);
+            usage = earlier.Plus(usage);
             cost += turn.CostSoFar ?? 0m;
             ttft = turn.FirstTokenMs ?? ttft;
             total = Math.Max(total, (now - turn.SubmittedAt).TotalMilliseconds);
