@@ -63,6 +63,48 @@ public sealed class InMemoryPromptStore(TimeProvider? time = null) : IPromptStor
         return found;
     }
 
+    public Task<IReadOnlyList<Prompt>> ListAsync(Variables.InstanceScope? scope, int limit, CancellationToken cancellationToken = default)
+    {
+        var owners = scope is null ? [PromptOwner.BuiltIn] : PromptOwner.ResolutionOrder(scope);
+        lock (_gate)
+        {
+            // Per id, the latest version of the first owner (in resolution order) that has it.
+            IReadOnlyList<Prompt> latest = _prompts
+                .Where(kv => kv.Value.Count > 0 && owners.Contains(kv.Key.Owner))
+                .GroupBy(kv => kv.Key.Id, StringComparer.Ordinal)
+                .Select(g => g.OrderBy(kv => IndexOf(owners, kv.Key.Owner)).First().Value[^1])
+                .OrderBy(p => p.Id, StringComparer.Ordinal)
+                .Take(Math.Max(0, limit))
+                .ToArray();
+            return Task.FromResult(latest);
+        }
+    }
+
+    public Task<IReadOnlyList<Prompt>> VersionsAsync(Variables.InstanceScope? scope, string id, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        var owners = scope is null ? [PromptOwner.BuiltIn] : PromptOwner.ResolutionOrder(scope);
+        lock (_gate)
+        {
+            foreach (var owner in owners)
+            {
+                if (_prompts.TryGetValue((owner, id), out var versions) && versions.Count > 0)
+                    return Task.FromResult<IReadOnlyList<Prompt>>(versions.AsEnumerable().Reverse().Take(Math.Max(0, limit)).ToArray());
+            }
+        }
+        return Task.FromResult<IReadOnlyList<Prompt>>([]);
+    }
+
+    private static int IndexOf(IReadOnlyList<PromptOwner> owners, PromptOwner owner)
+    {
+        for (var i = 0; i < owners.Count; i++)
+        {
+            if (owners[i] == owner)
+                return i;
+        }
+        return int.MaxValue;
+    }
+
     public Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default)
     {
         var errors = PromptValidation.Validate(definition);

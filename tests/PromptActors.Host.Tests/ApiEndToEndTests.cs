@@ -162,6 +162,32 @@ public sealed class ApiEndToEndTests(HostFixture host) : IClassFixture<HostFixtu
     }
 
     [Fact]
+    public async Task A_key_lists_the_prompts_it_sees_and_every_version_of_one_and_never_another_tenants()
+    {
+        var u1 = host.Client();
+        var u2 = host.Client(HostFixture.KeyU2);
+        await u1.PutJson("/v1/prompts/listed-p", """{"name":"v1","messages":[{"role":"user","content":"one"}]}""");
+        await u1.PutJson("/v1/prompts/listed-p", """{"name":"v2","messages":[{"role":"user","content":"two"}]}""");
+
+        var listed = (await (await u1.GetAsync("/v1/prompts?limit=1000")).Json()).GetProperty("prompts").EnumerateArray().ToList();
+        var mine = Assert.Single(listed, p => p.GetProperty("id").GetString() == "listed-p");
+        Assert.Equal((2, "v2"), (mine.GetProperty("version").GetInt32(), mine.GetProperty("name").GetString()));
+        Assert.Contains(listed, p => p.GetProperty("id").GetString() == "text-analyzer"); // the built-in examples too
+        var ids = listed.Select(p => p.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+
+        var versions = (await (await u1.GetAsync("/v1/prompts/listed-p/versions")).Json()).GetProperty("versions").EnumerateArray()
+            .Select(v => (v.GetProperty("version").GetInt32(), v.GetProperty("messages")[0].GetProperty("content").GetString())).ToList();
+        Assert.Equal([(2, "two"), (1, "one")], versions);
+
+        var theirs = (await (await u2.GetAsync("/v1/prompts?limit=1000")).Json()).GetProperty("prompts").EnumerateArray();
+        Assert.DoesNotContain(theirs, p => p.GetProperty("id").GetString() == "listed-p");
+        var foreign = await u2.GetAsync("/v1/prompts/listed-p/versions");
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal("prompt_not_found", (await foreign.Json()).GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Missing_variables_come_back_as_422_with_every_name()
     {
         var http = host.Client();

@@ -161,6 +161,18 @@ public interface IPromptExecutionEngine
     /// </summary>
     Task<Prompt?> GetPromptAsync(string promptId, int? version = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The latest version of every prompt this caller sees (as <see cref="GetPromptAsync"/> resolves each id), ordered by
+    /// id, at most <paramref name="limit"/> (1-1000); the unrestricted engine lists the built-ins.
+    /// </summary>
+    Task<IReadOnlyList<Prompt>> ListPromptsAsync(int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every version of the prompt <paramref name="promptId"/> resolves to for this caller, newest first, at most
+    /// <paramref name="limit"/> (1-1000); empty for an id the caller does not see.
+    /// </summary>
+    Task<IReadOnlyList<Prompt>> GetPromptVersionsAsync(string promptId, int limit = 100, CancellationToken cancellationToken = default);
+
     /// <summary>Replaces one scope's variables and invalidates every node's cache.</summary>
     Task SetScopeVariablesAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values,
         CancellationToken cancellationToken = default);

@@ -70,6 +70,25 @@ public sealed partial class PromptExecutionEngine
             : StoreCall(() => _services.Prompts.ResolveAsync(_caller, promptId, version, cancellationToken));
     }
 
+    /// <summary>Most prompts or versions one list returns.</summary>
+    public const int MaxPromptList = 1000;
+
+    public Task<IReadOnlyList<Prompt>> ListPromptsAsync(int limit = 100, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > MaxPromptList)
+            throw new ValidationFailedException($"limit must be 1 to {MaxPromptList}");
+        return StoreCall(() => _services.Prompts.ListAsync(_caller, limit, cancellationToken));
+    }
+
+    public Task<IReadOnlyList<Prompt>> GetPromptVersionsAsync(string promptId, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        if (!PromptValidation.IsValidId(promptId))
+            throw new ValidationFailedException("promptId must be 1-128 letters, digits, '_', '-' or '.'");
+        if (limit is < 1 or > MaxPromptList)
+            throw new ValidationFailedException($"limit must be 1 to {MaxPromptList}");
+        return StoreCall(() => _services.Prompts.VersionsAsync(_caller, promptId, limit, cancellationToken));
+    }
+
     public async Task SetScopeVariablesAsync(ScopeKind kind, string scopeId, IReadOnlyDictionary<string, string> values,
         CancellationToken cancellationToken = default)
     {

@@ -18,6 +18,19 @@ public interface IPromptStore
     /// </summary>
     Task<Prompt?> ResolveAsync(InstanceScope scope, string id, int? version, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The latest version of every prompt a caller in <paramref name="scope"/> sees (null: the built-ins only), ordered by
+    /// id, at most <paramref name="limit"/>: for an id that several owners of <see cref="PromptOwner.ResolutionOrder"/>
+    /// have, the first one's, as <see cref="ResolveAsync"/> resolves it.
+    /// </summary>
+    Task<IReadOnlyList<Prompt>> ListAsync(InstanceScope? scope, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every version of the prompt <paramref name="id"/> resolves to for <paramref name="scope"/> (null: the built-in),
+    /// newest first, at most <paramref name="limit"/>; empty when the caller sees no such prompt.
+    /// </summary>
+    Task<IReadOnlyList<Prompt>> VersionsAsync(InstanceScope? scope, string id, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Saves a new version in the owner's scope (1 for an id new there, previous + 1 otherwise) and returns it.</summary>
     Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default);
 

@@ -40,7 +40,9 @@ public static partial class ApiEndpoints
 
         // Runners start and talk to instances and read runs and prompts; editors also write prompts and scope variables.
         v1.MapPut("/prompts/{id}", SavePrompt).RequireRole(ApiRole.Editor);
+        v1.MapGet("/prompts", ListPrompts);
         v1.MapGet("/prompts/{id}", GetPrompt);
+        v1.MapGet("/prompts/{id}/versions", GetPromptVersions);
         v1.MapPut("/scopes/{kind}/{scopeId}/variables", PutScopeVariables).RequireRole(ApiRole.Editor);
         v1.MapGet("/scopes/{kind}/{scopeId}/variables", GetScopeVariables).RequireRole(ApiRole.Editor);
         v1.MapPost("/instances", StartInstance);
@@ -178,6 +180,26 @@ public static partial class ApiEndpoints
         return prompt is null
             ? Problems.Of(ErrorCodes.PromptNotFound, version is null ? $"prompt '{id}' does not exist" : $"prompt '{id}' has no version {version}")
             : TypedResults.Ok(PromptDto.From(prompt));
+    }
+
+    private static async Task<IResult> ListPrompts(int? limit, HttpContext http, IPromptExecutionEngine engine, CancellationToken ct)
+    {
+        if (limit is < 1 or > PromptExecutionEngine.MaxPromptList)
+            return Problems.Of(ErrorCodes.ValidationFailed, $"limit must be between 1 and {PromptExecutionEngine.MaxPromptList}");
+        var prompts = await For(http, engine).ListPromptsAsync(limit ?? 100, ct);
+        return TypedResults.Ok(new { prompts = prompts.Select(PromptDto.From) });
+    }
+
+    /// <summary>Every version of a prompt, newest first (the console diffs them); an id the caller does not see is 404.</summary>
+    private static async Task<IResult> GetPromptVersions(string id, int? limit, HttpContext http, IPromptExecutionEngine engine,
+        CancellationToken ct)
+    {
+        if (limit is < 1 or > PromptExecutionEngine.MaxPromptList)
+            return Problems.Of(ErrorCodes.ValidationFailed, $"limit must be between 1 and {PromptExecutionEngine.MaxPromptList}");
+        var versions = await For(http, engine).GetPromptVersionsAsync(id, limit ?? 100, ct);
+        return versions.Count == 0
+            ? Problems.Of(ErrorCodes.PromptNotFound, $"prompt '{id}' does not exist")
+            : TypedResults.Ok(new { promptId = id, versions = versions.Select(PromptDto.From) });
     }
 
     // ------------------------------------------------------------- scope variables

@@ -68,6 +68,70 @@ internal sealed class SqlPromptStore(SqlDialect dialect, TimeProvider time) : IP
                    : null);
     }
 
+    public async Task<IReadOnlyList<Prompt>> ListAsync(InstanceScope? scope, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+            return [];
+        var order = scope is null ? [PromptOwner.BuiltIn] : PromptOwner.ResolutionOrder(scope);
+        var candidates = Candidates(order, "p.");
+        await using var session = await SqlSession.OpenAsync(dialect, cancellationToken);
+        // The latest version per (owner, id) of the candidate owners (the version lookup rides on prompts_by_id), then per id
+        // the first owner in the resolution order.
+        var statement = session.Sql($"""
+            SELECT {PrefixedColumns("p.")} FROM prompts p
+            WHERE ({candidates})
+              AND p.version = (SELECT MAX(q.version) FROM prompts q
+                               WHERE q.id = p.id AND q.owner_kind = p.owner_kind AND q.owner_id = p.owner_id)
+            """);
+        BindCandidates(statement, order);
+        var rows = await statement.QueryAsync(Read, cancellationToken);
+        return rows.GroupBy(p => p.Id, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(p => IndexOf(order, p.OwnedBy)).First())
+            .OrderBy(p => p.Id, StringComparer.Ordinal)
+            .Take(limit)
+            .ToArray();
+    }
+
+    public async Task<IReadOnlyList<Prompt>> VersionsAsync(InstanceScope? scope, string id, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+            return [];
+        var order = scope is null ? [PromptOwner.BuiltIn] : PromptOwner.ResolutionOrder(scope);
+        await using var session = await SqlSession.OpenAsync(dialect, cancellationToken);
+        var statement = session.Sql($"SELECT {Columns} FROM prompts WHERE id = @id AND ({Candidates(order, "")}) ORDER BY version DESC")
+            .Text("id", id);
+        BindCandidates(statement, order);
+        var rows = await statement.QueryAsync(Read, cancellationToken);
+        var winner = order.FirstOrDefault(owner => rows.Exists(p => p.OwnedBy == owner));
+        return winner is null ? [] : rows.Where(p => p.OwnedBy == winner).Take(limit).ToArray();
+    }
+
+    private static string Candidates(IReadOnlyList<PromptOwner> order, string prefix)
+    {
+        var candidates = new System.Text.StringBuilder();
+        for (var i = 0; i < order.Count; i++)
+            candidates.Append(i == 0 ? "" : " OR ").Append($"({prefix}owner_kind = @k{i} AND {prefix}owner_id = @o{i})");
+        return candidates.ToString();
+    }
+
+    private static void BindCandidates(SqlStatement statement, IReadOnlyList<PromptOwner> order)
+    {
+        for (var i = 0; i < order.Count; i++)
+            statement.Text($"k{i}", order[i].KindName).Text($"o{i}", order[i].ScopeId);
+    }
+
+    private static string PrefixedColumns(string prefix) => string.Join(", ", Columns.Split(", ").Select(c => prefix + c));
+
+    private static int IndexOf(IReadOnlyList<PromptOwner> order, PromptOwner owner)
+    {
+        for (var i = 0; i < order.Count; i++)
+        {
+            if (order[i] == owner)
+                return i;
+        }
+        return int.MaxValue;
+    }
+
     public async Task<Prompt> SaveAsync(PromptDefinition definition, PromptOwner owner, CancellationToken cancellationToken = default)
     {
         var errors = PromptValidation.Validate(definition);

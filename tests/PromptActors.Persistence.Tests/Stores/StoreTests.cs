@@ -61,6 +61,34 @@ public abstract class StoreTests(ITestDatabases databases) : StorageTestBase(dat
     }
 
     [Fact]
+    public async Task A_caller_lists_the_latest_version_of_each_prompt_it_resolves_and_the_versions_of_one()
+    {
+        var memory = new InMemoryPromptStore();
+        foreach (var store in new IPromptStore[] { Storage.Prompts, memory })
+        {
+            await store.SaveAsync(Definition("agent", "built-in"));
+            await store.SaveAsync(Definition("shared", "built-in shared"));
+            await store.SaveAsync(Definition("agent", "u1 v1"), PromptOwner.User("u1"));
+            await store.SaveAsync(Definition("agent", "u1 v2"), PromptOwner.User("u1"));
+            await store.SaveAsync(Definition("notes", "o1 notes"), PromptOwner.Org("o1"));
+            await store.SaveAsync(Definition("secret", "u2's"), PromptOwner.User("u2"));
+
+            var u1 = new InstanceScope("u1", "o1", "p1");
+            var listed = await store.ListAsync(u1, 100);
+            Assert.Equal([("agent", 2, "u1 v2"), ("notes", 1, "o1 notes"), ("shared", 1, "built-in shared")],
+                listed.Select(p => (p.Id, p.Version, p.Messages[0].Content)));
+            Assert.Equal(["agent", "shared"], (await store.ListAsync(null, 100)).Select(p => p.Id)); // the built-ins only
+            Assert.Equal(["agent"], (await store.ListAsync(u1, 1)).Select(p => p.Id));
+            Assert.DoesNotContain(await store.ListAsync(new InstanceScope("u9"), 100), p => p.Id == "secret"); // another user's
+
+            Assert.Equal(["u1 v2", "u1 v1"], (await store.VersionsAsync(u1, "agent", 100)).Select(p => p.Messages[0].Content));
+            Assert.Equal([1], (await store.VersionsAsync(null, "agent", 100)).Select(p => p.Version));
+            Assert.Empty(await store.VersionsAsync(new InstanceScope("u9"), "secret", 100)); // exactly as an unknown id
+            Assert.Empty(await store.VersionsAsync(u1, "nothing", 100));
+        }
+    }
+
+    [Fact]
     public async Task Prompt_round_trips_every_field()
     {
         var definition = new PromptDefinition("travel", "Travel Advisor",
