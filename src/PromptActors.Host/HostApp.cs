@@ -91,6 +91,7 @@ public static class HostApp
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapOpenApi();
         app.MapPromptActorsApi();
+        app.MapConsole();
 
         app.Lifetime.ApplicationStarted.Register(() => Describe(app, auth, keys));
         return app;

@@ -115,19 +115,21 @@ public sealed class TelemetryTests(TracedHost host) : IClassFixture<TracedHost>
             .Content.ReadAsStringAsync();
 
         var admin = host.Client(HostFixture.KeyAdmin);
+        string[] names =
+        [
+            "gen_ai_client_token_usage", "gen_ai_client_operation_duration_seconds", "gen_ai_client_operation_time_to_first_chunk_seconds",
+            "promptactors_turns_total", "promptactors_instances_active", "promptactors_journal_write_duration_seconds",
+            "promptactors_outbox_lag_seconds", "promptactors_http_requests_total", "promptactors_sse_subscribers",
+            "promptactors_messages_accepted_total",
+        ];
+        // Some are recorded after the reply (the outbox's lag once the row is written): wait for all of them.
         var text = await Eventually(async () =>
         {
             var t = await admin.GetStringAsync("/metrics");
-            return t.Contains("promptactors_turns_total", StringComparison.Ordinal) ? t : null;
+            return names.All(n => t.Contains(n, StringComparison.Ordinal)) ? t : null;
         });
 
-        foreach (var name in new[]
-                 {
-                     "gen_ai_client_token_usage", "gen_ai_client_operation_duration_seconds", "gen_ai_client_operation_time_to_first_chunk_seconds",
-                     "promptactors_turns_total", "promptactors_instances_active", "promptactors_journal_write_duration_seconds",
-                     "promptactors_outbox_lag_seconds", "promptactors_http_requests_total", "promptactors_sse_subscribers",
-                     "promptactors_messages_accepted_total",
-                 })
+        foreach (var name in names)
             Assert.Contains(name, text);
         Assert.Contains("gen_ai_token_type=\"input\"", text);
         Assert.Contains("outcome=\"completed\"", text);
