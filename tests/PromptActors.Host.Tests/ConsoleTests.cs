@@ -174,6 +174,45 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     }
 
     [Fact]
+    public async Task Tool_calls_wait_in_the_console_for_an_approval_and_for_a_client_tools_result()
+    {
+        var http = fixture.Client();
+        await http.PutJson("/v1/prompts/console-tools", """
+            {"name":"Tools","messages":[{"role":"system","content":"Support."}],
+             "settings":{"model":"local","tools":["refund_order"],
+                         "clientTools":[{"name":"get_location","parameters":{"type":"object","properties":{"precision":{"type":"string"}}}}]}}
+            """);
+        var page = await fixture.Browser.NewPageAsync();
+        var console = fixture.BaseAddress + "console";
+        await page.GotoAsync(console);
+        await page.FillAsync("#key", HostFixture.KeyU1);
+        await page.ClickAsync("#signin-form button");
+        await page.WaitForSelectorAsync("#view-prompts:not([hidden])");
+        await page.GotoAsync(console + "#run");
+        await page.WaitForFunctionAsync("() => [...document.getElementById('run-prompt').options].some(o => o.value === 'console-tools')", null, Patience);
+        await page.SelectOptionAsync("#run-prompt", "console-tools");
+        await page.ClickAsync("#run-start");
+        await page.WaitForFunctionAsync("() => document.getElementById('run-instance').textContent.length > 0", null, Patience);
+
+        await page.FillAsync("#chat-input", """refund_order {"orderId":"C-1"} get_location {"precision":"city"}""");
+        await page.ClickAsync("#chat-send");
+        await page.WaitForSelectorAsync(".approval button");
+        await page.WaitForSelectorAsync("[data-result-for]");
+        await Shot(page, "tools");
+        await page.ClickAsync(".approval button:has-text('Approve')");
+        var resultFor = await page.GetAttributeAsync("[data-result-for]", "data-result-for");
+        await page.FillAsync($"#result-{resultFor}", "Lisbon");
+        await page.ClickAsync("[data-result-for]");
+        await page.WaitForFunctionAsync("() => document.getElementById('run-status').textContent === 'completed'", null, Patience);
+
+        var reply = await page.InnerTextAsync("#reply");
+        Assert.Contains("refund_order returned", reply);
+        Assert.Contains("get_location returned Lisbon", reply);
+        Assert.Equal(0, await page.Locator(".approval, .client-tool").CountAsync());
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_console_is_served_by_the_host_with_a_same_origin_content_policy_and_no_key()
     {
         var anonymous = fixture.Client(key: null);

@@ -264,6 +264,7 @@ function onEvent(event, data) {
   if (event === "chunk") $("reply").textContent += data.text;
   else if (event === "repair") $("reply").textContent = "";
   else if (event === "tool_call" && data.status === "awaiting_approval") showApproval(data);
+  else if (event === "tool_call" && data.status === "awaiting_client") showClientTool(data);
   else if (event === "tool_call" || event === "tool_result") $("reply-stats").textContent = `${event} ${data.name}: ${data.status}`;
   else if (event === "completed") {
     $("run-status").textContent = "completed";
@@ -286,6 +287,21 @@ function showApproval(call_) {
   const box = el("div", { class: "approval" }, `${call_.name} ${JSON.stringify(call_.arguments)} waits for approval `,
     el("button", { type: "button", onclick: () => decide("approve") }, "Approve"),
     el("button", { type: "button", onclick: () => decide("reject") }, "Reject"));
+  $("approvals").append(box);
+}
+
+// A client tool call: the person (or the page) gives its result, which the turn goes on with.
+function showClientTool(call_) {
+  const input = el("textarea", { id: `result-${call_.callId}`, rows: "2" });
+  const send = async () => {
+    try {
+      await call("POST", `/v1/instances/${encodeURIComponent(state.instance)}/tool-results`, [{ callId: call_.callId, result: input.value }]);
+      box.remove();
+    } catch (err) { notice(err.message); }
+  };
+  const box = el("div", { class: "client-tool" },
+    el("label", { for: `result-${call_.callId}` }, `Result of ${call_.name} ${JSON.stringify(call_.arguments)}`), input,
+    el("button", { type: "button", "data-result-for": call_.callId, onclick: send }, "Send result"));
   $("approvals").append(box);
 }
 
