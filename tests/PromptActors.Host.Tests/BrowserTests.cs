@@ -15,12 +15,11 @@ namespace PromptActors.Host.Tests;
 /// </summary>
 public sealed class BrowserFixture : HostFixture
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
     private WebApplication? _site;
+    private MachineChromium? _chromium;
 
     public string PageOrigin { get; private set; } = "";
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
 
     private static string BrowserExample([CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "examples", "browser"));
@@ -38,21 +37,14 @@ public sealed class BrowserFixture : HostFixture
 
     public override async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-            throw new InvalidOperationException($"{ChromiumPath} is missing: the browser tests need Debian's chromium (apt-get install -y chromium)");
+        _chromium = await MachineChromium.LaunchAsync(); // fails loudly before the host starts when Chromium is missing
         await base.InitializeAsync();
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"],
-        });
     }
 
     public override async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.CloseAsync();
-        Playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         if (_site is not null)
             await _site.DisposeAsync();
         await base.DisposeAsync();

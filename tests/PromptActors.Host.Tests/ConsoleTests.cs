@@ -7,10 +7,9 @@ namespace PromptActors.Host.Tests;
 /// <summary>The host (the local model pausing 20 ms a word, so a reply can be watched and cancelled) and Debian's Chromium.</summary>
 public sealed class ConsoleFixture : HostFixture
 {
-    private const string ChromiumPath = BrowserFixture.ChromiumPath;
+    private MachineChromium? _chromium;
 
-    public IPlaywright Playwright { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
 
     /// <summary>Where the tests leave a screenshot of each page.</summary>
     public string Screenshots { get; } = Path.Combine(AppContext.BaseDirectory, "console-screenshots");
@@ -23,22 +22,15 @@ public sealed class ConsoleFixture : HostFixture
 
     public override async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-            throw new InvalidOperationException($"{ChromiumPath} is missing: the console tests need Debian's chromium (apt-get install -y chromium)");
+        _chromium = await MachineChromium.LaunchAsync(); // fails loudly before the host starts when Chromium is missing
         await base.InitializeAsync();
         Directory.CreateDirectory(Screenshots);
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"],
-        });
     }
 
     public override async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.CloseAsync();
-        Playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         await base.DisposeAsync();
     }
 }
