@@ -129,12 +129,14 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     }
 
     /// <summary>The engine's span of one command (null when nobody listens), current for the rest of the call.</summary>
-    private static System.Diagnostics.Activity? Span(string name, string? instanceId)
+    private System.Diagnostics.Activity? Span(string name, string? instanceId)
     {
         var span = PromptActorsTelemetry.Engine.StartActivity(name, System.Diagnostics.ActivityKind.Internal);
+        if (span is null)
+            return null;
         if (instanceId is not null)
-            span?.SetTag("gen_ai.conversation.id", instanceId);
-        return span;
+            span.SetTag("gen_ai.conversation.id", instanceId);
+        return span.SetTag(PromptActorsTelemetry.NodeTag, ((ExtendedActorSystem)_system).Provider.DefaultAddress.ToString());
     }
 
     /// <summary>A message's settings, checked (null when it sets none).</summary>

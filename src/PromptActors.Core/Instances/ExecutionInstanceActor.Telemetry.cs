@@ -27,6 +27,7 @@ public sealed partial class ExecutionInstanceActor
             traceParent);
         _turnSpan?.SetTag("gen_ai.conversation.id", PublicId)
             .SetTag("promptactors.task.id", taskId)
+            .SetTag(PromptActorsTelemetry.NodeTag, Node)
             .SetTag("promptactors.prompt.id", _state.Start?.PromptId)
             .SetTag("promptactors.prompt.version", _state.Start?.PromptVersion);
         StartModelSpan(model);

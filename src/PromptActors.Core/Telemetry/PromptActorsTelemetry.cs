@@ -18,6 +18,9 @@ public static class PromptActorsTelemetry
     public const string ToolSourceName = "PromptActors.Tool";
     public const string MeterName = "PromptActors";
 
+    /// <summary>The span attribute naming the cluster node (its Akka address) a command or a turn ran on.</summary>
+    public const string NodeTag = "promptactors.node";
+
     /// <summary>Every activity source of the engine (the host adds its HTTP spans through ASP.NET Core's instrumentation).</summary>
     public static readonly IReadOnlyList<string> SourceNames = [EngineSourceName, InstanceSourceName, ModelSourceName, ToolSourceName, StoreSourceName];
 

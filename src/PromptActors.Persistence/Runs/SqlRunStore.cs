@@ -93,6 +93,9 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     private sealed record Write(RunTaskRecord Task, bool StreamingMark)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>When it was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for the queue's lag.</summary>
+        public long QueuedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
     public SqlRunStore(SqlDialect dialect)
@@ -185,6 +188,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             batch.Clear();
             while (batch.Count < MaxBatch && reader.TryRead(out var write))
                 batch.Add(write);
+            RunStoreMetrics.BatchTaken(batch, static w => w.QueuedAt);
             try
             {
                 await WriteBatchAsync(batch).ConfigureAwait(false);
