@@ -58,6 +58,7 @@ public static class OverheadScenario
         o.Log($"unloaded: {sequential} conversations × {m} turns, one turn at a time …");
         var seqEngine = new TurnStats();
         var seqDirect = new TurnStats();
+        var seqTraced = new TurnStats(); // one more conversation after each, with telemetry on
         for (var c = 0; c < sequential; c++)
         {
             var id = (await host.StartAsync(new ExecutionConfig(TrackInRuns: false, ShowVariables: false))).InstanceId;
@@ -67,7 +68,12 @@ public static class OverheadScenario
                 seqEngine.Add(await Turns.EngineAsync(host.Engine, id, EngineHost.UserInput(turn)));
                 seqDirect.Add((await Turns.DirectAsync(client, messages, EngineHost.UserInput(turn))).Result);
             }
+            var tracedId = (await host.StartAsync(new ExecutionConfig(TrackInRuns: false, ShowVariables: false))).InstanceId;
+            using var telemetry = new TelemetryOn();
+            for (var turn = 0; turn < m; turn++)
+                seqTraced.Add(await Turns.EngineAsync(host.Engine, tracedId, EngineHost.UserInput(turn)));
         }
+        var traced = await TelemetryRoundsAsync(o, host, n, m);
 
         var engineRate = engine.Ok / engineDelta.Seconds;
         var baseRate = baseline.Ok / baseDelta.Seconds;
@@ -88,6 +94,23 @@ public static class OverheadScenario
         AddLatency(t, "unloaded TTFT", seqEngine.Ttft, seqDirect.Ttft, "≤ 1 ms added at p99");
         AddLatency(t, "unloaded total", seqEngine.Total, seqDirect.Total);
         t.Row("unloaded turns (errors)", $"{seqEngine.Ok} ({seqEngine.Errors})", $"{seqDirect.Ok} ({seqDirect.Errors})", "", "");
+        var telemetryRatio = traced.OnRate / traced.OffRate;
+        var tt = result.Table("telemetry on (every span sampled and batch-exported, metrics read each second) vs off, same load, rounds alternating",
+            "metric", "telemetry off", "telemetry on", "on vs off", "target");
+        tt.Row("turns/s", Fmt.N0(traced.OffRate), Fmt.N0(traced.OnRate), Fmt.Pct(telemetryRatio) + " of off", "≥ 95 %");
+        tt.Row("CPU per turn", Fmt.Ms(traced.OffCpuMsPerTurn), Fmt.Ms(traced.OnCpuMsPerTurn),
+            "+" + Fmt.Ms(traced.OnCpuMsPerTurn - traced.OffCpuMsPerTurn), "");
+        tt.Row("spans exported per turn", "0", (traced.Spans / Math.Max(1.0, traced.OnTurns)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), "", "");
+        foreach (var p in new[] { 50.0, 99.0 })
+        {
+            var off = seqEngine.Ttft.Percentile(p);
+            var on = seqTraced.Ttft.Percentile(p);
+            tt.Row($"unloaded TTFT p{p:0}", Fmt.Ms(off), Fmt.Ms(on), "+" + Fmt.Ms(on - off) + " added", p == 99.0 ? "≤ 0.1 ms added" : "");
+        }
+        tt.Row("errors", traced.OffErrors.ToString(), $"{traced.OnErrors + seqTraced.Errors}", "", "0");
+        result.Figure("telemetry.ratio", telemetryRatio);
+        result.Figure("telemetry.unloaded_ttft_added_p99_ms", seqTraced.Ttft.P99 - seqEngine.Ttft.P99);
+        result.Figure("telemetry.errors", traced.OnErrors + seqTraced.Errors);
         result.Notes.Add("The first rows run all conversations at once, so their latencies are mostly queueing (1,000 conversations " +
                          "on 2 cores; the direct loop's TTFT is measured from the call, which runs synchronously). The 'unloaded' rows " +
                          "run one turn at a time and show what the engine itself adds to a turn.");
@@ -102,6 +125,51 @@ public static class OverheadScenario
         result.Figure("unloaded.errors", seqEngine.Errors);
         result.Figure("engine.errors", engine.Errors);
         return result;
+    }
+
+    private sealed record TelemetryFigures(double OffRate, double OnRate, double OffCpuMsPerTurn, double OnCpuMsPerTurn,
+        long OnTurns, long Spans, long OffErrors, long OnErrors);
+
+    /// <summary>
+    /// The loaded figures with telemetry off and on: rounds of the same load on fresh instances, off then on, so the
+    /// machine's drift falls on both alike; the instances start before telemetry is turned on.
+    /// </summary>
+    private static async Task<TelemetryFigures> TelemetryRoundsAsync(BenchOptions o, EngineHost host, int n, int m)
+    {
+        var rounds = o.Size("telemetry-rounds", 3, 1);
+        o.Log($"telemetry: {rounds} rounds of {n} × {m} turns, off then on …");
+        var stats = new[] { new TurnStats(), new TurnStats() };
+        var seconds = new double[2];
+        var cpu = new double[2];
+        long spans = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var on = 0; on < 2; on++)
+            {
+                var ids = new string[n];
+                await Turns.ForEachAsync(n, 256, async (i, ct) =>
+                    ids[i] = (await host.StartAsync(new ExecutionConfig(TrackInRuns: false, ShowVariables: false), ct)).InstanceId);
+                var telemetry = on == 1 ? new TelemetryOn() : null;
+                var phase = stats[on];
+                var start = ProcessSample.Take();
+                await Turns.WorkersAsync(n, async w =>
+                {
+                    for (var turn = 0; turn < m; turn++)
+                        phase.Add(await Turns.EngineAsync(host.Engine, ids[w], EngineHost.UserInput(turn)));
+                });
+                var delta = ProcessSample.Take().Since(start);
+                seconds[on] += delta.Seconds;
+                cpu[on] += delta.CpuMs;
+                if (telemetry is not null)
+                {
+                    telemetry.Dispose();
+                    spans += telemetry.Spans;
+                }
+            }
+            o.Log($"  round {round + 1}: off {stats[0].Ok / seconds[0]:#,0} turns/s, on {stats[1].Ok / seconds[1]:#,0} turns/s so far");
+        }
+        return new TelemetryFigures(stats[0].Ok / seconds[0], stats[1].Ok / seconds[1], cpu[0] / Math.Max(1, stats[0].Ok),
+            cpu[1] / Math.Max(1, stats[1].Ok), stats[1].Ok, spans, stats[0].Errors, stats[1].Errors);
     }
 
     private static void AddLatency(ResultTable t, string what, LatencyRecorder engine, LatencyRecorder direct, string target = "")
