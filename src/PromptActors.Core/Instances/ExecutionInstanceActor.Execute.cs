@@ -120,7 +120,7 @@ public sealed partial class ExecutionInstanceActor
     {
         _fanOut?.TaskStarted();
         // The instance's settings, with the message's own (allowlisted) on top for this turn.
-        call.Start(Self, ChatOptionsMapper.ToChatOptions(TurnSettings, call.Model.Id, _deps.Tools));
+        StartCall(call, call.Model);
     }
 
     /// <summary>Takes every chunk the model stream has queued for the current task, in order, to every subscriber.</summary>

@@ -31,8 +31,22 @@ public sealed partial class ExecutionInstanceActor
             .SetTag("promptactors.prompt.id", _state.Start?.PromptId)
             .SetTag("promptactors.prompt.version", _state.Start?.PromptVersion);
         StartModelSpan(model);
-        if (PromptActorsTelemetry.CaptureContent && _state.Current?.UserMessage is { } input)
-            _modelSpan?.AddEvent(new ActivityEvent("gen_ai.user.message", tags: new ActivityTagsCollection { ["content"] = input }));
+        if (PromptActorsTelemetry.CaptureContent && _state.Current?.UserMessage is { } input && _modelSpan is { } span)
+        {
+            if (PromptActorsTelemetry.LatestExperimental)
+                span.SetTag("gen_ai.input.messages", GenAiContent.Messages("user", input, finishReason: null));
+            else
+                span.AddEvent(new ActivityEvent("gen_ai.user.message", tags: new ActivityTagsCollection { ["content"] = input }));
+        }
+    }
+
+    /// <summary>Starts a model call with the turn's options, which its chat span records as the request's parameters.</summary>
+    private void StartCall(ModelCall call, ModelEntry model)
+    {
+        var options = ChatOptionsMapper.ToChatOptions(TurnSettings, model.Id, _deps.Tools);
+        if (_modelSpan is { } span)
+            GenAiContent.TagRequest(span, options);
+        call.Start(Self, options);
     }
 
     /// <summary>The GenAI <c>chat</c> span of one model call of the turn.</summary>
@@ -47,8 +61,6 @@ public sealed partial class ExecutionInstanceActor
             .SetTag("gen_ai.conversation.id", PublicId)
             .SetTag("promptactors.prompt.id", _state.Start?.PromptId)
             .SetTag("promptactors.prompt.version", _state.Start?.PromptVersion);
-        if (PromptActorsTelemetry.LatestExperimental && _state.Start?.Settings.ResponseFormat is { IsJson: true })
-            _modelSpan?.SetTag("gen_ai.output.type", "json");
     }
 
     /// <summary>A model call that asked for tools: its span ends with its own usage and the <c>tool_calls</c> finish reason.</summary>
@@ -139,7 +151,9 @@ public sealed partial class ExecutionInstanceActor
                 .SetTag("gen_ai.response.finish_reasons", new[] { result == "completed" ? "stop" : result });
             if (code is not null)
                 span.SetStatus(ActivityStatusCode.Error, code).SetTag("error.type", code);
-            if (PromptActorsTelemetry.CaptureContent)
+            if (PromptActorsTelemetry.CaptureContent && PromptActorsTelemetry.LatestExperimental)
+                span.SetTag("gen_ai.output.messages", GenAiContent.Messages("assistant", text, result == "completed" ? "stop" : result));
+            else if (PromptActorsTelemetry.CaptureContent)
                 span.AddEvent(new ActivityEvent("gen_ai.choice", tags: new ActivityTagsCollection { ["content"] = text }));
         }
         if (code is not null)

@@ -278,7 +278,7 @@ public sealed partial class ExecutionInstanceActor
         StartModelSpan(model);
         var messages = turn.ActiveStep is ModelCallStep { Repair: { } repair } ? WithRepair(built.Messages, repair) : built.Messages;
         var call = _call = new ModelCall(turn.TaskId, messages, model, Time, FirstToken, PublishChunk, turn.StreamIndex);
-        call.Start(Self, ChatOptionsMapper.ToChatOptions(TurnSettings, model.Id, _deps.Tools));
+        StartCall(call, model);
     }
 
     /// <summary>

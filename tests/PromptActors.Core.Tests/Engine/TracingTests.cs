@@ -95,6 +95,71 @@ public sealed class TracingTests : EngineTestKit, IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_chat_span_records_the_request_s_parameters()
+    {
+        await Engine.SavePromptAsync(new PromptActors.Prompts.PromptDefinition("params", "params",
+            [new(PromptActors.Prompts.MessageRole.System, "Be brief.")],
+            Settings: new PromptActors.Prompts.PromptSettings(PromptActors.Testing.PromptActorsTestKit.ScriptedModelId,
+                Temperature: 0.25, TopP: 0.5, MaxTokens: 40, Seed: 7)));
+        var instance = await StartAsync("params", new PromptActors.Instances.ExecutionConfig(AllowChat: true));
+        Model.Enqueue(PromptActors.Testing.ScriptedReply.Text("ok"));
+        Assert.IsType<ReplyCompleted>(await SendAsync(instance.InstanceId, "hello"));
+
+        var model = await ChatSpanAsync(instance.InstanceId);
+        Assert.Equal(0.25, model.GetTagItem("gen_ai.request.temperature"));
+        Assert.Equal(0.5, model.GetTagItem("gen_ai.request.top_p"));
+        Assert.Equal(40, model.GetTagItem("gen_ai.request.max_tokens"));
+        Assert.Equal(7L, model.GetTagItem("gen_ai.request.seed"));
+        Assert.Null(model.GetTagItem("gen_ai.request.frequency_penalty")); // not set, not recorded
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_content_capture_on_the_message_and_reply_are_recorded_as_events_or_as_the_experimental_attributes(bool latest)
+    {
+        var (capture, experimental) = (PromptActorsTelemetry.CaptureContent, PromptActorsTelemetry.LatestExperimental);
+        PromptActorsTelemetry.CaptureContent = true;
+        PromptActorsTelemetry.LatestExperimental = latest;
+        try
+        {
+            await SavePromptAsync("captured", "Be brief.");
+            var instance = await StartAsync("captured", new PromptActors.Instances.ExecutionConfig(AllowChat: true));
+            Model.Enqueue(PromptActors.Testing.ScriptedReply.Text("the reply"));
+            Assert.IsType<ReplyCompleted>(await SendAsync(instance.InstanceId, "the question"));
+
+            var model = await ChatSpanAsync(instance.InstanceId);
+            if (latest)
+            {
+                Assert.Empty(model.Events);
+                Assert.Equal("""[{"role":"user","parts":[{"type":"text","content":"the question"}]}]""",
+                    model.GetTagItem("gen_ai.input.messages"));
+                Assert.Equal("""[{"role":"assistant","parts":[{"type":"text","content":"the reply"}],"finish_reason":"stop"}]""",
+                    model.GetTagItem("gen_ai.output.messages"));
+            }
+            else
+            {
+                Assert.Null(model.GetTagItem("gen_ai.input.messages"));
+                Assert.Equal(["gen_ai.user.message", "gen_ai.choice"], model.Events.Select(e => e.Name).ToArray());
+                Assert.Equal("the question", model.Events.First().Tags.Single(t => t.Key == "content").Value);
+                Assert.Equal("the reply", model.Events.Last().Tags.Single(t => t.Key == "content").Value);
+            }
+        }
+        finally
+        {
+            (PromptActorsTelemetry.CaptureContent, PromptActorsTelemetry.LatestExperimental) = (capture, experimental);
+        }
+    }
+
+    private async Task<Activity> ChatSpanAsync(string instanceId)
+    {
+        Activity? found = null;
+        await AwaitAssertAsync(() => Assert.NotNull(found = _stopped.LastOrDefault(a => a.OperationName == "chat scripted"
+            && (string?)a.GetTagItem("gen_ai.conversation.id") == instanceId)));
+        return found!;
+    }
+
     public new void Dispose()
     {
         _listener.Dispose();
