@@ -205,6 +205,44 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     }
 
     [Fact]
+    public async Task On_a_phone_sized_screen_the_console_fits_works_from_the_keyboard_and_labels_every_control()
+    {
+        await fixture.Client().PutJson("/v1/prompts/phone-p", Prompt);
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync(fixture.BaseAddress + "console");
+
+        // Sign in with the keyboard alone: Tab to the key field, type, Enter.
+        for (var i = 0; i < 10 && await page.EvaluateAsync<string>("() => document.activeElement?.id ?? ''") != "key"; i++)
+            await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("key", await page.EvaluateAsync<string>("() => document.activeElement?.id ?? ''"));
+        await page.Keyboard.TypeAsync(HostFixture.KeyU1);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForSelectorAsync("#view-prompts:not([hidden])");
+
+        foreach (var view in new[] { "prompts", "run", "runs" })
+        {
+            await page.EvaluateAsync($"() => location.hash = '#{view}'");
+            await page.WaitForSelectorAsync($"#view-{view}:not([hidden])");
+            // Nothing wider than the screen: no sideways scrolling.
+            Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"),
+                $"the {view} page scrolls sideways at 390 px");
+            await Shot(page, "phone-" + view);
+        }
+        // Every form control has a label (or an accessible name), every button a text.
+        var unlabelled = await page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('input, select, textarea')]
+                    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.outerHTML)
+                  .concat([...document.querySelectorAll('button')].filter(b => !b.textContent.trim() && !b.getAttribute('aria-label'))
+                    .map(b => b.id || b.outerHTML))
+            """);
+        Assert.Empty(unlabelled);
+        Assert.Empty(errors);
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_console_is_served_by_the_host_with_a_same_origin_content_policy_and_no_key()
     {
         var anonymous = fixture.Client(key: null);
