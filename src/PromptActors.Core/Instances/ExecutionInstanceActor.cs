@@ -300,7 +300,12 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
                 "the instance stopped before the cancellation was recorded; its task ends as interrupted, retry to see it"));
         _cancelWaiters.Clear();
         foreach (var (command, sender) in _unhandled)
+        {
             sender.Tell(refusal);
+            // A command still in a stash (ours, or Akka's while recovering or persisting) becomes a dead letter once this
+            // actor is gone; it was answered now, so it must not be sent on to the next incarnation as well.
+            Context.System.EventStream.Publish(new CommandRefused(sender, command.GetType(), command.InstanceId));
+        }
         _unhandled.Clear();
         EndTurnTelemetry();
         Telemetry.PromptActorsTelemetry.ActiveInstances.Add(-1);

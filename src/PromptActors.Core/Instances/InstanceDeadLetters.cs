@@ -17,6 +17,8 @@ public sealed class InstanceDeadLetters : ReceiveActor
     // command itself may arrive as a copy (serialize-messages), so it cannot be its own key.
     private readonly Dictionary<(IActorRef Sender, Type Type, string InstanceId), (DateTimeOffset First, int Sends)> _redelivered = new();
     private const int MaxSends = 3;
+    // Commands whose caller a stopping instance answered with store_unavailable (see CommandRefused).
+    private readonly Dictionary<(IActorRef Sender, Type Type, string InstanceId), DateTimeOffset> _refused = new();
     private readonly bool _clustered;
     private long _seen;
     private static readonly TimeSpan Remember = TimeSpan.FromMinutes(1);
@@ -26,6 +28,7 @@ public sealed class InstanceDeadLetters : ReceiveActor
     {
         _region = region;
         _clustered = clustered;
+        Receive<CommandRefused>(refused => _refused[(refused.Caller, refused.Command, refused.InstanceId)] = Context.System.Scheduler.Now);
         Receive<DeadLetter>(dead =>
         {
             // Only commands someone waits for: an ask (/temp) or one of our actors (/user: the sweeper, the reaper). The
@@ -38,6 +41,11 @@ public sealed class InstanceDeadLetters : ReceiveActor
                 foreach (var old in _redelivered.Where(kv => now - kv.Value.First > Remember).Select(kv => kv.Key).ToList())
                     _redelivered.Remove(old);
             var key = (dead.Sender, command.GetType(), command.InstanceId);
+            if (_refused.Remove(key))
+                return; // its caller was told store_unavailable when the instance stopped: sending it on would do it anyway
+            if (_seen % 1024 == 0)
+                foreach (var old in _refused.Where(kv => now - kv.Value > Remember).Select(kv => kv.Key).ToList())
+                    _refused.Remove(old);
             if (!_redelivered.TryGetValue(key, out var sent) || now - sent.First > Remember)
                 sent = (now, 0);
             if (sent.Sends < MaxSends)
@@ -64,7 +72,19 @@ public sealed class InstanceDeadLetters : ReceiveActor
     public static Props Props(IActorRef region, bool clustered = false) =>
         Akka.Actor.Props.Create(() => new InstanceDeadLetters(region, clustered));
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        Context.System.EventStream.Subscribe(Self, typeof(CommandRefused));
+    }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 }
+
+/// <summary>
+/// Published by a stopping instance for each command it answered with <c>store_unavailable</c>: such a command may still
+/// sit in a stash and turn into a dead letter right after, which <see cref="InstanceDeadLetters"/> then leaves alone
+/// (the caller was told nothing changed; handling it in the next incarnation would change something after all).
+/// Published before the instance's remaining messages become dead letters, so it arrives first. Local only.
+/// </summary>
+internal sealed record CommandRefused(IActorRef Caller, Type Command, string InstanceId) : INoSerializationVerificationNeeded;

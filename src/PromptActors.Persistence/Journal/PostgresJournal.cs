@@ -1,0 +1,243 @@
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace PromptActors.Persistence.Journal;
+
+/// <summary>
+/// The event journal on PostgreSQL, written with Npgsql directly: the same <c>journal</c> table and row format as
+/// Akka.Persistence.Sql (migration 005; the payload serialized by Akka's serializer for its type, with that serializer's
+/// id and manifest), so rows either writes are read by both, and its read journal and snapshot store keep working.
+/// <para>
+/// Why not the plugin itself: a lone event cost it a linq2db query build (a mapping schema, visitors, about 50 KiB of
+/// garbage), an explicit transaction (BEGIN and COMMIT) and an Akka.Streams stage per write, and a recovery cost nine
+/// statements. Here the writes of every instance on the node queue in one channel; each writer takes all that waited
+/// (up to <see cref="MaxBatch"/> rows) and inserts them with one prepared statement, in one round trip that PostgreSQL
+/// runs as one implicit transaction. When such a batch fails, its writes are tried again one by one, so one bad write
+/// (a second writer's duplicate sequence number) fails alone. A recovery is two statements: the highest sequence number
+/// and the events.
+/// </para>
+/// <para>Configured as the <c>class</c> of <c>akka.persistence.journal.sql</c> (hocon/persistence-postgres.hocon), so its
+/// circuit breaker, replay filter and recovery timeout settings stay where they were. Tagged events are refused: the engine
+/// does not tag, and the tags table would need the rows' ordering values back.</para>
+/// </summary>
+public sealed class PostgresJournal : AsyncWriteJournal
+{
+    private const int MaxBatch = 512;
+
+    private const string InsertSql = """
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
+        SELECT c, false, p, s, m, f, i, w FROM unnest(@c, @p, @s, @m, @f, @i, @w) AS r(c, p, s, m, f, i, w)
+        """;
+
+    private const string HighestSql = "SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = @p";
+
+    private const string ReplaySql = """
+        SELECT sequence_number, created, message, manifest, identifier, writer_uuid FROM journal
+        WHERE persistence_id = @p AND sequence_number >= @from AND sequence_number <= @to AND NOT deleted
+        ORDER BY sequence_number LIMIT @max
+        """;
+
+    // Akka.Persistence.Sql's deletion, in one implicit transaction: mark, then remove all but the highest marked row, which
+    // keeps the highest sequence number readable after every event is deleted.
+    private const string MarkDeletedSql = "UPDATE journal SET deleted = true WHERE persistence_id = @p AND sequence_number <= @to";
+    private const string RemoveDeletedSql = """
+        DELETE FROM journal WHERE persistence_id = @p AND sequence_number <= @to
+          AND sequence_number < (SELECT MAX(sequence_number) FROM journal WHERE persistence_id = @p AND deleted)
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Akka.Serialization.Serialization _serialization;
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions());
+    private readonly Task[] _writers;
+    // One writer id per journal (per node process), as Akka.Persistence.Sql stamps its rows: the two read alike.
+    private readonly string _writerUuid = Guid.NewGuid().ToString();
+
+    /// <summary>One event, serialized.</summary>
+    private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int Identifier,
+        string WriterUuid);
+
+    /// <summary>The rows of one <see cref="WriteMessagesAsync"/> call, written together or not at all.</summary>
+    private sealed class PendingWrite(List<Row> rows)
+    {
+        public List<Row> Rows { get; } = rows;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public PostgresJournal(Config config)
+    {
+        var connectionString = config.GetString("connection-string");
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new ConfigurationException("akka.persistence.journal.sql.connection-string is empty");
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        // Three fixed statements: preparing them once per pooled connection saves their parse and plan.
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+            builder.MaxAutoPrepare = 8;
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _serialization = Context.System.Serialization;
+        var parallelism = Math.Max(1, config.GetInt("parallelism", 2));
+        _writers = Enumerable.Range(0, parallelism).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+    }
+
+    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
+        CancellationToken cancellationToken)
+    {
+        var writes = messages.ToList();
+        var rejections = new Exception?[writes.Count];
+        var rows = new List<Row>();
+        var created = DateTime.UtcNow.Ticks;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var first = rows.Count;
+            try
+            {
+                foreach (var repr in (IImmutableList<IPersistentRepresentation>)writes[i].Payload)
+                    rows.Add(Serialize(repr, created));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                rows.RemoveRange(first, rows.Count - first);
+                rejections[i] = ex; // this write is rejected (the actor is told); the others go on
+            }
+        }
+        if (rows.Count > 0)
+        {
+            var pending = new PendingWrite(rows);
+            if (!_writes.Writer.TryWrite(pending))
+                throw new InvalidOperationException("the journal is stopping");
+            await pending.Done.Task.ConfigureAwait(false);
+        }
+        return rejections.Any(r => r is not null) ? rejections.ToImmutableList() : null!;
+    }
+
+    private Row Serialize(IPersistentRepresentation repr, long created)
+    {
+        if (repr.Payload is Tagged)
+            throw new NotSupportedException("PromptActors' PostgreSQL journal does not store tagged events");
+        var payload = repr.Payload;
+        var serializer = _serialization.FindSerializerFor(payload);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
+        return new Row(repr.Timestamp > 0 ? repr.Timestamp : created, repr.PersistenceId, repr.SequenceNr, serializer.ToBinary(payload),
+            manifest, serializer.Identifier, _writerUuid);
+    }
+
+    /// <summary>Takes every write that queued while the previous batch was in flight and inserts them together.</summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _writes.Reader;
+        var batch = new List<PendingWrite>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var rows = 0;
+            while (rows < MaxBatch && reader.TryRead(out var write))
+            {
+                batch.Add(write);
+                rows += write.Rows.Count;
+            }
+            if (batch.Count == 0)
+                continue;
+            try
+            {
+                await InsertAsync(batch.SelectMany(w => w.Rows).ToList()).ConfigureAwait(false);
+                foreach (var w in batch)
+                    w.Done.TrySetResult();
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                foreach (var w in batch)
+                {
+                    try
+                    {
+                        await InsertAsync(w.Rows).ConfigureAwait(false);
+                        w.Done.TrySetResult();
+                    }
+                    catch (Exception ex)
+                    {
+                        w.Done.TrySetException(ex);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task InsertAsync(List<Row> rows)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(InsertSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<long[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.Created).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.PersistenceId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<long[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.SequenceNr).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("m", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = rows.Select(r => r.Message).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("f", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.Manifest).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("i", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = rows.Select(r => r.Identifier).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("w", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.WriterUuid).ToArray() });
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(HighestSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr,
+        long max, Action<IPersistentRepresentation> recoveryCallback)
+    {
+        if (max <= 0 || toSequenceNr < fromSequenceNr)
+            return;
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(ReplaySql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long>("from", NpgsqlDbType.Bigint) { TypedValue = fromSequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = toSequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long>("max", NpgsqlDbType.Bigint) { TypedValue = max });
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            var sequenceNr = reader.GetInt64(0);
+            if (reader.IsDBNull(4))
+                throw new InvalidOperationException(
+                    $"journal row {persistenceId}/{sequenceNr} has no serializer id (a legacy row format this journal does not read)");
+            var manifest = reader.IsDBNull(3) ? "" : reader.GetString(3);
+            var payload = _serialization.Deserialize((byte[])reader.GetValue(2), reader.GetInt32(4), manifest);
+            recoveryCallback(new Persistent(payload, sequenceNr, persistenceId, manifest, false, ActorRefs.NoSender,
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(1)));
+        }
+    }
+
+    protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var sql in new[] { MarkDeletedSql, RemoveDeletedSql })
+        {
+            var statement = new NpgsqlBatchCommand(sql);
+            statement.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+            statement.Parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = toSequenceNr });
+            batch.BatchCommands.Add(statement);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override void PostStop()
+    {
+        // The writers finish what is queued (each write's caller is told), then the connections close.
+        _writes.Writer.TryComplete();
+        var dataSource = _dataSource;
+        _ = Task.WhenAll(_writers).ContinueWith(_ => dataSource.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
+        base.PostStop();
+    }
+}
