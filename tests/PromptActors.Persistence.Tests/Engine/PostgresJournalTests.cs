@@ -105,6 +105,33 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
         Assert.Equal(["a", "b", "c"], await Read(null, "mixed"));
     }
 
+    [Fact]
+    public async Task Snapshots_of_either_store_are_loaded_by_the_other_and_recovery_starts_after_them()
+    {
+        var library = ConfigurationFactory.ParseString(
+            "akka.persistence.snapshot-store.sql.class = \"PromptActors.Persistence.Journal.FailFastSqlSnapshotStore, PromptActors.Persistence\"");
+        async Task<Recorded> Run(Config? akka, string persistenceId, bool snapshot, params string[] events)
+        {
+            using var kit = Kit(akka);
+            var actor = kit.Sys.ActorOf(Props.Create(() => new Recorder(persistenceId)));
+            foreach (var e in events)
+                await actor.Ask<string>(e, TimeSpan.FromSeconds(10));
+            if (snapshot)
+                Assert.Equal("snapshot saved", await actor.Ask<string>(TakeSnapshot.Instance, TimeSpan.FromSeconds(10)));
+            return await actor.Ask<Recorded>(Get.Instance, TimeSpan.FromSeconds(10));
+        }
+
+        await Run(library, "snap-a", snapshot: true, "a", "b");      // the plugin's store saves it
+        var mine = await Run(null, "snap-a", snapshot: false, "c");   // ours loads it, then replays nothing before it
+        Assert.Equal(["a", "b", "c"], mine.Events);
+        Assert.Equal(2, mine.FromSnapshot);
+        await Run(null, "snap-a", snapshot: true);                    // ours saves a newer one (at 3)
+        var theirs = await Run(library, "snap-a", snapshot: false);
+        Assert.Equal(["a", "b", "c"], theirs.Events);
+        Assert.Equal(3, theirs.FromSnapshot);
+        Assert.Equal(2, await ScalarAsync("SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'snap-a'"));
+    }
+
     private Akka.TestKit.Xunit2.TestKit Kit(Config? akka = null) =>
         new((akka ?? Config.Empty).WithFallback(ConfigurationFactory.ParseString("""
                 akka.actor.serialize-messages = on
@@ -124,18 +151,36 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
 
     private sealed record DeleteTo(long SequenceNr);
 
-    private sealed record Recorded(string[] Events, long LastSequenceNr);
+    private sealed record Recorded(string[] Events, long LastSequenceNr, long FromSnapshot = 0);
+
+    private sealed record TakeSnapshot
+    {
+        public static readonly TakeSnapshot Instance = new();
+    }
 
     /// <summary>Persists each string it is sent and answers "ok {sequence number}".</summary>
     private sealed class Recorder : ReceivePersistentActor
     {
         private readonly List<string> _events = new();
         private IActorRef? _waiting;
+        private long _fromSnapshot;
 
         public Recorder(string persistenceId)
         {
             PersistenceId = persistenceId;
             Recover<string>(e => _events.Add(e));
+            Recover<SnapshotOffer>(offer =>
+            {
+                _events.AddRange((string[])offer.Snapshot);
+                _fromSnapshot = offer.Metadata.SequenceNr;
+            });
+            Command<TakeSnapshot>(_ =>
+            {
+                _waiting = Sender;
+                SaveSnapshot(_events.ToArray());
+            });
+            Command<SaveSnapshotSuccess>(_ => _waiting?.Tell("snapshot saved"));
+            Command<SaveSnapshotFailure>(f => _waiting?.Tell("snapshot failed: " + f.Cause.Message));
             Command<string>(e => Persist(e, persisted =>
             {
                 _events.Add(persisted);
@@ -146,7 +191,7 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
                 _waiting = Sender;
                 Persist(t, _ => Sender.Tell("stored"));
             });
-            Command<Get>(_ => Sender.Tell(new Recorded(_events.ToArray(), LastSequenceNr)));
+            Command<Get>(_ => Sender.Tell(new Recorded(_events.ToArray(), LastSequenceNr, _fromSnapshot)));
             Command<DeleteTo>(d =>
             {
                 _waiting = Sender;

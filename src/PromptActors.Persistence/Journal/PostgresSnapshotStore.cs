@@ -1,0 +1,141 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Pattern;
+using Akka.Persistence;
+using Akka.Persistence.Snapshot;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace PromptActors.Persistence.Journal;
+
+/// <summary>
+/// Snapshots on PostgreSQL, written with Npgsql directly over Akka.Persistence.Sql's <c>snapshot</c> table and row format
+/// (the payload serialized by Akka's serializer for its type, with its id and manifest; <c>created</c> in ticks), so rows
+/// either writes are read by both. A load is one statement (the plugin: BEGIN, SELECT, COMMIT and a linq2db query build),
+/// which is most of what a recovery costs besides the events (see <see cref="PostgresJournal"/>).
+/// <para>
+/// Like <see cref="FailFastSqlSnapshotStore"/>: while the circuit breaker is open (a database outage), Akka 1.5's breaker
+/// throws out of the store's message handler instead of failing the call's task, so a recovering instance's
+/// <see cref="LoadSnapshot"/> would never be answered; here it is told at once.
+/// </para>
+/// </summary>
+public sealed class PostgresSnapshotStore : SnapshotStore
+{
+    private const string Columns = "persistence_id, sequence_number, created, snapshot, manifest, serializer_id";
+
+    private const string LoadSql = $"""
+        SELECT {Columns} FROM snapshot
+        WHERE persistence_id = @p AND sequence_number <= @max_seq AND sequence_number >= @min_seq
+          AND created <= @max_ts AND created >= @min_ts
+        ORDER BY sequence_number DESC LIMIT 1
+        """;
+
+    private const string SaveSql = $"""
+        INSERT INTO snapshot ({Columns}) VALUES (@p, @s, @c, @b, @f, @i)
+        ON CONFLICT (persistence_id, sequence_number)
+        DO UPDATE SET created = EXCLUDED.created, snapshot = EXCLUDED.snapshot, manifest = EXCLUDED.manifest,
+                      serializer_id = EXCLUDED.serializer_id
+        """;
+
+    private const string DeleteOneSql = "DELETE FROM snapshot WHERE persistence_id = @p AND sequence_number = @s";
+
+    private const string DeleteManySql = """
+        DELETE FROM snapshot
+        WHERE persistence_id = @p AND sequence_number <= @max_seq AND sequence_number >= @min_seq
+          AND created <= @max_ts AND created >= @min_ts
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Akka.Serialization.Serialization _serialization;
+
+    public PostgresSnapshotStore(Config config)
+    {
+        var connectionString = config.GetString("connection-string");
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new ConfigurationException("akka.persistence.snapshot-store.sql.connection-string is empty");
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+            builder.MaxAutoPrepare = 8;
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _serialization = Context.System.Serialization;
+    }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (OpenCircuitException open) when (message is LoadSnapshot)
+        {
+            Sender.Tell(new LoadSnapshotFailed(open));
+            return true;
+        }
+    }
+
+    protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(LoadSql, connection);
+        Bind(command.Parameters, persistenceId, criteria);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            return null;
+        var metadata = new SnapshotMetadata(reader.GetString(0), reader.GetInt64(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc));
+        var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
+        if (reader.IsDBNull(5))
+            throw new InvalidOperationException($"snapshot {persistenceId}/{metadata.SequenceNr} has no serializer id");
+        var payload = _serialization.Deserialize((byte[])reader.GetValue(3), reader.GetInt32(5), manifest);
+        return new SelectedSnapshot(metadata, payload);
+    }
+
+    protected override async Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
+    {
+        var serializer = _serialization.FindSerializerFor(snapshot);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, snapshot);
+        var bytes = serializer.ToBinary(snapshot);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(SaveSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long>("c", NpgsqlDbType.Bigint) { TypedValue = metadata.Timestamp.Ticks });
+        command.Parameters.Add(new NpgsqlParameter<byte[]>("b", NpgsqlDbType.Bytea) { TypedValue = bytes });
+        command.Parameters.Add(new NpgsqlParameter<string>("f", NpgsqlDbType.Text) { TypedValue = manifest });
+        command.Parameters.Add(new NpgsqlParameter<int>("i", NpgsqlDbType.Integer) { TypedValue = serializer.Identifier });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(DeleteOneSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(DeleteManySql, connection);
+        Bind(command.Parameters, persistenceId, criteria);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Bind(NpgsqlParameterCollection parameters, string persistenceId, SnapshotSelectionCriteria criteria)
+    {
+        parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+        parameters.Add(new NpgsqlParameter<long>("max_seq", NpgsqlDbType.Bigint) { TypedValue = criteria.MaxSequenceNr });
+        parameters.Add(new NpgsqlParameter<long>("min_seq", NpgsqlDbType.Bigint) { TypedValue = criteria.MinSequenceNr });
+        parameters.Add(new NpgsqlParameter<long>("max_ts", NpgsqlDbType.Bigint) { TypedValue = criteria.MaxTimeStamp.Ticks });
+        parameters.Add(new NpgsqlParameter<long>("min_ts", NpgsqlDbType.Bigint) { TypedValue = (criteria.MinTimestamp ?? DateTime.MinValue).Ticks });
+    }
+
+    protected override void PostStop()
+    {
+        _dataSource.Dispose();
+        base.PostStop();
+    }
+}
