@@ -8,7 +8,8 @@ namespace PromptActors.Bench.Scenarios;
 
 /// <summary>
 /// Events persisted per second on PostgreSQL (fsync on) by many writers at once: through the engine (UpdateVariables,
-/// one event per command), through bare Akka.Persistence.Sql persistent actors (Persist, and PersistAll of 10), and by a
+/// one event per command), through bare persistent actors on the engine's journal (Persist, and PersistAll of 10; the
+/// journal is PostgresJournal, or Akka.Persistence.Sql's SqlWriteJournal with --akka setting its class), and by a
 /// hand-written Npgsql loop writing the same journal rows (one per transaction, and 10 per transaction).
 /// </summary>
 public static class PersistenceScenario
@@ -69,14 +70,14 @@ public static class PersistenceScenario
         var probes = Enumerable.Range(0, writers)
             .Select(i => host.System.ActorOf(Props.Create(() => new JournalProbe("probe-" + Guid.NewGuid().ToString("N"))))).ToArray();
         await Task.WhenAll(probes.Select(p => p.Ask<Done>(new PersistEvents(1), TimeSpan.FromSeconds(60))));
-        await MeasureAsync("Akka.Persistence.Sql: Persist (1 event per command)", async w =>
+        await MeasureAsync("bare journal: Persist (1 event per command)", async w =>
         {
             for (var k = 0; k < perWriter; k++)
                 await probes[w].Ask<Done>(new PersistEvents(1), TimeSpan.FromSeconds(60));
             return perWriter;
         });
         var batches = Math.Max(1, perWriter / 2);
-        await MeasureAsync($"Akka.Persistence.Sql: PersistAll ({Batch} events per command)", async w =>
+        await MeasureAsync($"bare journal: PersistAll ({Batch} events per command)", async w =>
         {
             for (var k = 0; k < batches; k++)
                 await probes[w].Ask<Done>(new PersistEvents(Batch), TimeSpan.FromSeconds(60));
@@ -116,8 +117,10 @@ public static class PersistenceScenario
         }
         result.Notes.Add("Akka.Persistence.Sql's published figures (~13k events/s with PersistAll, ~100k events/s recovery) were " +
                          "measured on a desktop; this machine has 2 cores shared by the benchmark process and PostgreSQL.");
-        result.Notes.Add("Journal plugin settings are the defaults (batch-size 100, parallelism 3, buffer-size 5000); events are " +
-                         "TaskSynced / VariablesUpdated serialized by PromptActorsSerializer (JSON).");
+        result.Notes.Add("The journal is the class of akka.persistence.journal.sql: PromptActors' PostgresJournal (one prepared " +
+                         "unnest insert per batch, two writers) unless --akka sets Akka.Persistence.Sql's SqlWriteJournal (its defaults: " +
+                         "batch-size 100, parallelism 3, buffer-size 5000). Events are TaskSynced / VariablesUpdated serialized by " +
+                         "PromptActorsSerializer.");
         result.Figure("engine.events_per_s", rows[0].Rate);
         result.Figure("hand.events_per_s", single.Rate);
         return result;
