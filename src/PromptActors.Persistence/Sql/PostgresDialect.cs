@@ -92,6 +92,8 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override bool StatementsRunAtomically => true;
 
+    public override bool UsesPositionalParameters => true;
+
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 

@@ -92,6 +92,9 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>True when batched statements are sent with positional parameters (<see cref="PositionalSql"/>).</summary>
+    public virtual bool UsesPositionalParameters => false;
+
     public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>

@@ -66,13 +66,30 @@ internal sealed class SqlSession : IAsyncDisposable
         foreach (var statement in statements)
         {
             var command = batch.CreateBatchCommand();
-            command.CommandText = statement.Text;
-            foreach (var (name, value, type) in statement.Parameters)
+            if (Dialect.UsesPositionalParameters)
             {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                Dialect.Bind(parameter, value, type);
-                command.Parameters.Add(parameter);
+                // $1, $2, … in the text (rewritten once per statement text), unnamed parameters in that order: the driver
+                // then sends the text as it is instead of parsing and rewriting it on every execution.
+                var positional = PositionalSql.For(statement.Text);
+                command.CommandText = positional.Text;
+                foreach (var name in positional.Names)
+                {
+                    var (_, value, type) = statement.Parameter(name);
+                    var parameter = command.CreateParameter();
+                    Dialect.Bind(parameter, value, type);
+                    command.Parameters.Add(parameter);
+                }
+            }
+            else
+            {
+                command.CommandText = statement.Text;
+                foreach (var (name, value, type) in statement.Parameters)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    Dialect.Bind(parameter, value, type);
+                    command.Parameters.Add(parameter);
+                }
             }
             batch.BatchCommands.Add(command);
         }
@@ -127,6 +144,15 @@ internal sealed class SqlBatchStatement(string text) : ISqlBinder
     public List<(string Name, object? Value, SqlType Type)> Parameters { get; } = new();
 
     public void Bind(string name, object? value, SqlType type) => Parameters.Add((name, value, type));
+
+    /// <summary>The parameter bound as <paramref name="name"/> (the text names it).</summary>
+    public (string Name, object? Value, SqlType Type) Parameter(string name)
+    {
+        foreach (var p in Parameters)
+            if (string.Equals(p.Name, name, StringComparison.Ordinal))
+                return p;
+        throw new InvalidOperationException($"the statement uses @{name}, which is not bound");
+    }
 }
 
 /// <summary>A command being built: typed parameters, then one execution (which disposes it).</summary>
