@@ -16,16 +16,6 @@ namespace PromptActors.Persistence.Journal;
 /// </summary>
 public sealed class FailFastSqlSnapshotStore(Config config) : SqlSnapshotStore(config)
 {
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        try
-        {
-            return base.AroundReceive(receive, message);
-        }
-        catch (OpenCircuitException open) when (message is LoadSnapshot)
-        {
-            Sender.Tell(new LoadSnapshotFailed(open));
-            return true;
-        }
-    }
+    protected override bool AroundReceive(Receive receive, object message) =>
+        PluginSupport.FailFastLoad(() => base.AroundReceive(receive, message), message, Sender);
 }

@@ -71,15 +71,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
 
     public PostgresJournal(Config config)
     {
-        var connectionString = config.GetString("connection-string");
-        if (string.IsNullOrWhiteSpace(connectionString))
-            throw new ConfigurationException("akka.persistence.journal.sql.connection-string is empty");
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        // Three fixed statements: preparing them once per pooled connection saves their parse and plan.
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase)
-            && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
-            builder.MaxAutoPrepare = 8;
-        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _dataSource = PluginSupport.DataSource(config, "akka.persistence.journal.sql");
         _serialization = Context.System.Serialization;
         var parallelism = Math.Max(1, config.GetInt("parallelism", 2));
         _writers = Enumerable.Range(0, parallelism).Select(_ => Task.Run(WriteLoopAsync)).ToArray();

@@ -50,29 +50,12 @@ public sealed class PostgresSnapshotStore : SnapshotStore
 
     public PostgresSnapshotStore(Config config)
     {
-        var connectionString = config.GetString("connection-string");
-        if (string.IsNullOrWhiteSpace(connectionString))
-            throw new ConfigurationException("akka.persistence.snapshot-store.sql.connection-string is empty");
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase)
-            && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
-            builder.MaxAutoPrepare = 8;
-        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _dataSource = PluginSupport.DataSource(config, "akka.persistence.snapshot-store.sql");
         _serialization = Context.System.Serialization;
     }
 
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        try
-        {
-            return base.AroundReceive(receive, message);
-        }
-        catch (OpenCircuitException open) when (message is LoadSnapshot)
-        {
-            Sender.Tell(new LoadSnapshotFailed(open));
-            return true;
-        }
-    }
+    protected override bool AroundReceive(Receive receive, object message) =>
+        PluginSupport.FailFastLoad(() => base.AroundReceive(receive, message), message, Sender);
 
     protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria,
         CancellationToken cancellationToken)
