@@ -11,6 +11,7 @@ public static class BenchRunner
         {
             ["overhead"] = ("engine vs a direct IChatClient loop: throughput, added TTFT/total latency (in-memory journal)", OverheadScenario.RunAsync),
             ["durable"] = ("conversations on PostgreSQL (fsync on) vs a hand-written Npgsql loop: turns/s, latency, CPU, SQL, WAL", DurableScenario.RunAsync),
+            ["http"] = ("T HTTP clients streaming replies over SSE from the real host vs a minimal ASP.NET Core endpoint with the hand-written loop's writes", HttpScenario.RunAsync),
             ["tools"] = ("tool turns (0, 1, 3 calls) on PostgreSQL (fsync on) vs a hand-written loop with the same writes: turns/s, CPU and WAL per tool step", ToolsScenario.RunAsync),
             ["density"] = ("memory per idle instance and start rate, then after one message each", DensityScenario.RunAsync),
             ["fanout"] = ("chunks/s delivered to 1 and 10 StreamAsync subscribers per task", FanoutScenario.RunAsync),

@@ -51,6 +51,18 @@ public sealed class SmokeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Http()
+    {
+        var r = await SmokeAsync("http");
+        Positive(r, "T1.host.turns_per_s");
+        Positive(r, "T4.minimal.turns_per_s");
+        Positive(r, "T4.ratio");
+        Zero(r, "T1.host.errors");
+        Zero(r, "T4.host.errors");
+        Zero(r, "T4.minimal.errors");
+    }
+
+    [Fact]
     public async Task Tools()
     {
         var r = await SmokeAsync("tools");

@@ -301,7 +301,7 @@ public static class DurableScenario
         return new Phase(stats, seconds, seconds, process, pgDelta, await pg.TopStatementsAsync(db, 20));
     }
 
-    private static InstanceStarted Started(string id) => new(id, EngineHost.PromptId, 1, EngineHost.Scope,
+    internal static InstanceStarted Started(string id) => new(id, EngineHost.PromptId, 1, EngineHost.Scope,
         new Dictionary<string, string>(), new ExecutionConfig(ShowVariables: false), new RunSource("prompt", EngineHost.PromptId),
         "bench", false, EngineHost.Prompt.Settings ?? PromptSettings.Default, DateTimeOffset.UtcNow);
 
