@@ -28,7 +28,15 @@ public sealed class InstanceDeadLetters : ReceiveActor
     {
         _region = region;
         _clustered = clustered;
-        Receive<CommandRefused>(refused => _refused[(refused.Caller, refused.Command, refused.InstanceId)] = Context.System.Scheduler.Now);
+        Receive<CommandRefused>(refused =>
+        {
+            var now = Context.System.Scheduler.Now;
+            // Most refused commands never turn into dead letters (they were not stashed): forget them after a minute.
+            if (_refused.Count >= 1024)
+                foreach (var old in _refused.Where(kv => now - kv.Value > Remember).Select(kv => kv.Key).ToList())
+                    _refused.Remove(old);
+            _refused[(refused.Caller, refused.Command, refused.InstanceId)] = now;
+        });
         Receive<DeadLetter>(dead =>
         {
             // Only commands someone waits for: an ask (/temp) or one of our actors (/user: the sweeper, the reaper). The
@@ -43,9 +51,6 @@ public sealed class InstanceDeadLetters : ReceiveActor
             var key = (dead.Sender, command.GetType(), command.InstanceId);
             if (_refused.Remove(key))
                 return; // its caller was told store_unavailable when the instance stopped: sending it on would do it anyway
-            if (_seen % 1024 == 0)
-                foreach (var old in _refused.Where(kv => now - kv.Value > Remember).Select(kv => kv.Key).ToList())
-                    _refused.Remove(old);
             if (!_redelivered.TryGetValue(key, out var sent) || now - sent.First > Remember)
                 sent = (now, 0);
             if (sent.Sends < MaxSends)

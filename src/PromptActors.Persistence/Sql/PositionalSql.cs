@@ -7,7 +7,7 @@ namespace PromptActors.Persistence.Sql;
 /// A statement's text with its <c>@name</c> parameters turned into PostgreSQL's <c>$1</c>, <c>$2</c>, … (each name one
 /// number, in order of first use), computed once per text. Npgsql parses and rewrites named parameters on every
 /// execution (for the run store's long statements, the largest share of what a run-row write allocated); with positional
-/// ones it sends the text unchanged. Quoted literals and identifiers are left alone.
+/// ones it sends the text unchanged. Quoted literals, quoted identifiers and line comments are left alone.
 /// </summary>
 internal sealed record PositionalSql(string Text, IReadOnlyList<string> Names)
 {
@@ -23,6 +23,14 @@ internal sealed record PositionalSql(string Text, IReadOnlyList<string> Names)
         while (i < text.Length)
         {
             var c = text[i];
+            if (c == '-' && i + 1 < text.Length && text[i + 1] == '-')
+            {
+                var end = text.IndexOf('\n', i);
+                end = end < 0 ? text.Length : end;
+                sql.Append(text, i, end - i);
+                i = end;
+                continue;
+            }
             if (c is '\'' or '"')
             {
                 var end = text.IndexOf(c, i + 1);

@@ -67,6 +67,27 @@ public sealed class InstanceDeadLettersTests(ITestOutputHelper output) : Akka.Te
     }
 
     [Fact]
+    public void A_command_its_stopping_instance_already_refused_is_not_sent_on()
+    {
+        // The instance stopped with the command in a stash and told its caller store_unavailable ("nothing was changed"):
+        // the dead letter that follows must not reach the next incarnation, which would do it after all.
+        var region = CreateTestProbe();
+        var listener = Sys.ActorOf(InstanceDeadLetters.Props(region));
+        Started(listener);
+        IActorRef caller = ActorRefs.Nobody;
+        _ = CreateTestProbe().Ref.Ask<object>((IActorRef temp) => { caller = temp; return (object)"not answered"; }, TimeSpan.FromSeconds(10), CancellationToken.None);
+        AwaitCondition(() => !caller.IsNobody());
+
+        Sys.EventStream.Publish(new CommandRefused(caller, typeof(ExecuteMessage), "i-4"));
+        Sys.EventStream.Publish(new DeadLetter(new ExecuteMessage("i-4", "hello", "r-1"), caller, TestActor));
+        region.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        // The mark is used once: another command of the same caller that dies later is sent on as usual.
+        Sys.EventStream.Publish(new DeadLetter(new ExecuteMessage("i-4", "hello", "r-1"), caller, TestActor));
+        region.ExpectMsg<ExecuteMessage>(m => m.InstanceId == "i-4");
+    }
+
+    [Fact]
     public void Dead_letters_without_a_caller_or_of_other_messages_are_left_alone()
     {
         var region = CreateTestProbe();

@@ -9,9 +9,9 @@ public sealed class PositionalSqlTests
     public void Each_name_gets_one_number_in_order_of_first_use_and_literals_are_left_alone()
     {
         var sql = PositionalSql.Rewrite(
-            "UPDATE t SET a = @a, b = @b_2::text, c = '@not_a' || \"@col\" WHERE id = @a AND s = 'it''s' AND x = @b_2 AND e = 'x@y'");
+            "UPDATE t SET a = @a, b = @b_2::text, c = '@not_a' || \"@col\" -- @comment\nWHERE id = @a AND s = 'it''s' AND x = @b_2 AND e = 'x@y'");
         Assert.Equal(
-            "UPDATE t SET a = $1, b = $2::text, c = '@not_a' || \"@col\" WHERE id = $1 AND s = 'it''s' AND x = $2 AND e = 'x@y'",
+            "UPDATE t SET a = $1, b = $2::text, c = '@not_a' || \"@col\" -- @comment\nWHERE id = $1 AND s = 'it''s' AND x = $2 AND e = 'x@y'",
             sql.Text);
         Assert.Equal(["a", "b_2"], sql.Names);
     }
