@@ -19,8 +19,8 @@ namespace PromptActors.Persistence.Journal;
 /// statements. Here the writes of every instance on the node queue in one channel; each writer takes all that waited
 /// (up to <see cref="MaxBatch"/> rows) and inserts them with one prepared statement, in one round trip that PostgreSQL
 /// runs as one implicit transaction. When such a batch fails, its writes are tried again one by one, so one bad write
-/// (a second writer's duplicate sequence number) fails alone. A recovery is two statements: the highest sequence number
-/// and the events.
+/// (a second writer's duplicate sequence number) fails alone. A recovery is one round trip: the highest sequence number
+/// and the events (see <see cref="ReadHighestSequenceNrAsync"/>).
 /// </para>
 /// <para>Configured as the <c>class</c> of <c>akka.persistence.journal.sql</c> (hocon/persistence-postgres.hocon), so its
 /// circuit breaker, replay filter and recovery timeout settings stay where they were. Tagged events are refused: the engine
@@ -29,6 +29,8 @@ namespace PromptActors.Persistence.Journal;
 public sealed class PostgresJournal : AsyncWriteJournal
 {
     private const int MaxBatch = 512;
+    private const int PrefetchRows = 256;
+    private const int MaxPrefetched = 4096;
 
     private const string InsertSql = """
         INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
@@ -55,6 +57,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
     private readonly Akka.Serialization.Serialization _serialization;
     private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions());
     private readonly Task[] _writers;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Prefetched> _prefetched = new(StringComparer.Ordinal);
     // One writer id per journal (per node process), as Akka.Persistence.Sql stamps its rows: the two read alike.
     private readonly string _writerUuid = Guid.NewGuid().ToString();
 
@@ -177,38 +180,88 @@ public sealed class PostgresJournal : AsyncWriteJournal
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The highest sequence number, and in the same round trip the events after <paramref name="fromSequenceNr"/> (up to
+    /// <see cref="PrefetchRows"/>): Akka's recovery asks for the highest number and then, at once, for exactly those
+    /// events, so the replay that follows is answered from what this read brought along (one round trip less per
+    /// recovery). A longer journal is read by the replay itself.
+    /// </summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(HighestSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        await using var batch = new NpgsqlBatch(connection);
+        var highest = new NpgsqlBatchCommand(HighestSql);
+        highest.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+        batch.BatchCommands.Add(highest);
+        // Akka asks for the highest number from one before the replay's first event (AsyncWriteJournal: FromSequenceNr - 1).
+        var replayFrom = fromSequenceNr + 1;
+        var events = new NpgsqlBatchCommand(ReplaySql);
+        BindReplay(events.Parameters, persistenceId, replayFrom, long.MaxValue, PrefetchRows + 1);
+        batch.BatchCommands.Add(events);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var highestSequenceNr = reader.GetInt64(0);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<StoredEvent>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(StoredEvent.Read(reader));
+        if (rows.Count is > 0 and <= PrefetchRows)
+        {
+            if (_prefetched.Count >= MaxPrefetched)
+                _prefetched.Clear(); // replays that never came (a recovery that stopped in between): forget them
+            _prefetched[persistenceId] = new Prefetched(replayFrom, rows);
+        }
+        else
+            _prefetched.TryRemove(persistenceId, out _);
+        return highestSequenceNr;
     }
 
     public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr,
         long max, Action<IPersistentRepresentation> recoveryCallback)
     {
+        var brought = _prefetched.TryRemove(persistenceId, out var prefetched) && prefetched.From == fromSequenceNr ? prefetched.Rows : null;
         if (max <= 0 || toSequenceNr < fromSequenceNr)
             return;
+        if (brought is not null)
+        {
+            foreach (var row in brought.Where(r => r.SequenceNr <= toSequenceNr).Take((int)Math.Min(max, int.MaxValue)))
+                recoveryCallback(ToPersistent(persistenceId, row));
+            return;
+        }
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var command = new NpgsqlCommand(ReplaySql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
-        command.Parameters.Add(new NpgsqlParameter<long>("from", NpgsqlDbType.Bigint) { TypedValue = fromSequenceNr });
-        command.Parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = toSequenceNr });
-        command.Parameters.Add(new NpgsqlParameter<long>("max", NpgsqlDbType.Bigint) { TypedValue = max });
+        BindReplay(command.Parameters, persistenceId, fromSequenceNr, toSequenceNr, max);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))
-        {
-            var sequenceNr = reader.GetInt64(0);
-            if (reader.IsDBNull(4))
-                throw new InvalidOperationException(
-                    $"journal row {persistenceId}/{sequenceNr} has no serializer id (a legacy row format this journal does not read)");
-            var manifest = reader.IsDBNull(3) ? "" : reader.GetString(3);
-            var payload = _serialization.Deserialize((byte[])reader.GetValue(2), reader.GetInt32(4), manifest);
-            recoveryCallback(new Persistent(payload, sequenceNr, persistenceId, manifest, false, ActorRefs.NoSender,
-                reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(1)));
-        }
+            recoveryCallback(ToPersistent(persistenceId, StoredEvent.Read(reader)));
     }
+
+    private static void BindReplay(NpgsqlParameterCollection parameters, string persistenceId, long from, long to, long max)
+    {
+        parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+        parameters.Add(new NpgsqlParameter<long>("from", NpgsqlDbType.Bigint) { TypedValue = from });
+        parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = to });
+        parameters.Add(new NpgsqlParameter<long>("max", NpgsqlDbType.Bigint) { TypedValue = max });
+    }
+
+    private Persistent ToPersistent(string persistenceId, StoredEvent row)
+    {
+        if (row.Identifier is not { } identifier)
+            throw new InvalidOperationException(
+                $"journal row {persistenceId}/{row.SequenceNr} has no serializer id (a legacy row format this journal does not read)");
+        var payload = _serialization.Deserialize(row.Message, identifier, row.Manifest);
+        return new Persistent(payload, row.SequenceNr, persistenceId, row.Manifest, false, ActorRefs.NoSender, row.WriterUuid, row.Created);
+    }
+
+    /// <summary>One journal row as read (columns of <see cref="ReplaySql"/>).</summary>
+    private sealed record StoredEvent(long SequenceNr, long Created, byte[] Message, string Manifest, int? Identifier, string? WriterUuid)
+    {
+        public static StoredEvent Read(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2),
+            r.IsDBNull(3) ? "" : r.GetString(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5));
+    }
+
+    /// <summary>Events a highest-sequence-number read brought along for the replay that follows it.</summary>
+    private sealed record Prefetched(long From, List<StoredEvent> Rows);
 
     protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
     {

@@ -47,6 +47,23 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
     }
 
     [Fact]
+    public async Task A_journal_longer_than_what_a_recovery_reads_ahead_is_replayed_whole_and_in_order()
+    {
+        // A recovery's first read brings along up to 256 events; a longer journal is read by the replay itself.
+        using (var kit = Kit())
+        {
+            var actor = kit.Sys.ActorOf(Props.Create(() => new Recorder("long")));
+            await Task.WhenAll(Enumerable.Range(0, 300).Select(e => actor.Ask<string>("e" + e, TimeSpan.FromSeconds(30))));
+        }
+        using var again = Kit();
+        var recovered = again.Sys.ActorOf(Props.Create(() => new Recorder("long")));
+        var state = await recovered.Ask<Recorded>(Get.Instance, TimeSpan.FromSeconds(10));
+        Assert.Equal(300, state.Events.Length);
+        Assert.Equal(300, state.LastSequenceNr);
+        Assert.Equal(state.Events.OrderBy(e => int.Parse(e[1..], System.Globalization.CultureInfo.InvariantCulture)), state.Events);
+    }
+
+    [Fact]
     public async Task Deleting_keeps_the_highest_sequence_number_so_the_next_event_goes_on_from_it()
     {
         using (var kit = Kit())
