@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using System.Threading.Channels;
+using PromptActors.Persistence.Sql;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -55,8 +55,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Akka.Serialization.Serialization _serialization;
-    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions());
-    private readonly Task[] _writers;
+    private readonly WriteBatcher<List<Row>> _writes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Prefetched> _prefetched = new(StringComparer.Ordinal);
     // One writer id per journal (per node process), as Akka.Persistence.Sql stamps its rows: the two read alike.
     private readonly string _writerUuid = Guid.NewGuid().ToString();
@@ -65,19 +64,14 @@ public sealed class PostgresJournal : AsyncWriteJournal
     private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int Identifier,
         string WriterUuid);
 
-    /// <summary>The rows of one <see cref="WriteMessagesAsync"/> call, written together or not at all.</summary>
-    private sealed class PendingWrite(List<Row> rows)
-    {
-        public List<Row> Rows { get; } = rows;
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
     public PostgresJournal(Config config)
     {
         _dataSource = PluginSupport.DataSource(config, "akka.persistence.journal.sql");
         _serialization = Context.System.Serialization;
         var parallelism = Math.Max(1, config.GetInt("parallelism", 2));
-        _writers = Enumerable.Range(0, parallelism).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        // Each queued item is the rows of one WriteMessagesAsync call, written together or not at all.
+        _writes = new WriteBatcher<List<Row>>(batch => InsertAsync(batch.SelectMany(rows => rows).ToList()), static rows => rows.Count,
+            MaxBatch, parallelism);
     }
 
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
@@ -102,12 +96,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
             }
         }
         if (rows.Count > 0)
-        {
-            var pending = new PendingWrite(rows);
-            if (!_writes.Writer.TryWrite(pending))
-                throw new InvalidOperationException("the journal is stopping");
-            await pending.Done.Task.ConfigureAwait(false);
-        }
+            await _writes.WriteAsync(rows).ConfigureAwait(false);
         return rejections.Any(r => r is not null) ? rejections.ToImmutableList() : null!;
     }
 
@@ -120,50 +109,6 @@ public sealed class PostgresJournal : AsyncWriteJournal
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
         return new Row(repr.Timestamp > 0 ? repr.Timestamp : created, repr.PersistenceId, repr.SequenceNr, serializer.ToBinary(payload),
             manifest, serializer.Identifier, _writerUuid);
-    }
-
-    /// <summary>Takes every write that queued while the previous batch was in flight and inserts them together.</summary>
-    private async Task WriteLoopAsync()
-    {
-        var reader = _writes.Reader;
-        var batch = new List<PendingWrite>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            var rows = 0;
-            while (rows < MaxBatch && reader.TryRead(out var write))
-            {
-                batch.Add(write);
-                rows += write.Rows.Count;
-            }
-            if (batch.Count == 0)
-                continue;
-            try
-            {
-                await InsertAsync(batch.SelectMany(w => w.Rows).ToList()).ConfigureAwait(false);
-                foreach (var w in batch)
-                    w.Done.TrySetResult();
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                foreach (var w in batch)
-                {
-                    try
-                    {
-                        await InsertAsync(w.Rows).ConfigureAwait(false);
-                        w.Done.TrySetResult();
-                    }
-                    catch (Exception ex)
-                    {
-                        w.Done.TrySetException(ex);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                batch[0].Done.TrySetException(ex);
-            }
-        }
     }
 
     private async Task InsertAsync(List<Row> rows)
@@ -280,9 +225,9 @@ public sealed class PostgresJournal : AsyncWriteJournal
     protected override void PostStop()
     {
         // The writers finish what is queued (each write's caller is told), then the connections close.
-        _writes.Writer.TryComplete();
+        _writes.Complete();
         var dataSource = _dataSource;
-        _ = Task.WhenAll(_writers).ContinueWith(_ => dataSource.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
+        _ = _writes.Completion.ContinueWith(_ => dataSource.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
         base.PostStop();
     }
 }

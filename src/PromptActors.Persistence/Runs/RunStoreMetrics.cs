@@ -20,13 +20,14 @@ internal static class RunStoreMetrics
     public static readonly Histogram<long> BatchSize = Meter.CreateHistogram<long>("promptactors.run_store.batch.size", "{write}",
         "Run-row writes sent to the database in one round trip.");
 
-    public static void BatchTaken<T>(IReadOnlyList<T> batch, Func<T, long> queuedAt)
+    /// <summary>A batch was taken from the queue: the <see cref="Stopwatch"/> ticks each of its writes was queued at.</summary>
+    public static void BatchTaken(IReadOnlyList<long> queuedAt)
     {
         if (!QueueLag.Enabled && !BatchSize.Enabled)
             return;
         var now = Stopwatch.GetTimestamp();
-        foreach (var item in batch)
-            QueueLag.Record(Stopwatch.GetElapsedTime(queuedAt(item), now).TotalSeconds);
-        BatchSize.Record(batch.Count);
+        foreach (var at in queuedAt)
+            QueueLag.Record(Stopwatch.GetElapsedTime(at, now).TotalSeconds);
+        BatchSize.Record(queuedAt.Count);
     }
 }

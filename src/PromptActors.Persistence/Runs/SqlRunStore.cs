@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Text;
-using System.Threading.Channels;
 using PromptActors.Persistence.Sql;
 using PromptActors.Prompts;
 using PromptActors.Runs;
@@ -85,18 +84,11 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     private readonly string _pendingWriteSql;
     private readonly string _laterWriteSql;
 
-    // PostgreSQL: writes of all instances on this node queue here and go to the database in batches (see WriteLoopAsync).
-    private readonly Channel<Write>? _writes;
-    private readonly Task _writeLoop = Task.CompletedTask;
+    // PostgreSQL: writes of all instances on this node queue here and go to the database in batches (see WriteBatchAsync).
+    private readonly WriteBatcher<Write>? _writes;
 
-    /// <summary>A queued write: a task row (or only its streaming mark) and whoever waits for it.</summary>
-    private sealed record Write(RunTaskRecord Task, bool StreamingMark)
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>When it was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for the queue's lag.</summary>
-        public long QueuedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
-    }
+    /// <summary>A queued write: a task row, or only its streaming mark.</summary>
+    private sealed record Write(RunTaskRecord Task, bool StreamingMark);
 
     public SqlRunStore(SqlDialect dialect)
     {
@@ -151,8 +143,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
         _laterWriteSql = $"{serialize}{InsertRunSql};\n{UpdateTaskSql};\n{InsertTaskIfMissingSql};\n{refreshTotals}";
         if (dialect.BatchesRunWrites)
         {
-            _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
-            _writeLoop = Task.Run(WriteLoopAsync);
+            _writes = new WriteBatcher<Write>(WriteBatchAsync, static _ => 1, MaxBatch, writers: 1, RunStoreMetrics.BatchTaken);
         }
     }
 
@@ -162,60 +153,13 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     public Task MarkStreamingAsync(RunTaskRecord task, CancellationToken cancellationToken = default) =>
         Enqueue(new Write(task, StreamingMark: true)) ?? MarkStreamingOneAsync(task, cancellationToken);
 
-    private Task? Enqueue(Write write)
-    {
-        if (_writes is null)
-            return null;
-        if (!_writes.Writer.TryWrite(write))
-            return Task.FromException(new ObjectDisposedException(nameof(SqlRunStore), "the run store is shut down"));
-        return write.Done.Task;
-    }
+    private Task? Enqueue(Write write) => _writes?.WriteAsync(write);
 
-    /// <summary>
-    /// One writer per node: it takes every write that queued while the previous batch was in flight (up to
-    /// <see cref="MaxBatch"/>) and sends them in one round trip, run as one implicit transaction. Under load that turns
-    /// the two or three commits per turn into a fraction of one. The statements are the same as for a single write: the
-    /// runs' locks (all of them first, in hash order, so writers on other nodes cannot deadlock with this one), each run
-    /// created once, the task rows in queue order, then each run's totals once. When a batch fails, its writes are
-    /// retried one by one, so one bad row fails alone.
-    /// </summary>
-    private async Task WriteLoopAsync()
-    {
-        var reader = _writes!.Reader;
-        var batch = new List<Write>(MaxBatch);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var write))
-                batch.Add(write);
-            RunStoreMetrics.BatchTaken(batch, static w => w.QueuedAt);
-            try
-            {
-                await WriteBatchAsync(batch).ConfigureAwait(false);
-                foreach (var w in batch)
-                    w.Done.TrySetResult();
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                foreach (var w in batch)
-                {
-                    try
-                    {
-                        await WriteBatchAsync([w]).ConfigureAwait(false);
-                        w.Done.TrySetResult();
-                    }
-                    catch (Exception ex)
-                    {
-                        w.Done.TrySetException(ex);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                batch[0].Done.TrySetException(ex);
-            }
-        }
-    }
+    // One writer per node: it takes every write that queued while the previous batch was in flight (up to MaxBatch) and
+    // sends them in one round trip, run as one implicit transaction (WriteBatcher). Under load that turns the two or three
+    // commits per turn into a fraction of one. The statements are the same as for a single write: the runs' locks (all of
+    // them first, in hash order, so writers on other nodes cannot deadlock with this one), each run created once, the task
+    // rows in queue order, then each run's totals once. A failed batch is retried write by write.
 
     private async Task WriteBatchAsync(IReadOnlyList<Write> batch)
     {
@@ -278,10 +222,10 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     {
         if (_writes is null)
             return;
-        _writes.Writer.TryComplete();
+        _writes.Complete();
         try
         {
-            await _writeLoop.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            await _writes.Completion.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
