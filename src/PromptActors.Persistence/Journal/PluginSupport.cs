@@ -1,3 +1,4 @@
+using System.Data;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Pattern;
@@ -24,6 +25,49 @@ internal static class PluginSupport
             builder.MaxAutoPrepare = 8;
         return NpgsqlDataSource.Create(builder.ConnectionString);
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a connection of <paramref name="dataSource"/>. When that connection turns out broken
+    /// (most often: PostgreSQL restarted since it was pooled, which leaves every idle connection of the pool dead), the pool
+    /// is emptied and the work runs once more on a new connection, so a server restart costs no write or recovery a
+    /// failure (a failed journal write stops the instance). Only when the connection broke and <paramref name="mayRetry"/>
+    /// agrees (a replay that has handed out no event yet). A write whose connection broke in flight may have been committed;
+    /// its second try then fails on the duplicate key and is reported as failed, as an outcome that is not known must be.
+    /// </summary>
+    public static async Task<T> OnConnectionAsync<T>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, Task<T>> work,
+        CancellationToken cancellationToken, Func<bool>? mayRetry = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await work(connection).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt == 0 && IsBroken(connection, ex) && (mayRetry?.Invoke() ?? true))
+            {
+                dataSource.Clear();
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="OnConnectionAsync{T}"/>
+    public static Task OnConnectionAsync(NpgsqlDataSource dataSource, Func<NpgsqlConnection, Task> work,
+        CancellationToken cancellationToken, Func<bool>? mayRetry = null) =>
+        OnConnectionAsync(dataSource, async connection =>
+        {
+            await work(connection).ConfigureAwait(false);
+            return true;
+        }, cancellationToken, mayRetry);
+
+    /// <summary>True when <paramref name="ex"/> came from a connection that can no longer be used (not from the statement).</summary>
+    public static bool IsBroken(NpgsqlConnection connection, Exception ex) =>
+        ex is NpgsqlException && ex is not OperationCanceledException
+        && (connection.FullState.HasFlag(ConnectionState.Broken) || connection.State == ConnectionState.Closed);
 
     /// <summary>
     /// While a snapshot store's circuit breaker is open, Akka 1.5's breaker throws out of the store's message handler

@@ -111,19 +111,18 @@ public sealed class PostgresJournal : AsyncWriteJournal
             manifest, serializer.Identifier, _writerUuid);
     }
 
-    private async Task InsertAsync(List<Row> rows)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(InsertSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.Created).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.PersistenceId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<long[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.SequenceNr).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<byte[][]>("m", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = rows.Select(r => r.Message).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("f", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.Manifest).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<int[]>("i", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = rows.Select(r => r.Identifier).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("w", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.WriterUuid).ToArray() });
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-    }
+    private Task InsertAsync(List<Row> rows) => PluginSupport.OnConnectionAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand(InsertSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<long[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.Created).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.PersistenceId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<long[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = rows.Select(r => r.SequenceNr).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<byte[][]>("m", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = rows.Select(r => r.Message).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("f", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.Manifest).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<int[]>("i", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = rows.Select(r => r.Identifier).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("w", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = rows.Select(r => r.WriterUuid).ToArray() });
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }, CancellationToken.None);
 
     /// <summary>
     /// The highest sequence number, and in the same round trip the events after <paramref name="fromSequenceNr"/> (up to
@@ -131,9 +130,13 @@ public sealed class PostgresJournal : AsyncWriteJournal
     /// events, so the replay that follows is answered from what this read brought along (one round trip less per
     /// recovery). A longer journal is read by the replay itself.
     /// </summary>
-    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
+        PluginSupport.OnConnectionAsync(_dataSource, connection => ReadHighestAsync(connection, persistenceId, fromSequenceNr, cancellationToken),
+            cancellationToken);
+
+    private async Task<long> ReadHighestAsync(NpgsqlConnection connection, string persistenceId, long fromSequenceNr,
+        CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
         var highest = new NpgsqlBatchCommand(HighestSql);
         highest.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
@@ -173,12 +176,18 @@ public sealed class PostgresJournal : AsyncWriteJournal
                 recoveryCallback(ToPersistent(persistenceId, row));
             return;
         }
-        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(ReplaySql, connection);
-        BindReplay(command.Parameters, persistenceId, fromSequenceNr, toSequenceNr, max);
-        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        while (await reader.ReadAsync().ConfigureAwait(false))
-            recoveryCallback(ToPersistent(persistenceId, StoredEvent.Read(reader)));
+        var delivered = false; // once an event is handed out, a broken connection is not retried (it would hand it out twice)
+        await PluginSupport.OnConnectionAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand(ReplaySql, connection);
+            BindReplay(command.Parameters, persistenceId, fromSequenceNr, toSequenceNr, max);
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                delivered = true;
+                recoveryCallback(ToPersistent(persistenceId, StoredEvent.Read(reader)));
+            }
+        }, CancellationToken.None, () => !delivered);
     }
 
     private static void BindReplay(NpgsqlParameterCollection parameters, string persistenceId, long from, long to, long max)
@@ -208,19 +217,19 @@ public sealed class PostgresJournal : AsyncWriteJournal
     /// <summary>Events a highest-sequence-number read brought along for the replay that follows it.</summary>
     private sealed record Prefetched(long From, List<StoredEvent> Rows);
 
-    protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
-        foreach (var sql in new[] { MarkDeletedSql, RemoveDeletedSql })
+    protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
+        PluginSupport.OnConnectionAsync(_dataSource, async connection =>
         {
-            var statement = new NpgsqlBatchCommand(sql);
-            statement.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
-            statement.Parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = toSequenceNr });
-            batch.BatchCommands.Add(statement);
-        }
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var sql in new[] { MarkDeletedSql, RemoveDeletedSql })
+            {
+                var statement = new NpgsqlBatchCommand(sql);
+                statement.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+                statement.Parameters.Add(new NpgsqlParameter<long>("to", NpgsqlDbType.Bigint) { TypedValue = toSequenceNr });
+                batch.BatchCommands.Add(statement);
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
 
     protected override void PostStop()
     {

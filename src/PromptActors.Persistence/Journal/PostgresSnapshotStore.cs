@@ -57,10 +57,14 @@ public sealed class PostgresSnapshotStore : SnapshotStore
     protected override bool AroundReceive(Receive receive, object message) =>
         PluginSupport.FailFastLoad(() => base.AroundReceive(receive, message), message, Sender);
 
-    protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria,
+    protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria,
+        CancellationToken cancellationToken) =>
+        PluginSupport.OnConnectionAsync(_dataSource, connection => LoadAsync(connection, persistenceId, criteria, cancellationToken),
+            cancellationToken);
+
+    private async Task<SelectedSnapshot?> LoadAsync(NpgsqlConnection connection, string persistenceId, SnapshotSelectionCriteria criteria,
         CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(LoadSql, connection);
         Bind(command.Parameters, persistenceId, criteria);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -79,33 +83,35 @@ public sealed class PostgresSnapshotStore : SnapshotStore
         var serializer = _serialization.FindSerializerFor(snapshot);
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, snapshot);
         var bytes = serializer.ToBinary(snapshot);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(SaveSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
-        command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
-        command.Parameters.Add(new NpgsqlParameter<long>("c", NpgsqlDbType.Bigint) { TypedValue = metadata.Timestamp.Ticks });
-        command.Parameters.Add(new NpgsqlParameter<byte[]>("b", NpgsqlDbType.Bytea) { TypedValue = bytes });
-        command.Parameters.Add(new NpgsqlParameter<string>("f", NpgsqlDbType.Text) { TypedValue = manifest });
-        command.Parameters.Add(new NpgsqlParameter<int>("i", NpgsqlDbType.Integer) { TypedValue = serializer.Identifier });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await PluginSupport.OnConnectionAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand(SaveSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
+            command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
+            command.Parameters.Add(new NpgsqlParameter<long>("c", NpgsqlDbType.Bigint) { TypedValue = metadata.Timestamp.Ticks });
+            command.Parameters.Add(new NpgsqlParameter<byte[]>("b", NpgsqlDbType.Bytea) { TypedValue = bytes });
+            command.Parameters.Add(new NpgsqlParameter<string>("f", NpgsqlDbType.Text) { TypedValue = manifest });
+            command.Parameters.Add(new NpgsqlParameter<int>("i", NpgsqlDbType.Integer) { TypedValue = serializer.Identifier });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
     }
 
-    protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(DeleteOneSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
-        command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) =>
+        PluginSupport.OnConnectionAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand(DeleteOneSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = metadata.PersistenceId });
+            command.Parameters.Add(new NpgsqlParameter<long>("s", NpgsqlDbType.Bigint) { TypedValue = metadata.SequenceNr });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
 
-    protected override async Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(DeleteManySql, connection);
-        Bind(command.Parameters, persistenceId, criteria);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
+        PluginSupport.OnConnectionAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand(DeleteManySql, connection);
+            Bind(command.Parameters, persistenceId, criteria);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
 
     private static void Bind(NpgsqlParameterCollection parameters, string persistenceId, SnapshotSelectionCriteria criteria)
     {

@@ -97,6 +97,17 @@ internal sealed class PostgresDialect : SqlDialect
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 
+    /// <summary>
+    /// A connection that broke (PostgreSQL restarted since it was pooled, say) empties the pool: the other idle connections
+    /// are as dead, and each would fail one more statement.
+    /// </summary>
+    public override ValueTask CloseAsync(DbConnection connection)
+    {
+        if (connection.State is ConnectionState.Broken or ConnectionState.Closed || ((NpgsqlConnection)connection).FullState.HasFlag(ConnectionState.Broken))
+            _dataSource.Clear();
+        return connection.DisposeAsync();
+    }
+
     public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
 

@@ -92,6 +92,9 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>Returns a connection of <see cref="OpenAsync"/> (to its pool).</summary>
+    public virtual ValueTask CloseAsync(DbConnection connection) => connection.DisposeAsync();
+
     /// <summary>True when batched statements are sent with positional parameters (<see cref="PositionalSql"/>).</summary>
     public virtual bool UsesPositionalParameters => false;
 

@@ -110,7 +110,7 @@ internal sealed class SqlSession : IAsyncDisposable
         // An uncommitted transaction rolls back when disposed.
         if (_transaction is not null)
             await _transaction.DisposeAsync();
-        await _connection.DisposeAsync();
+        await Dialect.CloseAsync(_connection);
     }
 }
 

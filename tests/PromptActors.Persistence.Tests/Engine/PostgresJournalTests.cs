@@ -86,6 +86,47 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
     }
 
     [Fact]
+    public async Task After_PostgreSQL_restarts_no_write_recovery_or_snapshot_fails_on_a_dead_pooled_connection()
+    {
+        // A restart leaves every idle pooled connection dead. A failed persist stops an instance (503 to its caller), so
+        // the journal must not hand such a connection's failure to the writer: it empties the pool and tries again.
+        const int writers = 8;
+        using var kit = Kit();
+        var actors = Enumerable.Range(0, writers).Select(w => kit.Sys.ActorOf(Props.Create(() => new Recorder("restart-" + w)))).ToArray();
+        for (var round = 1; round <= 3; round++) // several at once, so the pool holds more than one connection
+            await Task.WhenAll(actors.Select(a => a.Ask<string>("before " + round, TimeSpan.FromSeconds(20))));
+        Assert.Equal("snapshot saved", await actors[0].Ask<string>(TakeSnapshot.Instance, TimeSpan.FromSeconds(20)));
+
+        await RestartServerAsync();
+        var answers = await Task.WhenAll(actors.Select(a => a.Ask<string>("after", TimeSpan.FromSeconds(20))));
+        Assert.All(answers, answer => Assert.Equal("ok 4", answer));
+
+        // Recovery (the snapshot store's load, the journal's reads) on dead connections too: stop two writers, restart the
+        // server, start them again.
+        foreach (var actor in actors.Take(2))
+        {
+            var watch = kit.CreateTestProbe();
+            watch.Watch(actor);
+            actor.Tell(PoisonPill.Instance);
+            watch.ExpectTerminated(actor, TimeSpan.FromSeconds(10));
+        }
+        await RestartServerAsync();
+        for (var w = 0; w < 2; w++)
+        {
+            var recovered = kit.Sys.ActorOf(Props.Create(() => new Recorder("restart-" + w)));
+            var state = await recovered.Ask<Recorded>(Get.Instance, TimeSpan.FromSeconds(20));
+            Assert.Equal(["before 1", "before 2", "before 3", "after"], state.Events);
+            Assert.Equal(w == 0 ? 3 : 0, state.FromSnapshot);
+        }
+    }
+
+    private async Task RestartServerAsync()
+    {
+        await postgres.Server.StopAsync();
+        await postgres.Server.StartAgainAsync();
+    }
+
+    [Fact]
     public async Task A_tagged_event_is_refused_and_the_writer_goes_on()
     {
         // serialize-messages off here: Akka's own journal protocol carries the rejection's exception, which its
