@@ -32,6 +32,12 @@ public static class ErrorCodes
     public const string ToolCallNotAwaiting = "tool_call_not_awaiting";
     /// <summary>A reply-stream subscriber could not keep up and was dropped (terminal event of that subscriber only).</summary>
     public const string SubscriberTooSlow = "subscriber_too_slow";
+    /// <summary>A message part, or a message's parts together, are larger than the configured limit (413).</summary>
+    public const string PayloadTooLarge = "payload_too_large";
+    /// <summary>A part's media type is not one the engine accepts for its kind (415).</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    /// <summary>No attachment with this hash that the caller may read (404; a foreign one answers the same).</summary>
+    public const string AttachmentNotFound = "attachment_not_found";
     public const string Cancelled = "cancelled";
     public const string Timeout = "timeout";
     /// <summary>The engine failed while handling the command (a defect, logged as an error with the details).</summary>
@@ -67,6 +73,8 @@ public class PromptActorsException : Exception
         ErrorCodes.ProviderError => new ProviderErrorException(r.Detail),
         ErrorCodes.StoreUnavailable => new StoreUnavailableException(r.Detail),
         ErrorCodes.Forbidden => new ForbiddenException(r.Detail),
+        ErrorCodes.PayloadTooLarge => new PayloadTooLargeException(r.Detail),
+        ErrorCodes.UnsupportedMediaType => new UnsupportedMediaTypeException(r.Detail),
         _ => new PromptActorsException(r.Code, r.Detail),
     };
 }
@@ -78,6 +86,8 @@ public sealed class ForbiddenException(string detail) : PromptActorsException(Er
 public sealed class TaskNotFoundException(string detail) : PromptActorsException(ErrorCodes.TaskNotFound, detail);
 public sealed class InstanceBusyException(string detail) : PromptActorsException(ErrorCodes.InstanceBusy, detail);
 public sealed class ChatNotAllowedException(string detail) : PromptActorsException(ErrorCodes.ChatNotAllowed, detail);
+public sealed class PayloadTooLargeException(string detail) : PromptActorsException(ErrorCodes.PayloadTooLarge, detail);
+public sealed class UnsupportedMediaTypeException(string detail) : PromptActorsException(ErrorCodes.UnsupportedMediaType, detail);
 public sealed class InstanceExpiredException(string detail) : PromptActorsException(ErrorCodes.InstanceExpired, detail);
 public sealed class ProviderErrorException(string detail) : PromptActorsException(ErrorCodes.ProviderError, detail);
 public sealed class StoreUnavailableException(string detail, Exception? inner = null)

@@ -89,6 +89,11 @@ public static class HostApp
         if (origins.Length > 0)
             app.UseCors(CorsSetup.Policy); // before the key check: a preflight carries no key
         app.UseMiddleware<ApiKeyMiddleware>();
+        // A message's parts arrive base64-encoded (4 bytes for 3) beside up to MaxInputBytes of text.
+        var maxParts = configuration.GetValue<long?>(PromptActorsOptions.Section + ":Attachments:MaxMessageBytes")
+                       ?? new PromptActors.Attachments.AttachmentOptions().MaxMessageBytes;
+        var maxText = configuration.GetValue<long?>(PromptActorsOptions.Section + ":Instances:MaxInputBytes") ?? 256 * 1024;
+        app.UseMessageBodyLimit(Math.Max(maxBody, maxParts / 3 * 4 + 4 * maxText + 64 * 1024));
         app.MapOpenApi();
         app.MapPromptActorsApi();
         app.MapConsole();

@@ -34,7 +34,8 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
     private IReadOnlyList<string> ReplyWords(IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions)
     {
         var source = messages.LastOrDefault(m => m.Role == ChatRole.User) ?? messages.LastOrDefault();
-        var text = (chatOptions?.Tools is { Count: > 0 } ? LocalTools.Answer(messages) : null) ?? source?.Text ?? string.Empty;
+        var text = (chatOptions?.Tools is { Count: > 0 } ? LocalTools.Answer(messages) : null)
+                   ?? Describe(source) ?? source?.Text ?? string.Empty;
         var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
             words = Fallback.Split(' ');
@@ -50,6 +51,33 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         return reply;
     }
 
+    /// <summary>
+    /// The message's text followed by a description of each image and file it carries (kind, name, media type, size, or the
+    /// URL), so a reply shows what reached the model; null when it carries none.
+    /// </summary>
+    private static string? Describe(ChatMessage? message)
+    {
+        if (message is null || !message.Contents.Any(c => c is DataContent or UriContent))
+            return null;
+        var described = new List<string>();
+        if (message.Text is { Length: > 0 } text)
+            described.Add(text);
+        foreach (var content in message.Contents)
+        {
+            switch (content)
+            {
+                case DataContent d:
+                    var kind = d.HasTopLevelMediaType("image") ? "image" : "file";
+                    described.Add($"[{kind}: {(d.Name is { Length: > 0 } name ? name + ", " : "")}{d.MediaType}, {d.Data.Length} bytes]");
+                    break;
+                case UriContent u:
+                    described.Add($"[image: {u.Uri}]");
+                    break;
+            }
+        }
+        return string.Join(' ', described);
+    }
+
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default) =>
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
@@ -61,8 +89,13 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
         var responseId = Guid.NewGuid().ToString("N");
         var calls = LocalTools.Calls(list, options);
         var input = 0;
+        var estimated = 0; // of images and files, which the tokenizer cannot count
         foreach (var m in list)
+        {
             input += UsageEstimator.CountMessage(m, TokenCounter.O200k);
+            estimated += UsageEstimator.EstimateParts(m);
+        }
+        AdditionalPropertiesDictionary<long>? counts = estimated > 0 ? new() { [UsageEstimator.EstimatedCount] = estimated } : null;
         if (calls.Count > 0)
         {
             await Task.Yield();
@@ -79,6 +112,7 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
                     InputTokenCount = input,
                     OutputTokenCount = argumentTokens,
                     TotalTokenCount = input + argumentTokens,
+                    AdditionalCounts = counts,
                 })],
             };
             yield break;
@@ -113,6 +147,7 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
                 InputTokenCount = input,
                 OutputTokenCount = outputTokens,
                 TotalTokenCount = input + outputTokens,
+                AdditionalCounts = counts,
             })],
         };
     }

@@ -41,6 +41,7 @@ public sealed class PromptActorsStorage : IAsyncDisposable
         Variables = new SqlScopedVariableStore(dialect, time);
         Runs = _runs = new SqlRunStore(dialect);
         ApiKeys = new Access.SqlApiKeyStore(dialect);
+        Attachments = new Attachments.SqlAttachmentStore(dialect);
     }
 
     /// <summary>
@@ -71,6 +72,9 @@ public sealed class PromptActorsStorage : IAsyncDisposable
 
     /// <summary>API keys issued through the host's <c>/v1/keys</c> (only their hashes).</summary>
     public PromptActors.Access.IApiKeyStore ApiKeys { get; }
+
+    /// <summary>The bytes of image and file parts of messages (content-addressed, per owner).</summary>
+    public PromptActors.Attachments.IAttachmentStore Attachments { get; }
 
     internal SqlDialect Dialect => _dialect;
 

@@ -18,6 +18,7 @@ public static class InMemoryStoresExtensions
         services.TryAddSingleton<IScopedVariableStore, InMemoryScopedVariableStore>();
         services.TryAddSingleton<IRunStore, InMemoryRunStore>();
         services.TryAddSingleton<IApiKeyStore, InMemoryApiKeyStore>();
+        services.TryAddSingleton<PromptActors.Attachments.IAttachmentStore, InMemoryAttachmentStore>();
         return services;
     }
 }

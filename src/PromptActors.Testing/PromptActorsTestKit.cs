@@ -58,7 +58,7 @@ public abstract class PromptActorsTestKit : Akka.TestKit.Xunit2.TestKit
         options.Instances.SyncRetryMax = TimeSpan.FromMilliseconds(500);
         configure?.Invoke(options);
         Runtime = PromptActorsRuntime.Start(Sys, options, new PromptActorsServices(Prompts, Variables, Runs, models, Clock,
-            new JsonSchemaValidator()));
+            new JsonSchemaValidator(), Attachments: Attachments));
         Engine = Runtime.Engine;
     }
 
@@ -72,6 +72,9 @@ public abstract class PromptActorsTestKit : Akka.TestKit.Xunit2.TestKit
     protected LocalChatClient Local { get; }
 
     protected InMemoryPromptStore Prompts { get; } = new();
+
+    /// <summary>The bytes of image and file parts sent in messages.</summary>
+    protected InMemoryAttachmentStore Attachments { get; } = new();
     protected InMemoryScopedVariableStore Variables { get; } = new();
     protected InMemoryRunStore Runs { get; } = new();
     protected PromptActorsRuntime Runtime { get; }

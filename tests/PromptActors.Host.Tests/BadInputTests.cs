@@ -9,6 +9,7 @@ public sealed class SeededHost : IAsyncLifetime
 {
     public HostFixture Host { get; } = new();
     public string RunU1 { get; private set; } = "";
+    public string ShaU1 { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
@@ -25,6 +26,11 @@ public sealed class SeededHost : IAsyncLifetime
         Check(accepted);
         RunU1 = (await accepted.Json()).GetProperty("runId").GetString()!;
         await u1.GetStringAsync("/v1/instances/inst-u1/stream"); // wait for the reply
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
+        Check(await u1.PostJson("/v1/instances/inst-u1/messages",
+            $$"""{"userInput":"look","parts":[{"type":"image","data":"{{Convert.ToBase64String(png)}}","mediaType":"image/png"}]}"""));
+        await u1.GetStringAsync("/v1/instances/inst-u1/stream");
+        ShaU1 = PromptActors.Attachments.AttachmentHash.Of(png);
     }
 
     private static void Check(HttpResponseMessage response)
@@ -78,6 +84,23 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         { "user input over the limit", "POST", "/v1/instances/inst-u1/messages", "{\"userInput\":\"" + new string('y', 2000) + "\"}", Json, U1, 400, "validation_failed" },
         { "message to another tenant's instance", "POST", "/v1/instances/inst-u2/messages", """{"userInput":"hi"}""", Json, U1, 404, "instance_not_found" },
         { "message to unknown instance", "POST", "/v1/instances/nope/messages", """{"userInput":"hi"}""", Json, U1, 404, "instance_not_found" },
+        { "part of an unknown type", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"video","url":"https://x.test/v.mp4"}]}""", Json, U1, 400, "validation_failed" },
+        { "part data not base64", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"image","data":"@@@","mediaType":"image/png"}]}""", Json, U1, 400, "validation_failed" },
+        { "image part without a media type", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"image","data":"iVBORw0KGgo="}]}""", Json, U1, 400, "validation_failed" },
+        { "image part of a media type not accepted", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"image","data":"PHN2Zz48L3N2Zz4=","mediaType":"image/svg+xml"}]}""", Json, U1, 415, "unsupported_media_type" },
+        { "file part of a media type not accepted", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"file","data":"TVo=","mediaType":"application/x-msdownload","name":"a.exe"}]}""", Json, U1, 415, "unsupported_media_type" },
+        { "image part over the limit", "POST", "/v1/instances/inst-u1/messages", "{\"userInput\":\"x\",\"parts\":[{\"type\":\"image\",\"mediaType\":\"image/png\",\"data\":\"" + Convert.ToBase64String(new byte[5000]) + "\"}]}", Json, U1, 413, "payload_too_large" },
+        { "parts over the message limit together", "POST", "/v1/instances/inst-u1/messages", "{\"userInput\":\"x\",\"parts\":[" + string.Join(",", Enumerable.Repeat("{\"type\":\"image\",\"mediaType\":\"image/png\",\"data\":\"" + Convert.ToBase64String(new byte[3000]) + "\"}", 3)) + "]}", Json, U1, 413, "payload_too_large" },
+        { "message body over the limit for parts", "POST", "/v1/instances/inst-u1/messages", "{\"userInput\":\"x\",\"parts\":[{\"type\":\"note\",\"text\":\"" + new string('n', 200_000) + "\"}]}", Json, U1, 413, "payload_too_large" },
+        { "too many parts", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"note","text":"1"},{"type":"note","text":"2"},{"type":"note","text":"3"},{"type":"note","text":"4"},{"type":"note","text":"5"}]}""", Json, U1, 400, "validation_failed" },
+        { "image url not http", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"image","url":"javascript:alert(1)"}]}""", Json, U1, 400, "validation_failed" },
+        { "webpage part without its source", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"webpage","text":"hours"}]}""", Json, U1, 400, "validation_failed" },
+        { "part with an unknown field", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[{"type":"text","text":"x","colour":"red"}]}""", Json, U1, 400, "validation_failed" },
+        { "part that is null", "POST", "/v1/instances/inst-u1/messages", """{"userInput":"x","parts":[null]}""", Json, U1, 400, "validation_failed" },
+        { "parts to another tenant's instance", "POST", "/v1/instances/inst-u2/messages", """{"userInput":"x","parts":[{"type":"image","data":"iVBORw0KGgo=","mediaType":"image/png"}]}""", Json, U1, 404, "instance_not_found" },
+        { "another tenant's attachment", "GET", "/v1/attachments/{shaU1}", null, Json, U2, 404, "attachment_not_found" },
+        { "unknown attachment", "GET", "/v1/attachments/0000000000000000000000000000000000000000000000000000000000000000", null, Json, U1, 404, "attachment_not_found" },
+        { "attachment hash malformed", "GET", "/v1/attachments/abc", null, Json, U1, 404, "attachment_not_found" },
         { "cancel another tenant's instance", "POST", "/v1/instances/inst-u2/cancel", null, Json, U1, 404, "instance_not_found" },
         { "delete another tenant's instance", "DELETE", "/v1/instances/inst-u2", null, Json, U1, 404, "instance_not_found" },
         { "stream with a bad Last-Event-ID", "GET", "/v1/instances/inst-u1/stream#last=abc", null, Json, U1, 400, "validation_failed" },
@@ -207,9 +230,9 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         var http = seeded.Host.Client(key);
         var owner = seeded.Host.Client(U1);
         var admin = seeded.Host.Client(Admin);
-        var before = await Snapshot(owner, admin);
+        var before = await Snapshot(owner, admin, seeded.Host.DatabasePath);
 
-        var request = new HttpRequestMessage(new HttpMethod(method), url.Replace("{runU1}", seeded.RunU1).Split('#')[0]);
+        var request = new HttpRequestMessage(new HttpMethod(method), url.Replace("{runU1}", seeded.RunU1).Replace("{shaU1}", seeded.ShaU1).Split('#')[0]);
         if (url.Contains("#last="))
             request.Headers.Add("Last-Event-ID", url.Split("#last=")[1]);
         if (body is not null)
@@ -221,12 +244,17 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
         var problem = await response.Json();
         Assert.Equal(code, problem.GetProperty("code").GetString());
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
-        Assert.Equal(before, await Snapshot(owner, admin));
+        Assert.Equal(before, await Snapshot(owner, admin, seeded.Host.DatabasePath));
     }
 
     /// <summary>What a bad request must not change: the seeded instances' conversation, variables and task counts, the prompts, the keys.</summary>
-    private static async Task<string> Snapshot(HttpClient owner, HttpClient admin)
+    private static async Task<string> Snapshot(HttpClient owner, HttpClient admin, string database)
     {
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}");
+        await db.OpenAsync();
+        await using var count = db.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM attachments";
+        var attachments = (long)(await count.ExecuteScalarAsync())!;
         var view = await (await owner.GetAsync("/v1/instances/inst-u1")).Json();
         return JsonSerializer.Serialize(new
         {
@@ -237,6 +265,7 @@ public sealed class BadInputTests(SeededHost seeded) : IClassFixture<SeededHost>
             prompt = (await (await owner.GetAsync("/v1/prompts/seed")).Json()).GetProperty("version").GetInt32(),
             text = (await (await owner.GetAsync("/v1/prompts/u1-only")).Json()).GetProperty("messages").ToString(),
             keys = (await (await admin.GetAsync("/v1/keys")).Json()).GetProperty("keys").ToString(),
+            attachments,
         });
     }
 }

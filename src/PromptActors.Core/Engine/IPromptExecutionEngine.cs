@@ -95,6 +95,23 @@ public interface IPromptExecutionEngine
         CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Sends a message that may carry parts: images (a URL, or bytes), files and text resources (notes, web pages). Image and
+    /// file bytes are stored once in the attachment store, owned by the instance's scope, before the message is sent; the
+    /// instance journals only their references. A part over <c>PromptActors:Attachments</c>' limits is refused with
+    /// <see cref="PayloadTooLargeException"/>, a media type it does not accept with <see cref="UnsupportedMediaTypeException"/>.
+    /// </summary>
+    Task<MessageAccepted> SendAsync(string instanceId, Attachments.MessageInput message, CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="SendAsync"/>, streaming the reply.</summary>
+    Task<StreamedMessage> SendStreamingAsync(string instanceId, Attachments.MessageInput message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The bytes of an image or file part sent in the caller's scope (any scope for the unrestricted engine); null when there
+    /// is none the caller may read, whether or not another scope has one.
+    /// </summary>
+    Task<Attachments.Attachment?> GetAttachmentAsync(string sha256, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Opens a reply stream (as <see cref="StreamAsync"/>, from chunk <paramref name="fromIndex"/>; with
     /// <paramref name="resumeTaskId"/> as <see cref="ResumeStreamAsync"/>). Refusals (an unknown instance, a task it does not
     /// know) throw here, so a caller can answer them before it starts streaming; reading then sees only reply events.

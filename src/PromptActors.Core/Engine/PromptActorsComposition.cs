@@ -52,7 +52,8 @@ internal static class PromptActorsComposition
         IActorRef promptCache, IActorRef scopedVariables, IActorRef reaper)
     {
         var deps = new InstanceDependencies(promptCache, scopedVariables, reaper, services.Models, services.Runs, services.Time,
-            options.ToInstanceSettings(), PromptActorsNode.Get(system).Materializer, services.Schemas, services.Tools ?? options.Tools);
+            options.ToInstanceSettings(), PromptActorsNode.Get(system).Materializer, services.Schemas, services.Tools ?? options.Tools,
+            services.Attachments);
         return entityId => ExecutionInstanceActor.Props(entityId, deps);
     }
 

@@ -35,6 +35,9 @@ public sealed class PromptActorsOptions
 
     public InstanceOptions Instances { get; set; } = new();
 
+    /// <summary>Images and files in messages (<c>PromptActors:Attachments</c>): sizes and media types accepted.</summary>
+    public Attachments.AttachmentOptions Attachments { get; set; } = new();
+
     /// <summary>Join this node to itself as a one-node cluster (the embedded default; ignored when <see cref="Cluster"/> is enabled).</summary>
     public bool JoinSelf { get; set; } = true;
 
@@ -225,6 +228,7 @@ public sealed class PromptActorsOptions
         Positive(Reaper.SweepInterval, "Reaper:SweepInterval");
         if (Reaper.MaxCompletedPerNode < 0)
             errors.Add($"{Section}:Reaper:MaxCompletedPerNode must be 0 or more (was {Reaper.MaxCompletedPerNode})");
+        errors.AddRange(Attachments.Validate(Section + ":Attachments"));
         if (Instances.MaxInputBytes < 1)
             errors.Add($"{Section}:Instances:MaxInputBytes must be positive (was {Instances.MaxInputBytes})");
         if (Instances.MaxRenderedChars < 1)

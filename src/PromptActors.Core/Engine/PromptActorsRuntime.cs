@@ -14,6 +14,7 @@ namespace PromptActors.Engine;
 /// The stores and models the engine runs against. <paramref name="Schemas"/> checks the JSON schemas of prompts and the
 /// replies under them (PromptActors.Models' <c>JsonSchemaValidator</c>); without one, a prompt with a <c>json_schema</c>
 /// response format cannot be saved. <paramref name="Tools"/> are the tools prompts may offer the model (none when null).
+/// <paramref name="Attachments"/> keeps the bytes of image and file parts; without one, messages may not carry them.
 /// </summary>
 public sealed record PromptActorsServices(
     IPromptStore Prompts,
@@ -22,7 +23,8 @@ public sealed record PromptActorsServices(
     IModelRegistry Models,
     TimeProvider Time,
     IJsonSchemaValidator? Schemas = null,
-    Tools.IToolRegistry? Tools = null);
+    Tools.IToolRegistry? Tools = null,
+    Attachments.IAttachmentStore? Attachments = null);
 
 /// <summary>
 /// The engine started on an actor system its caller made (a TestKit's, or an embedder's own); Akka.Hosting's

@@ -49,16 +49,18 @@ public sealed partial class PromptExecutionEngine
         CancellationToken cancellationToken = default) =>
         ExecuteMessageStreamAsync(instanceId, userInput, requestId, null, cancellationToken);
 
-    public async Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
-        PromptSettings? settings, CancellationToken cancellationToken = default)
+    public Task<StreamedMessage> ExecuteMessageStreamAsync(string instanceId, string? userInput, string? requestId,
+        PromptSettings? settings, CancellationToken cancellationToken = default) =>
+        SendStreamCoreAsync(instanceId, userInput, RequestIdOrNew(requestId), CheckOverrides(settings), null, cancellationToken);
+
+    private async Task<StreamedMessage> SendStreamCoreAsync(string instanceId, string? userInput, string requestId,
+        PromptSettings? settings, IReadOnlyList<Attachments.MessagePart>? parts, CancellationToken cancellationToken)
     {
-        requestId = RequestIdOrNew(requestId);
-        settings = CheckOverrides(settings);
         var deadline = Deadline();
         using var span = Span("promptactors.execute_message", instanceId);
         var trace = PromptActorsTelemetry.CurrentTraceParent();
         var (reply, id) = await AskOwnAsync<object>(instanceId, entity => new ExecuteMessage(entity, userInput, requestId, _caller,
-            Subscribe: true, KeyId: _keyId, Deadline: deadline, Settings: settings, TraceParent: trace), cancellationToken);
+            Subscribe: true, KeyId: _keyId, Deadline: deadline, Settings: settings, TraceParent: trace, Parts: parts), cancellationToken);
         MessageAccepted Own(MessageAccepted accepted) => accepted with { InstanceId = Outward(accepted.InstanceId) };
         switch (reply)
         {

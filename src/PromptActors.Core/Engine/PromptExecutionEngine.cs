@@ -112,17 +112,19 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
         CancellationToken cancellationToken = default) =>
         ExecuteMessageAsync(instanceId, userInput, requestId, null, cancellationToken);
 
-    public async Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId, PromptSettings? settings,
-        CancellationToken cancellationToken = default)
+    public Task<MessageAccepted> ExecuteMessageAsync(string instanceId, string? userInput, string? requestId, PromptSettings? settings,
+        CancellationToken cancellationToken = default) =>
+        SendCoreAsync(instanceId, userInput, RequestIdOrNew(requestId), CheckOverrides(settings), null, cancellationToken);
+
+    private async Task<MessageAccepted> SendCoreAsync(string instanceId, string? userInput, string requestId, PromptSettings? settings,
+        IReadOnlyList<Attachments.MessagePart>? parts, CancellationToken cancellationToken)
     {
-        requestId = RequestIdOrNew(requestId);
-        settings = CheckOverrides(settings);
         var deadline = Deadline();
         using var span = Span("promptactors.execute_message", instanceId);
         var trace = PromptActorsTelemetry.CurrentTraceParent();
         var (accepted, _) = await AskOwnAsync<MessageAccepted>(instanceId,
             id => new ExecuteMessage(id, userInput, requestId, _caller, KeyId: _keyId, Deadline: deadline, Settings: settings,
-                TraceParent: trace),
+                TraceParent: trace, Parts: parts),
             cancellationToken);
         span?.SetTag("promptactors.task.id", accepted.TaskId);
         return accepted with { InstanceId = Outward(accepted.InstanceId) };

@@ -168,7 +168,8 @@ public static class PromptActorsHostingExtensions
                 + "(PromptActors.Testing), and the models with AddPromptActorsModels (PromptActors.Models), or register your own.");
         }
         return new PromptActorsServices(prompts, variables, runs, models, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<IJsonSchemaValidator>(), sp.GetService<Tools.IToolRegistry>() ?? options.Tools);
+            sp.GetService<IJsonSchemaValidator>(), sp.GetService<Tools.IToolRegistry>() ?? options.Tools,
+            sp.GetService<Attachments.IAttachmentStore>());
     }
 
     private sealed class PromptActorsOptionsValidator(string actorSystemName) : IValidateOptions<PromptActorsOptions>

@@ -92,11 +92,17 @@ public sealed partial class ExecutionInstanceActor
     }
 
     private BuiltMessages Build(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
-        IReadOnlyList<ConversationMessage> conversation, string? userInput, string? runId, bool apply)
+        IReadOnlyList<ConversationMessage> conversation, string? userInput, string? runId, bool apply,
+        IReadOnlyList<PromptActors.Attachments.MessagePart>? parts = null)
     {
         var merged = Merge(prompt, scoped, userValues, conversation.Count, runId);
-        return MessageBuilder.Build(prompt, conversation, userInput, merged, apply, _settings.MaxRenderedChars);
+        return MessageBuilder.Build(prompt, conversation, userInput, merged, apply, _settings.MaxRenderedChars, parts);
     }
+
+    /// <summary>Where this instance's model calls load the bytes of image and file parts (its scope's attachments).</summary>
+    private PromptActors.Attachments.AttachmentSource? AttachmentLoader => _deps.Attachments is { } store && _state.Start is { } start
+        ? new PromptActors.Attachments.AttachmentSource(store, TenantIds.Tag(start.Scope))
+        : null;
 
     private MergedVariables Merge(Prompt prompt, ScopedVariableValues scoped, IReadOnlyDictionary<string, string> userValues,
         int messageCount, string? runId) =>

@@ -52,15 +52,17 @@ public sealed partial class ExecutionInstanceActor
         }
         var taskId = NewId();
         var runId = _state.RunId ?? (_state.Config.TrackInRuns ? RunIds.Mint(_instanceId) : null);
-        var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, cmd.UserInput, runId,
-            _state.Config.ApplyVariables);
+        var parts = cmd.Parts is { Count: > 0 } ? cmd.Parts : null;
+        var userInput = parts is not null ? cmd.UserInput ?? "" : cmd.UserInput;
+        var built = Build(ctx.Prompt, ctx.Scoped, _state.UserValues, _state.Conversation, userInput, runId,
+            _state.Config.ApplyVariables, parts);
         if (!built.Ok)
         {
             replyTo.Tell(Refusal(built));
             return;
         }
-        Submit(taskId, _state.RunId is null ? runId : null, cmd.UserInput, built.Messages, model, replyTo, replyWithView: false, ctx,
-            cmd.RequestId, cmd.Subscribe, cmd.KeyId, cmd.Settings, cmd.TraceParent);
+        Submit(taskId, _state.RunId is null ? runId : null, userInput, built.Messages, model, replyTo, replyWithView: false, ctx,
+            cmd.RequestId, cmd.Subscribe, cmd.KeyId, cmd.Settings, cmd.TraceParent, parts);
     }
 
     private void OnUpdateVariables(UpdateVariables cmd)
@@ -85,12 +87,13 @@ public sealed partial class ExecutionInstanceActor
 
     private void Submit(string taskId, string? newRunId, string? userInput, IReadOnlyList<ChatMessage> messages,
         ModelEntry model, IActorRef replyTo, bool replyWithView, ExecContext ctx, string? requestId = null, bool subscribe = false,
-        string? keyId = null, PromptSettings? settings = null, string? traceParent = null)
+        string? keyId = null, PromptSettings? settings = null, string? traceParent = null,
+        IReadOnlyList<PromptActors.Attachments.MessagePart>? parts = null)
     {
         var acknowledged = _outbox.TakeAcknowledged();
         _turnContext = (taskId, ctx); // the turn's later model calls run with the same prompt and scoped variables
         var submitted = new MessageSubmitted(taskId, newRunId, userInput, model.Id, model.Provider, Time.GetUtcNow(), requestId,
-            acknowledged, keyId, settings);
+            acknowledged, keyId, settings, parts);
         _persistReplyTo = replyTo;
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(submitted, e =>
@@ -102,7 +105,7 @@ public sealed partial class ExecutionInstanceActor
             BeginTurnTelemetry(traceParent, taskId, model);
             _deps.Reaper.Tell(new InstanceActiveNotice(_instanceId));
             _call?.Dispose();
-            var call = _call = new ModelCall(taskId, messages, model, Time, FirstToken, PublishChunk);
+            var call = _call = new ModelCall(taskId, messages, model, Time, FirstToken, PublishChunk, attachments: AttachmentLoader);
             if (subscribe)
                 OfferStream(replyTo, 0, new MessageAccepted(_instanceId, taskId, _state.RunId)); // before the first chunk
             StartModel(call);

@@ -277,7 +277,8 @@ public sealed partial class ExecutionInstanceActor
         }
         StartModelSpan(model);
         var messages = turn.ActiveStep is ModelCallStep { Repair: { } repair } ? WithRepair(built.Messages, repair) : built.Messages;
-        var call = _call = new ModelCall(turn.TaskId, messages, model, Time, FirstToken, PublishChunk, turn.StreamIndex);
+        var call = _call = new ModelCall(turn.TaskId, messages, model, Time, FirstToken, PublishChunk, turn.StreamIndex,
+            AttachmentLoader);
         StartCall(call, model);
     }
 

@@ -43,7 +43,7 @@ public sealed record StartInstance(
 /// unanswered. (A node restarted at the same address can receive messages sent to its previous incarnation long after.)</para>
 public sealed record ExecuteMessage(string InstanceId, string? UserInput = null, string? RequestId = null, InstanceScope? Caller = null,
     bool Subscribe = false, string? KeyId = null, DateTimeOffset? Deadline = null, Prompts.PromptSettings? Settings = null,
-    string? TraceParent = null) : IInstanceCommand;
+    string? TraceParent = null, IReadOnlyList<Attachments.MessagePart>? Parts = null) : IInstanceCommand;
 
 /// <summary>
 /// Starts this (new) instance as a copy of another's state as of one of its events: its start (prompt, version, settings,

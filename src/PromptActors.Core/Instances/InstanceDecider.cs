@@ -152,7 +152,8 @@ public static class InstanceDecider
         if (state.HasCompletedTurn && !state.Config.AllowChat)
             return new Decision.Refuse(new Rejected(ErrorCodes.ChatNotAllowed,
                 "this instance does not allow follow-up messages (allowChat is off)"));
-        if (InstanceInput.CheckUserInput(cmd.UserInput, required: state.HasCompletedTurn, inputs.Settings) is { } inputError)
+        if (InstanceInput.CheckUserInput(cmd.UserInput, required: state.HasCompletedTurn, inputs.Settings,
+                hasParts: cmd.Parts is { Count: > 0 }) is { } inputError)
             return new Decision.Refuse(new Rejected(ErrorCodes.ValidationFailed, inputError));
         return new Decision.Proceed();
     }

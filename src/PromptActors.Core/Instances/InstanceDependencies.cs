@@ -16,4 +16,5 @@ public sealed record InstanceDependencies(
     InstanceSettings Settings,
     IMaterializer Materializer,
     Prompts.IJsonSchemaValidator? Schemas = null,
-    Tools.IToolRegistry? Tools = null);
+    Tools.IToolRegistry? Tools = null,
+    Attachments.IAttachmentStore? Attachments = null);

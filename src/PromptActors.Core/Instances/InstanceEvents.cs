@@ -49,7 +49,8 @@ public sealed record VariablesUpdated(
 /// <see cref="Synced"/> lists earlier tasks whose final row the run store has confirmed since the last event: the outbox
 /// records its acknowledgements on the next event instead of writing a <see cref="TaskSynced"/> row per turn. A task
 /// whose acknowledgement never reached the journal is written again after recovery (the write is idempotent).
-/// <see cref="Settings"/> are the message's own settings for this turn (null: the instance's).
+/// <see cref="Settings"/> are the message's own settings for this turn (null: the instance's). <see cref="Parts"/> are the
+/// message's images, files and text resources (binary ones by reference: their bytes are in the attachment store).
 /// </summary>
 public sealed record MessageSubmitted(
     string TaskId,
@@ -61,7 +62,8 @@ public sealed record MessageSubmitted(
     string? RequestId = null,
     IReadOnlyList<string>? Synced = null,
     string? KeyId = null,
-    Prompts.PromptSettings? Settings = null) : IInstanceEvent;
+    Prompts.PromptSettings? Settings = null,
+    IReadOnlyList<Attachments.MessagePart>? Parts = null) : IInstanceEvent;
 
 /// <summary>
 /// The turn completed with <see cref="Text"/>. Usage, cost and times are the turn's (every model call of it; time to first

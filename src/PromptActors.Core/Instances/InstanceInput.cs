@@ -9,11 +9,11 @@ public static class InstanceInput
 {
     public const int MaxNameLength = 256;
 
-    public static string? CheckUserInput(string? input, bool required, InstanceSettings settings)
+    public static string? CheckUserInput(string? input, bool required, InstanceSettings settings, bool hasParts = false)
     {
         if (input is null)
-            return required ? "userInput is required for a follow-up message" : null;
-        if (string.IsNullOrWhiteSpace(input))
+            return required && !hasParts ? "userInput (or parts) is required for a follow-up message" : null;
+        if (string.IsNullOrWhiteSpace(input) && !hasParts)
             return "userInput must not be empty";
         return Encoding.UTF8.GetByteCount(input) > settings.MaxInputBytes
             ? $"userInput is larger than the limit of {settings.MaxInputBytes} bytes"

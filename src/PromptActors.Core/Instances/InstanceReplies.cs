@@ -7,10 +7,12 @@ namespace PromptActors.Instances;
 /// <summary>
 /// One conversation message as stored (user text before variable replacement, assistant text verbatim). An assistant
 /// message may carry the tool calls the model asked for (<see cref="ToolCalls"/>); a <see cref="MessageRole.Tool"/> message
-/// is the result of call <see cref="ToolCallId"/> of tool <see cref="ToolName"/>.
+/// is the result of call <see cref="ToolCallId"/> of tool <see cref="ToolName"/>. A user message may carry
+/// <see cref="Parts"/> (images and files by reference, text resources).
 /// </summary>
 public sealed record ConversationMessage(MessageRole Role, string Content, string? TaskId, DateTimeOffset Timestamp,
-    IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, string? ToolName = null);
+    IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, string? ToolName = null,
+    IReadOnlyList<Attachments.MessagePart>? Parts = null);
 
 /// <summary>A call the model asked for: its id (the provider's), the tool's name and the arguments (JSON text).</summary>
 public sealed record ToolCall(string CallId, string Name, string Arguments);

@@ -172,7 +172,8 @@ public sealed partial class InstanceState
                 Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount,
                     [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId, m.Settings);
                 if (m.UserMessage is not null)
-                    Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At));
+                    Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At,
+                        Parts: m.Parts is { Count: > 0 } ? m.Parts : null));
                 Status = InstanceStatus.Executing;
                 CompletedAt = null;
                 UpdatedAt = m.At;

@@ -15,6 +15,7 @@ namespace PromptActors.Instances;
 internal sealed class ModelCall : IDisposable
 {
     private readonly IReadOnlyList<ChatMessage> _request;
+    private readonly Attachments.AttachmentSource? _attachments;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _cts = new();
     private readonly StringBuilder _text = new();
@@ -29,9 +30,11 @@ internal sealed class ModelCall : IDisposable
     /// <param name="firstToken">Runs once, at the call's first chunk.</param>
     /// <param name="publish">Runs for every chunk, in order.</param>
     /// <param name="firstIndex">The stream index of the call's first chunk (the turn's earlier steps used the ones before).</param>
+    /// <param name="attachments">Loads the bytes of the request's image and file parts before the call (null: it has none).</param>
     public ModelCall(string taskId, IReadOnlyList<ChatMessage> request, ModelEntry model, TimeProvider time, Action firstToken,
-        Action<ReplyChunk> publish, int firstIndex = 0)
+        Action<ReplyChunk> publish, int firstIndex = 0, Attachments.AttachmentSource? attachments = null)
     {
+        _attachments = attachments;
         FirstIndex = firstIndex;
         TaskId = taskId;
         _request = request;
@@ -58,8 +61,8 @@ internal sealed class ModelCall : IDisposable
     public void Start(IActorRef instance, ChatOptions options)
     {
         var inbox = _inbox = new ChunkInbox(TaskId);
-        var (client, messages, time, token) = (Model.Client, _request, _time, _cts.Token);
-        _ = Task.Run(() => StreamAsync(instance, inbox, client, messages, options, time, token), CancellationToken.None);
+        var (client, messages, time, token, attachments) = (Model.Client, _request, _time, _cts.Token, _attachments);
+        _ = Task.Run(() => StreamAsync(instance, inbox, client, messages, options, time, token, attachments), CancellationToken.None);
     }
 
     public void Cancel() => _cts.Cancel();
@@ -148,13 +151,17 @@ internal sealed class ModelCall : IDisposable
     public void Dispose() => _cts.Dispose();
 
     private static async Task StreamAsync(IActorRef self, ChunkInbox inbox, IChatClient client, IReadOnlyList<ChatMessage> messages,
-        ChatOptions options, TimeProvider time, CancellationToken token)
+        ChatOptions options, TimeProvider time, CancellationToken token, Attachments.AttachmentSource? attachments)
     {
         var taskId = inbox.TaskId;
         TokenUsage? usage = null;
         List<FunctionCallContent>? calls = null;
         try
         {
+            if (Attachments.AttachmentSource.Refers(messages))
+                messages = attachments is null
+                    ? throw new InvalidOperationException("the message has image or file parts, and this node has no attachment store")
+                    : await attachments.ResolveAsync(messages, token).ConfigureAwait(false);
             await foreach (var update in client.GetStreamingResponseAsync(messages, options, token).WithCancellation(token))
             {
                 foreach (var content in update.Contents)

@@ -9,8 +9,40 @@ namespace PromptActors.Models;
 /// </summary>
 public static class UsageEstimator
 {
+    /// <summary>
+    /// Set in <see cref="UsageDetails.AdditionalCounts"/> by a client whose reported counts include estimates (of parts its
+    /// tokenizer cannot count): the usage is then flagged <see cref="TokenUsage.Estimated"/>.
+    /// </summary>
+    public const string EstimatedCount = "promptactors.estimated_input_tokens";
+
+    /// <summary>Tokens assumed for an image (a 1024×1024 image at OpenAI's high detail: 85 + 4 × 170).</summary>
+    public const int ImageTokens = 765;
+
     public static TokenUsage FromDetails(UsageDetails details) =>
-        new(details.InputTokenCount ?? 0, details.OutputTokenCount ?? 0, details.CachedInputTokenCount ?? 0);
+        new(details.InputTokenCount ?? 0, details.OutputTokenCount ?? 0, details.CachedInputTokenCount ?? 0,
+            Estimated: details.AdditionalCounts?.TryGetValue(EstimatedCount, out var estimated) == true && estimated > 0);
+
+    /// <summary>
+    /// Tokens of the contents of <paramref name="message"/> that a text tokenizer cannot count (images, files): an estimate
+    /// (<see cref="ImageTokens"/> an image, a token per four bytes of a file), never zero for a part that is there.
+    /// </summary>
+    public static int EstimateParts(ChatMessage message)
+    {
+        var count = 0;
+        foreach (var content in message.Contents)
+            count += PartTokens(content);
+        return count;
+    }
+
+    private static int PartTokens(AIContent content) => content switch
+    {
+        DataContent d => d.HasTopLevelMediaType("image") ? ImageTokens : BytesTokens(d.Data.Length),
+        UriContent => ImageTokens,
+        Attachments.AttachmentReference { Part: var p } => p.Type == Attachments.PartTypes.Image ? ImageTokens : BytesTokens(p.Size ?? 0),
+        _ => 0,
+    };
+
+    private static int BytesTokens(long bytes) => (int)Math.Clamp((bytes + 3) / 4, 1, int.MaxValue);
 
     /// <summary>The usage reported in these updates (the last <see cref="UsageContent"/>), or null when there is none.</summary>
     public static TokenUsage? Reported(IEnumerable<ChatResponseUpdate> updates)
@@ -54,7 +86,7 @@ public static class UsageEstimator
                     ? System.Text.Json.JsonSerializer.Serialize(args, AIJsonUtilities.DefaultOptions)
                     : null),
                 FunctionResultContent result => Count(tokens, result.Result?.ToString()),
-                _ => 0,
+                _ => PartTokens(content),
             };
         }
         return count;

@@ -29,14 +29,15 @@ public static class MessageBuilder
         string? newUserInput,
         MergedVariables variables,
         bool applyVariables,
-        int maxChars = int.MaxValue)
+        int maxChars = int.MaxValue,
+        IReadOnlyList<Attachments.MessagePart>? newUserParts = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxChars);
         var messages = new List<ChatMessage>(prompt.Messages.Count + conversation.Count + 1);
         List<string>? missing = applyVariables ? new List<string>() : null;
         long budget = maxChars; // characters the rest of the turn may still use
 
-        bool Add(ChatRole role, string text, bool render, bool userText)
+        bool Add(ChatRole role, string text, bool render, bool userText, IReadOnlyList<Attachments.MessagePart>? parts = null)
         {
             string content;
             if (!render)
@@ -44,10 +45,20 @@ public static class MessageBuilder
             else if (!VariableResolver.TryRender(text, variables, userText ? MissingVariablePolicy.Keep : prompt.MissingVariables,
                          (int)Math.Max(0, budget), out content, userText ? null : missing))
                 return false;
-            budget -= content.Length;
+            budget -= content.Length + Attachments.PartContents.TextLength(parts);
             if (budget < 0)
                 return false;
-            messages.Add(new ChatMessage(role, content));
+            if (parts is not { Count: > 0 })
+            {
+                messages.Add(new ChatMessage(role, content));
+                return true;
+            }
+            // Parts go as they were sent: their text is not a template (variables are not replaced in it).
+            var contents = new List<AIContent>(parts.Count + 1);
+            if (content.Length > 0)
+                contents.Add(new TextContent(content));
+            Attachments.PartContents.Add(contents, parts);
+            messages.Add(new ChatMessage(role, contents));
             return true;
         }
 
@@ -65,10 +76,11 @@ public static class MessageBuilder
                     messages.Add(ToolMessage(m));
                 continue;
             }
-            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant, userText: true);
+            fits = fits && Add(ChatOptionsMapper.ToChatRole(m.Role), m.Content, applyVariables && m.Role != MessageRole.Assistant, userText: true,
+                m.Parts);
         }
         if (newUserInput is not null)
-            fits = fits && Add(ChatRole.User, newUserInput, applyVariables, userText: true);
+            fits = fits && Add(ChatRole.User, newUserInput, applyVariables, userText: true, newUserParts);
         if (!fits)
             return new BuiltMessages(Array.Empty<ChatMessage>(), Array.Empty<string>(), TooLarge: true);
 

@@ -39,14 +39,15 @@ public static class TurnEventCodec
     public static byte[] Write(MessageSubmitted e)
     {
         var settings = e.Settings is null ? null : System.Text.Json.JsonSerializer.Serialize(e.Settings, SettingsJson);
+        var parts = e.Parts is { Count: > 0 } ? System.Text.Json.JsonSerializer.Serialize(e.Parts, SettingsJson) : null;
         var max = 64 + Max(e.TaskId) + Max(e.NewRunId) + Max(e.UserMessage) + Max(e.Model) + Max(e.Provider) + Max(e.RequestId)
-                  + Max(e.KeyId) + Max(settings);
+                  + Max(e.KeyId) + Max(settings) + Max(parts);
         if (e.Synced is { } synced)
             foreach (var id in synced)
                 max += Max(id);
-        return Encode(max, (e, settings), static (o, x) =>
+        return Encode(max, (e, settings, parts), static (o, x) =>
         {
-            var (e, settings) = x;
+            var (e, settings, parts) = x;
             WriteId(o, 1, e.TaskId);
             if (e.NewRunId is not null)
                 WriteId(o, 3, e.NewRunId);
@@ -64,6 +65,8 @@ public static class TurnEventCodec
                 WriteId(o, 14, e.KeyId);
             if (settings is not null)
                 WriteString(o, 16, settings);
+            if (parts is not null)
+                WriteString(o, 17, parts); // the message's parts (JSON; binary ones by reference)
         });
     }
 
@@ -102,6 +105,7 @@ public static class TurnEventCodec
     {
         string? taskId = null, newRunId = null, userMessage = null, model = null, provider = null, requestId = null, keyId = null;
         Prompts.PromptSettings? settings = null;
+        List<Attachments.MessagePart>? parts = null;
         long? ticks = null;
         var offsetMinutes = 0;
         List<string>? synced = null;
@@ -125,11 +129,15 @@ public static class TurnEventCodec
                     settings = System.Text.Json.JsonSerializer.Deserialize<Prompts.PromptSettings>(
                         Field(input, tag, LengthDelimited).ReadString(), SettingsJson);
                     break;
+                case 17:
+                    parts = System.Text.Json.JsonSerializer.Deserialize<List<Attachments.MessagePart>>(
+                        Field(input, tag, LengthDelimited).ReadString(), SettingsJson);
+                    break;
                 default: input.SkipLastField(); break;
             }
         }
         return new MessageSubmitted(Required(taskId, "task id"), newRunId, userMessage, Required(model, "model"),
-            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced, keyId, settings);
+            Required(provider, "provider"), Time(ticks, offsetMinutes), requestId, synced, keyId, settings, parts);
     }
 
     public static ExecutionCompleted ReadCompleted(byte[] bytes)

@@ -95,7 +95,45 @@ public sealed record StartInstanceBody(
 
 /// <summary>POST /v1/instances/{id}/messages; <see cref="Settings"/> are this turn's own (see SettingsOverrides.Allowed).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record MessageBody(string? UserInput, PromptSettingsBody? Settings = null);
+public sealed record MessageBody(string? UserInput, PromptSettingsBody? Settings = null, IReadOnlyList<PartBody?>? Parts = null);
+
+/// <summary>
+/// One part of a message: <c>{"type":"text","text":…}</c>, <c>{"type":"image","url":…}</c>,
+/// <c>{"type":"image","data":base64,"mediaType":…}</c>, <c>{"type":"file","data":base64,"mediaType":…,"name":…}</c>,
+/// <c>{"type":"note","text":…}</c>, <c>{"type":"webpage","text":…,"sourceUrl":…}</c>.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PartBody(string? Type, string? Text = null, string? Url = null, string? Data = null, string? MediaType = null,
+    string? Name = null, string? SourceUrl = null)
+{
+    /// <summary>The parts as the engine takes them (base64 decoded); null and <paramref name="error"/> set when one is not valid.</summary>
+    public static List<PromptActors.Attachments.PartInput>? ToInputs(IReadOnlyList<PartBody?> parts, out string? error)
+    {
+        var inputs = new List<PromptActors.Attachments.PartInput>(parts.Count);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (parts[i] is not { } p)
+            {
+                error = $"parts[{i}] is empty";
+                return null;
+            }
+            byte[]? data = null;
+            if (p.Data is not null)
+            {
+                var bytes = new byte[p.Data.Length * 3 / 4 + 3];
+                if (!Convert.TryFromBase64String(p.Data, bytes, out var written))
+                {
+                    error = $"parts[{i}].data is not valid base64";
+                    return null;
+                }
+                data = bytes.AsSpan(0, written).ToArray();
+            }
+            inputs.Add(new PromptActors.Attachments.PartInput(p.Type ?? "", p.Text, p.Url, data, p.MediaType, p.Name, p.SourceUrl));
+        }
+        error = null;
+        return inputs;
+    }
+}
 
 public sealed record PromptDto(
     string Id, int Version, string Name, string? Description,
@@ -154,6 +192,14 @@ public sealed record InstanceDto(
         role = PromptDto.Role(m.Role), content = m.Content, taskId = m.TaskId, timestamp = m.Timestamp,
         toolCalls = m.ToolCalls?.Select(c => new { callId = c.CallId, name = c.Name, arguments = ToolArguments(c.Arguments) }),
         toolCallId = m.ToolCallId, toolName = m.ToolName,
+        parts = m.Parts?.Select(Part),
+    };
+
+    /// <summary>A message part as shown: a stored one by its hash (its bytes at <c>/v1/attachments/{sha256}</c>), never the bytes.</summary>
+    public static object Part(PromptActors.Attachments.MessagePart p) => new
+    {
+        type = p.Type, text = p.Text, url = p.Url, sha256 = p.Sha256, mediaType = p.MediaType, size = p.Size, name = p.Name,
+        sourceUrl = p.SourceUrl,
     };
 
     public static InstanceDto From(InstanceView v) => new(

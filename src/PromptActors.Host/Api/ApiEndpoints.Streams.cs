@@ -25,12 +25,27 @@ public static partial class ApiEndpoints
             requestId = key;
         }
         PromptSettings? settings = null;
-        if (body?.Settings is { } given)
+        if (body?.Settings is { } givenSettings)
         {
             var errors = new List<string>();
-            settings = given.ToSettings(errors);
+            settings = givenSettings.ToSettings(errors);
             if (errors.Count > 0)
                 return Problems.Of(ErrorCodes.ValidationFailed, string.Join("; ", errors));
+        }
+        if (body?.Parts is { Count: > 0 } given)
+        {
+            if (PartBody.ToInputs(given, out var partError) is not { } parts)
+                return Problems.Of(ErrorCodes.ValidationFailed, partError!);
+            var message = new PromptActors.Attachments.MessageInput(body.UserInput, parts, requestId, settings);
+            if (stream == true)
+            {
+                var sent = await engine.SendStreamingAsync(id, message, ct);
+                metrics.MessageAccepted();
+                return TypedResults.ServerSentEvents(Sse(sent.Events, metrics, ct));
+            }
+            var queued = await engine.SendAsync(id, message, ct);
+            metrics.MessageAccepted();
+            return TypedResults.Accepted($"/v1/instances/{id}/stream", new { taskId = queued.TaskId, runId = queued.RunId });
         }
         if (stream == true)
         {

@@ -57,6 +57,7 @@ public static partial class ApiEndpoints
         v1.MapPost("/instances/{id}/approvals/{callId}", DecideToolCall);
         v1.MapPost("/instances/{id}/tool-results", PostToolResults);
         v1.MapDelete("/instances/{id}", Delete);
+        v1.MapGet("/attachments/{sha256}", GetAttachment);
         v1.MapGet("/runs/{runId}", GetRun);
         v1.MapGet("/runs", ListRuns);
         v1.MapKeyEndpoints();

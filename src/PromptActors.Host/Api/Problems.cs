@@ -12,8 +12,8 @@ public static class Problems
     public const string NotFound = ErrorCodes.NotFound;
     public const string RunNotFound = "run_not_found";
     public const string KeyNotFound = "key_not_found";
-    public const string PayloadTooLarge = "payload_too_large";
-    public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string PayloadTooLarge = ErrorCodes.PayloadTooLarge;
+    public const string UnsupportedMediaType = ErrorCodes.UnsupportedMediaType;
     public const string MethodNotAllowed = "method_not_allowed";
     public const string InternalError = ErrorCodes.InternalError;
 
@@ -23,7 +23,7 @@ public static class Problems
         Unauthorized => 401,
         Forbidden => 403,
         ErrorCodes.PromptNotFound or ErrorCodes.InstanceNotFound or ErrorCodes.TaskNotFound or ErrorCodes.ToolCallNotFound or NotFound
-            or RunNotFound or KeyNotFound => 404,
+            or ErrorCodes.AttachmentNotFound or RunNotFound or KeyNotFound => 404,
         MethodNotAllowed => 405,
         ErrorCodes.InstanceBusy or ErrorCodes.ChatNotAllowed or ErrorCodes.InstanceExists or ErrorCodes.AlreadyDecided
             or ErrorCodes.ToolCallNotAwaiting => 409,

@@ -63,10 +63,12 @@ public static class PromptActorsStorageHostingExtensions
         services.RemoveAll<IScopedVariableStore>();
         services.RemoveAll<IRunStore>();
         services.RemoveAll<PromptActors.Access.IApiKeyStore>();
+        services.RemoveAll<PromptActors.Attachments.IAttachmentStore>();
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Prompts);
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Variables);
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Runs);
         services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().ApiKeys);
+        services.AddSingleton(sp => sp.GetRequiredService<PromptActorsStorage>().Attachments);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageStartupService>());
         return services;
     }

@@ -116,6 +116,10 @@ internal sealed class PostgresDialect : SqlDialect
         var p = (NpgsqlParameter)parameter;
         switch (type)
         {
+            case SqlType.Bytes:
+                p.NpgsqlDbType = NpgsqlDbType.Bytea;
+                p.Value = value ?? DBNull.Value;
+                break;
             case SqlType.Json:
                 p.NpgsqlDbType = NpgsqlDbType.Jsonb;
                 p.Value = value ?? DBNull.Value;

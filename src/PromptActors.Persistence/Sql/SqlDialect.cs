@@ -14,6 +14,8 @@ internal enum SqlType
     Money,
     /// <summary>An array of strings (PostgreSQL only).</summary>
     TextArray,
+    /// <summary>Binary (bytea, BLOB).</summary>
+    Bytes,
 }
 
 /// <summary>

@@ -176,6 +176,7 @@ internal sealed class SqlStatement(SqlDialect dialect, DbCommand command) : ISql
     public SqlStatement Json(string name, string? value) => With(name, value, SqlType.Json);
     public SqlStatement Timestamp(string name, DateTimeOffset? value) => With(name, value, SqlType.Timestamp);
     public SqlStatement Money(string name, decimal? value) => With(name, value, SqlType.Money);
+    public SqlStatement Bytes(string name, byte[]? value) => With(name, value, SqlType.Bytes);
 
     public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
     {

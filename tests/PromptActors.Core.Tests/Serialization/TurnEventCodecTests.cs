@@ -48,12 +48,21 @@ public sealed class TurnEventCodecTests
                     Seed: seed, ReasoningEffort: high ? "high" : null))
             .Null(0.5);
         var ids = Gen.Select(GenId.Null(0.3), GenId.List[0, 4].Null(0.3), GenId.Null(0.3), settings);
-        Gen.Select(GenId, GenId.Null(0.3), GenText.Null(0.3), GenText, GenText, GenTime, ids)
+        var part = Gen.Select(Gen.Int[0, PromptActors.Attachments.PartTypes.All.Count - 1], GenText.Null(0.5), GenText.Null(0.5),
+            Gen.Long[-1, long.MaxValue], Gen.Bool,
+            (typeIndex, text, name, sizeOrNone, stored) => (PromptActors.Attachments.PartTypes.All[typeIndex], text, name,
+                sizeOrNone < 0 ? (long?)null : sizeOrNone, stored)).Select(x =>
+            {
+                var (type, text, name, size, stored) = x;
+                return new PromptActors.Attachments.MessagePart(type, text, stored ? null : "https://x.test/a.png",
+                stored ? new string('a', 64) : null, stored ? "image/png" : null, size, name, text is null ? null : "https://x.test/");
+            });
+        Gen.Select(GenId, GenId.Null(0.3), GenText.Null(0.3), GenText, GenText, GenTime, ids, part.List[0, 4].Select(l => l.Count == 0 ? null : l))
             .Sample(t =>
             {
-                var (taskId, runId, message, model, provider, at, (requestId, synced, keyId, overrides)) = t;
+                var (taskId, runId, message, model, provider, at, (requestId, synced, keyId, overrides), parts) = t;
                 var e = new MessageSubmitted(taskId, runId, message, model, provider, at, requestId, synced?.Count == 0 ? null : synced,
-                    keyId, overrides);
+                    keyId, overrides, parts);
                 var back = TurnEventCodec.ReadSubmitted(TurnEventCodec.Write(e));
                 Assert.Equal(Describe(e), Describe(back));
                 Assert.Equal(e.At, back.At);

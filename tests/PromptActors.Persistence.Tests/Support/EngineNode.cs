@@ -66,7 +66,8 @@ public sealed class EngineNode : IAsyncDisposable
         options.Instances.SyncRetryMax = TimeSpan.FromSeconds(1);
         configure?.Invoke(options);
         var runtime = PromptActorsRuntime.Start(kit.Sys, options,
-            new PromptActorsServices(storage.Prompts, storage.Variables, runs ?? storage.Runs, models, TimeProvider.System));
+            new PromptActorsServices(storage.Prompts, storage.Variables, runs ?? storage.Runs, models, TimeProvider.System,
+                Attachments: storage.Attachments));
         return new EngineNode(kit, runtime, model);
     }
 
