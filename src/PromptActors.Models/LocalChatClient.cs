@@ -52,20 +52,21 @@ public sealed class LocalChatClient(LocalModelOptions? options = null, TimeProvi
     }
 
     /// <summary>
-    /// The message's text followed by a description of each image and file it carries (kind, name, media type, size, or the
-    /// URL), so a reply shows what reached the model; null when it carries none.
+    /// The message's contents in order, each image and file described (kind, name, media type, size, or the URL), so a
+    /// reply shows what reached the model; null when it carries no image or file.
     /// </summary>
     private static string? Describe(ChatMessage? message)
     {
         if (message is null || !message.Contents.Any(c => c is DataContent or UriContent))
             return null;
         var described = new List<string>();
-        if (message.Text is { Length: > 0 } text)
-            described.Add(text);
         foreach (var content in message.Contents)
         {
             switch (content)
             {
+                case TextContent { Text.Length: > 0 } t:
+                    described.Add(t.Text);
+                    break;
                 case DataContent d:
                     var kind = d.HasTopLevelMediaType("image") ? "image" : "file";
                     described.Add($"[{kind}: {(d.Name is { Length: > 0 } name ? name + ", " : "")}{d.MediaType}, {d.Data.Length} bytes]");
