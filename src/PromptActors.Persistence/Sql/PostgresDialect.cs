@@ -108,6 +108,9 @@ internal sealed class PostgresDialect : SqlDialect
         return connection.DisposeAsync();
     }
 
+    public override bool IsBroken(DbConnection connection, Exception ex) =>
+        Journal.PluginSupport.IsBroken((NpgsqlConnection)connection, ex);
+
     public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
 

@@ -97,6 +97,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Returns a connection of <see cref="OpenAsync"/> (to its pool).</summary>
     public virtual ValueTask CloseAsync(DbConnection connection) => connection.DisposeAsync();
 
+    /// <summary>True when <paramref name="ex"/> says <paramref name="connection"/> can no longer be used (not the statement's fault).</summary>
+    public virtual bool IsBroken(DbConnection connection, Exception ex) => false;
+
     /// <summary>True when batched statements are sent with positional parameters (<see cref="PositionalSql"/>).</summary>
     public virtual bool UsesPositionalParameters => false;
 

@@ -2,11 +2,16 @@ using System.Data.Common;
 
 namespace PromptActors.Persistence.Sql;
 
-/// <summary>One open connection (and optionally one write transaction) with a small fluent way to run statements.</summary>
+/// <summary>
+/// One open connection (and optionally one write transaction) with a small fluent way to run statements. When the session's
+/// first statement finds its pooled connection dead (PostgreSQL restarted since it was pooled), the session takes a new
+/// connection (and a new transaction) and runs it once more: nothing of the session had happened yet.
+/// </summary>
 internal sealed class SqlSession : IAsyncDisposable
 {
-    private readonly DbConnection _connection;
+    private DbConnection _connection;
     private DbTransaction? _transaction;
+    private bool _ran; // a statement of this session reached the database
 
     private SqlSession(SqlDialect dialect, DbConnection connection)
     {
@@ -25,7 +30,16 @@ internal sealed class SqlSession : IAsyncDisposable
         var session = await OpenAsync(dialect, cancellationToken);
         try
         {
-            session._transaction = await dialect.BeginWriteAsync(session._connection, cancellationToken);
+            try
+            {
+                session._transaction = await dialect.BeginWriteAsync(session._connection, cancellationToken);
+            }
+            catch (Exception ex) when (dialect.IsBroken(session._connection, ex))
+            {
+                await dialect.CloseAsync(session._connection);
+                session._connection = await dialect.OpenAsync(cancellationToken);
+                session._transaction = await dialect.BeginWriteAsync(session._connection, cancellationToken);
+            }
             return session;
         }
         catch
@@ -52,7 +66,40 @@ internal sealed class SqlSession : IAsyncDisposable
         var command = _connection.CreateCommand();
         command.CommandText = text;
         command.Transaction = _transaction;
-        return new SqlStatement(Dialect, command);
+        return new SqlStatement(this, command);
+    }
+
+    /// <summary>Runs <paramref name="run"/>; the session's first statement is run again on a new connection when its own was dead.</summary>
+    internal async Task<T> RunAsync<T>(DbCommand command, Func<DbCommand, Task<T>> run, CancellationToken cancellationToken)
+    {
+        if (_ran)
+            return await run(command);
+        try
+        {
+            var result = await run(command);
+            _ran = true;
+            return result;
+        }
+        catch (Exception ex) when (!_ran && Dialect.IsBroken(_connection, ex))
+        {
+            _ran = true;
+            await ReconnectAsync(cancellationToken);
+            command.Connection = _connection;
+            command.Transaction = _transaction;
+            return await run(command);
+        }
+    }
+
+    private async Task ReconnectAsync(CancellationToken cancellationToken)
+    {
+        var hadTransaction = _transaction is not null;
+        if (_transaction is not null)
+            await _transaction.DisposeAsync();
+        _transaction = null;
+        await Dialect.CloseAsync(_connection); // a broken connection empties the pool: its neighbours are as dead
+        _connection = await Dialect.OpenAsync(cancellationToken);
+        if (hadTransaction)
+            _transaction = await Dialect.BeginWriteAsync(_connection, cancellationToken);
     }
 
     /// <summary>
@@ -60,6 +107,26 @@ internal sealed class SqlSession : IAsyncDisposable
     /// form one implicit transaction: all of them happen, or none.
     /// </summary>
     public async Task ExecuteBatchAsync(IReadOnlyList<SqlBatchStatement> statements, CancellationToken cancellationToken)
+    {
+        if (_ran)
+        {
+            await RunBatchAsync(statements, cancellationToken);
+            return;
+        }
+        try
+        {
+            await RunBatchAsync(statements, cancellationToken);
+            _ran = true;
+        }
+        catch (Exception ex) when (!_ran && Dialect.IsBroken(_connection, ex))
+        {
+            _ran = true;
+            await ReconnectAsync(cancellationToken);
+            await RunBatchAsync(statements, cancellationToken);
+        }
+    }
+
+    private async Task RunBatchAsync(IReadOnlyList<SqlBatchStatement> statements, CancellationToken cancellationToken)
     {
         await using var batch = _connection.CreateBatch();
         batch.Transaction = _transaction;
@@ -156,8 +223,10 @@ internal sealed class SqlBatchStatement(string text) : ISqlBinder
 }
 
 /// <summary>A command being built: typed parameters, then one execution (which disposes it).</summary>
-internal sealed class SqlStatement(SqlDialect dialect, DbCommand command) : ISqlBinder
+internal sealed class SqlStatement(SqlSession session, DbCommand command) : ISqlBinder
 {
+    private readonly SqlDialect dialect = session.Dialect;
+
     void ISqlBinder.Bind(string name, object? value, SqlType type) => With(name, value, type);
 
     public SqlStatement With(string name, object? value, SqlType type)
@@ -181,14 +250,14 @@ internal sealed class SqlStatement(SqlDialect dialect, DbCommand command) : ISql
     public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
     {
         await using (command)
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            return await session.RunAsync(command, c => c.ExecuteNonQueryAsync(cancellationToken), cancellationToken);
     }
 
     public async Task<object?> ScalarAsync(CancellationToken cancellationToken)
     {
         await using (command)
         {
-            var value = await command.ExecuteScalarAsync(cancellationToken);
+            var value = await session.RunAsync(command, c => c.ExecuteScalarAsync(cancellationToken), cancellationToken);
             return value is DBNull ? null : value;
         }
     }
@@ -197,11 +266,14 @@ internal sealed class SqlStatement(SqlDialect dialect, DbCommand command) : ISql
     {
         await using (command)
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var rows = new List<T>();
-            while (await reader.ReadAsync(cancellationToken))
-                rows.Add(map(reader));
-            return rows;
+            return await session.RunAsync(command, async c =>
+            {
+                await using var reader = await c.ExecuteReaderAsync(cancellationToken);
+                var rows = new List<T>();
+                while (await reader.ReadAsync(cancellationToken))
+                    rows.Add(map(reader));
+                return rows;
+            }, cancellationToken);
         }
     }
 }

@@ -120,6 +120,27 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
         }
     }
 
+    [Fact]
+    public async Task After_PostgreSQL_restarts_no_store_call_fails_on_a_dead_pooled_connection()
+    {
+        // The stores' pool holds several connections (calls at once), all dead after the restart: each call's first
+        // statement finds its connection dead, takes a new one and runs again (in a write transaction, the transaction too).
+        var definition = new PromptActors.Prompts.PromptDefinition("p", "p", [new(PromptActors.Prompts.MessageRole.System, "Hi")]);
+        await Storage.Prompts.SaveAsync(definition);
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Storage.Prompts.GetAsync("p", null)));
+
+        await RestartServerAsync();
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Storage.Prompts.GetAsync("p", null)));
+        Assert.All(reads, prompt => Assert.Equal(1, prompt!.Version));
+        await RestartServerAsync();
+        var saves = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Storage.Prompts.SaveAsync(definition)));
+        Assert.Equal([2, 3, 4, 5], saves.Select(s => s.Version).Order());
+        await RestartServerAsync();
+        await Storage.Variables.SetAsync(PromptActors.Variables.ScopeKind.User, "u1", new Dictionary<string, string> { ["a"] = "b" });
+        Assert.Equal("b", (await Storage.Variables.GetAsync(PromptActors.Variables.ScopeKind.User, "u1"))["a"]);
+    }
+
     private async Task RestartServerAsync()
     {
         await postgres.Server.StopAsync();
