@@ -16,14 +16,19 @@ internal sealed class LoadOnceCache<TKey, TGroup, TValue, TWaiter>(TimeProvider 
     private readonly Dictionary<(TKey Key, long Generation), List<TWaiter>> _pending = new();
 
     /// <summary>The value of <paramref name="key"/> if it was loaded less than the TTL ago.</summary>
-    public bool TryGet(TKey key, out TValue value)
+    public bool TryGet(TKey key, out TValue value) => TryGet(key, out value, out _);
+
+    /// <summary>As <see cref="TryGet(TKey, out TValue)"/>, with when the value was loaded.</summary>
+    public bool TryGet(TKey key, out TValue value, out DateTimeOffset loadedAt)
     {
         if (_entries.TryGetValue(key, out var entry) && (ttl == Timeout.InfiniteTimeSpan || time.GetUtcNow() - entry.LoadedAt < ttl))
         {
             value = entry.Value;
+            loadedAt = entry.LoadedAt;
             return true;
         }
         value = default!;
+        loadedAt = default;
         return false;
     }
 

@@ -31,8 +31,9 @@ internal static class PromptActorsComposition
         ActorSystem system, PromptActorsOptions options, PromptActorsServices services)
     {
         var prompts = system.ActorOf(PromptCacheActor.Props(services.Prompts, services.Time, options.PromptLatestTtl), "prompt-cache");
+        var view = PromptActorsNode.Get(system).ScopedVariables = new ScopedVariablesView(services.Time);
         var variables = system.ActorOf(
-            ScopedVariablesActor.Props(services.Variables, services.Time, options.ScopedVariablesTtl), "scoped-variables");
+            ScopedVariablesActor.Props(services.Variables, services.Time, options.ScopedVariablesTtl, view), "scoped-variables");
         var reaper = system.ActorOf(InstanceReaper.Props(
             new ReaperSettings(options.Reaper.CompletedTtl, options.Reaper.MaxCompletedPerNode, options.Reaper.SweepInterval),
             services.Time, () => Region(system)), "instance-reaper");
@@ -53,7 +54,7 @@ internal static class PromptActorsComposition
     {
         var deps = new InstanceDependencies(promptCache, scopedVariables, reaper, services.Models, services.Runs, services.Time,
             options.ToInstanceSettings(), PromptActorsNode.Get(system).Materializer, services.Schemas, services.Tools ?? options.Tools,
-            services.Attachments);
+            services.Attachments, PromptActorsNode.Get(system).ScopedVariables);
         return entityId => ExecutionInstanceActor.Props(entityId, deps);
     }
 

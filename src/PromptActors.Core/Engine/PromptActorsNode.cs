@@ -21,6 +21,9 @@ public sealed class PromptActorsNode : IExtension
 
     public IMaterializer Materializer { get; }
 
+    /// <summary>The scoped-variable answers the node's cache actor publishes for its instances (set when it starts).</summary>
+    internal Variables.ScopedVariablesView? ScopedVariables { get; set; }
+
     public static PromptActorsNode Get(ActorSystem system) => system.WithExtension<PromptActorsNode, Provider>();
 
     private sealed class Provider : ExtensionIdProvider<PromptActorsNode>

@@ -197,7 +197,11 @@ public sealed partial class PromptExecutionEngine
         if (invalidation is InvalidatePrompt p)
             TellIfStarted(_promptCache, p);
         else
+        {
+            if (invalidation is InvalidateScopedVariables v) // instances read it without asking: forget it before the save returns
+                _node.ScopedVariables?.Invalidate(new ScopeKey(v.Kind, v.ScopeId));
             TellIfStarted(_scopedVariables, invalidation);
+        }
     }
 
     /// <summary>A cache not started yet holds nothing stale: an invalidation is only for a cache that exists.</summary>

@@ -45,12 +45,19 @@ public sealed partial class ExecutionInstanceActor
             _prompt = ctx.Prompt;
             return true;
         }
+        var (promptId, version) = (get.PromptId, get.Version);
+        var pinned = _prompt is { } cached && get.ResolveFor is null && cached.Id == promptId && cached.Version == version
+                     && cached.OwnedBy == (get.Owner ?? PromptOwner.BuiltIn);
+        // The usual turn: the pinned prompt is at hand and the node's cache has published the scope's variables.
+        if (pinned && _deps.PublishedVariables?.TryGet(scope, out var published) == true)
+        {
+            ctx = new ExecContext(_prompt!, published);
+            return true;
+        }
         var request = ++_contextRequest;
         var timeout = _settings.AskTimeout;
-        var (promptId, version) = (get.PromptId, get.Version);
-        Task<object> promptTask = _prompt is { } cached && get.ResolveFor is null && cached.Id == promptId && cached.Version == version
-                                  && cached.OwnedBy == (get.Owner ?? PromptOwner.BuiltIn)
-            ? Task.FromResult<object>(new PromptFound(cached))
+        Task<object> promptTask = pinned
+            ? Task.FromResult<object>(new PromptFound(_prompt!))
             : _deps.PromptCache.Ask<object>(get, timeout);
         var scopedTask = _deps.ScopedVariables.Ask<object>(new GetScopedVariables(scope), timeout);
         ContextLoaded.LoadAsync(request, promptId, version, promptTask, scopedTask).PipeTo(Self);

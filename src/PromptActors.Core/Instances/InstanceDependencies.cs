@@ -17,4 +17,5 @@ public sealed record InstanceDependencies(
     IMaterializer Materializer,
     Prompts.IJsonSchemaValidator? Schemas = null,
     Tools.IToolRegistry? Tools = null,
-    Attachments.IAttachmentStore? Attachments = null);
+    Attachments.IAttachmentStore? Attachments = null,
+    Variables.ScopedVariablesView? PublishedVariables = null);
