@@ -166,6 +166,39 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     }
 
     [Fact]
+    public async Task An_image_attached_in_the_console_reaches_the_model_and_shows_under_its_message()
+    {
+        var http = fixture.Client();
+        await http.PutJson("/v1/prompts/console-att", """{"name":"Att","messages":[{"role":"system","content":"Describe."}],"settings":{"model":"local"}}""");
+        var page = await fixture.Browser.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var console = fixture.BaseAddress + "console";
+        await page.GotoAsync(console);
+        await page.FillAsync("#key", HostFixture.KeyU1);
+        await page.ClickAsync("#signin-form button");
+        await page.WaitForSelectorAsync("#view-prompts:not([hidden])");
+        await page.GotoAsync(console + "#run");
+        await page.WaitForFunctionAsync("() => [...document.getElementById('run-prompt').options].some(o => o.value === 'console-att')", null, Patience);
+        await page.SelectOptionAsync("#run-prompt", "console-att");
+        await page.ClickAsync("#run-start");
+        await page.WaitForFunctionAsync("() => document.getElementById('run-instance').textContent.length > 0", null, Patience);
+
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3 };
+        await page.FillAsync("#chat-input", "what is this?");
+        await page.SetInputFilesAsync("#chat-files", new FilePayload { Name = "dot.png", MimeType = "image/png", Buffer = png });
+        await page.ClickAsync("#chat-send");
+        await page.WaitForFunctionAsync("() => document.getElementById('run-status').textContent === 'completed'", null, Patience);
+
+        Assert.Equal("what is this? [image: image/png, 11 bytes]", await page.InnerTextAsync("#reply"));
+        Assert.Contains("[image] image/png, 11 bytes", await page.InnerTextAsync("#conversation"));
+        var sha = PromptActors.Attachments.AttachmentHash.Of(png);
+        Assert.Equal(png, await (await http.GetAsync($"/v1/attachments/{sha}")).Content.ReadAsByteArrayAsync());
+        Assert.Empty(errors);
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Tool_calls_wait_in_the_console_for_an_approval_and_for_a_client_tools_result()
     {
         var http = fixture.Client();

@@ -208,19 +208,42 @@ function setInstance(view) {
 
 function renderConversation(view) {
   const messages = (view.conversation && view.conversation.messages) || [];
-  $("conversation").replaceChildren(...messages.map((m) => el("li", { class: `role-${m.role}` }, `${m.role}: ${m.content}`)));
+  $("conversation").replaceChildren(...messages.map((m) => el("li", { class: `role-${m.role}` },
+    `${m.role}: ${m.content}`, ...(m.parts || []).map(describePart))));
+}
+
+// A part as a line under its message: its kind, name, media type and size (the bytes stay on the server).
+function describePart(p) {
+  const what = p.sha256 ? `${p.name ? p.name + ", " : ""}${p.mediaType}, ${p.size} bytes`
+    : p.url ? p.url : p.sourceUrl ? `${p.sourceUrl}: ${p.text}` : p.text;
+  return el("div", { class: "part" }, `[${p.type}] ${what}`);
+}
+
+// The chosen files as message parts (base64, as the API takes them).
+async function fileParts() {
+  const files = Array.from($("chat-files").files || []);
+  return Promise.all(files.map(async (file) => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    const type = file.type.startsWith("image/") ? "image" : "file";
+    return { type, data: btoa(binary), mediaType: file.type || "application/octet-stream", name: type === "file" ? file.name : undefined };
+  }));
 }
 
 $("chat-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   if (!state.instance) { notice("Start an instance first."); return; }
   const text = $("chat-input").value;
+  const parts = await fileParts();
   $("chat-input").value = "";
+  $("chat-files").value = "";
   $("reply").textContent = "";
   $("reply-stats").textContent = "";
   $("run-status").textContent = "streaming";
   try {
-    await stream("POST", `/v1/instances/${encodeURIComponent(state.instance)}/messages?stream=true`, { userInput: text });
+    const body = parts.length > 0 ? { userInput: text, parts } : { userInput: text };
+    await stream("POST", `/v1/instances/${encodeURIComponent(state.instance)}/messages?stream=true`, body);
   } catch (err) { notice(err.message); $("run-status").textContent = "error"; }
   setInstance(await call("GET", `/v1/instances/${encodeURIComponent(state.instance)}`));
 });
