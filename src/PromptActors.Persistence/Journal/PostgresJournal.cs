@@ -29,7 +29,7 @@ namespace PromptActors.Persistence.Journal;
 public sealed class PostgresJournal : AsyncWriteJournal
 {
     private const int MaxBatch = 512;
-    private const int PrefetchRows = 256;
+    private const int PrefetchRows = RecoveryPrefetch.MaxRows;
     private const int MaxPrefetched = 4096;
 
     private const string InsertSql = """
@@ -37,10 +37,10 @@ public sealed class PostgresJournal : AsyncWriteJournal
         SELECT c, false, p, s, m, f, i, w FROM unnest(@c, @p, @s, @m, @f, @i, @w) AS r(c, p, s, m, f, i, w)
         """;
 
-    private const string HighestSql = "SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = @p";
+    private const string HighestSql = RecoveryPrefetch.HighestSql;
 
-    private const string ReplaySql = """
-        SELECT sequence_number, created, message, manifest, identifier, writer_uuid FROM journal
+    private const string ReplaySql = $"""
+        SELECT {StoredEvent.Columns} FROM journal
         WHERE persistence_id = @p AND sequence_number >= @from AND sequence_number <= @to AND NOT deleted
         ORDER BY sequence_number LIMIT @max
         """;
@@ -56,6 +56,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
     private readonly NpgsqlDataSource _dataSource;
     private readonly Akka.Serialization.Serialization _serialization;
     private readonly WriteBatcher<List<Row>> _writes;
+    private readonly RecoveryPrefetch _recoveries;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Prefetched> _prefetched = new(StringComparer.Ordinal);
     // One writer id per journal (per node process), as Akka.Persistence.Sql stamps its rows: the two read alike.
     private readonly string _writerUuid = Guid.NewGuid().ToString();
@@ -68,6 +69,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
     {
         _dataSource = PluginSupport.DataSource(config, "akka.persistence.journal.sql");
         _serialization = Context.System.Serialization;
+        _recoveries = RecoveryPrefetch.For(Context.System);
         var parallelism = Math.Max(1, config.GetInt("parallelism", 2));
         // Each queued item is the rows of one WriteMessagesAsync call, written together or not at all.
         _writes = new WriteBatcher<List<Row>>(batch => InsertAsync(batch.SelectMany(rows => rows).ToList()), static rows => rows.Count,
@@ -130,9 +132,27 @@ public sealed class PostgresJournal : AsyncWriteJournal
     /// events, so the replay that follows is answered from what this read brought along (one round trip less per
     /// recovery). A longer journal is read by the replay itself.
     /// </summary>
-    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
-        PluginSupport.OnConnectionAsync(_dataSource, connection => ReadHighestAsync(connection, persistenceId, fromSequenceNr, cancellationToken),
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        // The snapshot store's load read this already (when it is ours, on this database): no round trip.
+        if (_recoveries.TryTake(persistenceId, out var read) && read.From == fromSequenceNr + 1)
+        {
+            if (read.Complete && read.Rows.Count > 0)
+                Prefetch(persistenceId, new Prefetched(read.From, read.Rows));
+            else
+                _prefetched.TryRemove(persistenceId, out _);
+            return Task.FromResult(read.Highest);
+        }
+        return PluginSupport.OnConnectionAsync(_dataSource, connection => ReadHighestAsync(connection, persistenceId, fromSequenceNr, cancellationToken),
             cancellationToken);
+    }
+
+    private void Prefetch(string persistenceId, Prefetched rows)
+    {
+        if (_prefetched.Count >= MaxPrefetched)
+            _prefetched.Clear(); // replays that never came (a recovery that stopped in between): forget them
+        _prefetched[persistenceId] = rows;
+    }
 
     private async Task<long> ReadHighestAsync(NpgsqlConnection connection, string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)
@@ -154,11 +174,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             rows.Add(StoredEvent.Read(reader));
         if (rows.Count is > 0 and <= PrefetchRows)
-        {
-            if (_prefetched.Count >= MaxPrefetched)
-                _prefetched.Clear(); // replays that never came (a recovery that stopped in between): forget them
-            _prefetched[persistenceId] = new Prefetched(replayFrom, rows);
-        }
+            Prefetch(persistenceId, new Prefetched(replayFrom, rows));
         else
             _prefetched.TryRemove(persistenceId, out _);
         return highestSequenceNr;
@@ -205,13 +221,6 @@ public sealed class PostgresJournal : AsyncWriteJournal
                 $"journal row {persistenceId}/{row.SequenceNr} has no serializer id (a legacy row format this journal does not read)");
         var payload = _serialization.Deserialize(row.Message, identifier, row.Manifest);
         return new Persistent(payload, row.SequenceNr, persistenceId, row.Manifest, false, ActorRefs.NoSender, row.WriterUuid, row.Created);
-    }
-
-    /// <summary>One journal row as read (columns of <see cref="ReplaySql"/>).</summary>
-    private sealed record StoredEvent(long SequenceNr, long Created, byte[] Message, string Manifest, int? Identifier, string? WriterUuid)
-    {
-        public static StoredEvent Read(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2),
-            r.IsDBNull(3) ? "" : r.GetString(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5));
     }
 
     /// <summary>Events a highest-sequence-number read brought along for the replay that follows it.</summary>

@@ -47,11 +47,13 @@ public sealed class PostgresSnapshotStore : SnapshotStore
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Akka.Serialization.Serialization _serialization;
+    private readonly RecoveryPrefetch _recoveries;
 
     public PostgresSnapshotStore(Config config)
     {
         _dataSource = PluginSupport.DataSource(config, "akka.persistence.snapshot-store.sql");
         _serialization = Context.System.Serialization;
+        _recoveries = RecoveryPrefetch.For(Context.System);
     }
 
     protected override bool AroundReceive(Receive receive, object message) =>
@@ -62,20 +64,44 @@ public sealed class PostgresSnapshotStore : SnapshotStore
         PluginSupport.OnConnectionAsync(_dataSource, connection => LoadAsync(connection, persistenceId, criteria, cancellationToken),
             cancellationToken);
 
+    /// <summary>
+    /// The snapshot, and in the same round trip what the journal is asked next in a recovery (the highest sequence number
+    /// and the events after the snapshot), left for it in <see cref="RecoveryPrefetch"/>.
+    /// </summary>
     private async Task<SelectedSnapshot?> LoadAsync(NpgsqlConnection connection, string persistenceId, SnapshotSelectionCriteria criteria,
         CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(LoadSql, connection);
-        Bind(command.Parameters, persistenceId, criteria);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            return null;
-        var metadata = new SnapshotMetadata(reader.GetString(0), reader.GetInt64(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc));
-        var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
-        if (reader.IsDBNull(5))
-            throw new InvalidOperationException($"snapshot {persistenceId}/{metadata.SequenceNr} has no serializer id");
-        var payload = _serialization.Deserialize((byte[])reader.GetValue(3), reader.GetInt32(5), manifest);
-        return new SelectedSnapshot(metadata, payload);
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var sql in new[] { LoadSql, RecoveryPrefetch.HighestSql, RecoveryPrefetch.EventsSql })
+        {
+            var statement = new NpgsqlBatchCommand(sql);
+            if (sql == RecoveryPrefetch.HighestSql)
+                statement.Parameters.Add(new NpgsqlParameter<string>("p", NpgsqlDbType.Text) { TypedValue = persistenceId });
+            else
+                Bind(statement.Parameters, persistenceId, criteria);
+            batch.BatchCommands.Add(statement);
+        }
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        SelectedSnapshot? selected = null;
+        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var metadata = new SnapshotMetadata(reader.GetString(0), reader.GetInt64(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc));
+            var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
+            if (reader.IsDBNull(5))
+                throw new InvalidOperationException($"snapshot {persistenceId}/{metadata.SequenceNr} has no serializer id");
+            var payload = _serialization.Deserialize((byte[])reader.GetValue(3), reader.GetInt32(5), manifest);
+            selected = new SelectedSnapshot(metadata, payload);
+        }
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var highest = reader.GetInt64(0);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<StoredEvent>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(StoredEvent.Read(reader));
+        var from = (selected?.Metadata.SequenceNr ?? 0) + 1;
+        _recoveries.Put(persistenceId, new RecoveryPrefetch.Entry(from, highest, rows, rows.Count <= RecoveryPrefetch.MaxRows));
+        return selected;
     }
 
     protected override async Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
