@@ -64,6 +64,32 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
     }
 
     [Fact]
+    public async Task After_a_snapshot_the_events_a_recovery_brings_along_and_a_longer_tail_are_replayed_whole_and_in_order()
+    {
+        // The snapshot store's load brings the highest number and up to 256 events after the snapshot for the journal;
+        // a tail longer than that is read by the replay. Both recover exactly the events after the snapshot.
+        foreach (var (id, tail) in new[] { ("snap-short", 10), ("snap-long", 300) })
+        {
+            using (var kit = Kit())
+            {
+                var actor = kit.Sys.ActorOf(Props.Create(() => new Recorder(id)));
+                for (var e = 0; e < 5; e++)
+                    await actor.Ask<string>("s" + e, TimeSpan.FromSeconds(10));
+                Assert.Equal("snapshot saved", await actor.Ask<string>(TakeSnapshot.Instance, TimeSpan.FromSeconds(10)));
+                await Task.WhenAll(Enumerable.Range(0, tail).Select(e => actor.Ask<string>("t" + e, TimeSpan.FromSeconds(30))));
+            }
+            using var again = Kit();
+            var recovered = again.Sys.ActorOf(Props.Create(() => new Recorder(id)));
+            var state = await recovered.Ask<Recorded>(Get.Instance, TimeSpan.FromSeconds(10));
+            Assert.Equal(5, state.FromSnapshot);
+            Assert.Equal(5 + tail, state.Events.Length);
+            Assert.Equal(5 + tail, state.LastSequenceNr);
+            Assert.Equal(Enumerable.Range(0, tail).Select(e => "t" + e).Order(), state.Events.Skip(5).Order());
+            Assert.Equal($"ok {6 + tail}", await recovered.Ask<string>("next", TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    [Fact]
     public async Task Deleting_keeps_the_highest_sequence_number_so_the_next_event_goes_on_from_it()
     {
         using (var kit = Kit())
