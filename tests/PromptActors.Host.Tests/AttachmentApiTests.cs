@@ -44,6 +44,13 @@ public sealed class AttachmentApiTests(HostFixture host) : IClassFixture<HostFix
         Assert.False(parts[0].TryGetProperty("data", out _));
         Assert.True(view.GetProperty("execution").GetProperty("lastMessageStats").GetProperty("usageEstimated").GetBoolean());
 
+        // The run's task row keeps the parts (by reference) beside the text, for the run's transcript.
+        var runId = view.GetProperty("runTracking").GetProperty("runId").GetString();
+        var task = (await (await client.GetAsync($"/v1/runs/{runId}")).Json()).GetProperty("tasks")[0];
+        Assert.Equal("what are these?", task.GetProperty("userMessage").GetString());
+        Assert.Equal(sha, task.GetProperty("parts")[0].GetProperty("sha256").GetString());
+        Assert.Equal("orders.csv", task.GetProperty("parts")[2].GetProperty("name").GetString());
+
         var served = await client.GetAsync($"/v1/attachments/{sha}");
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         Assert.Equal("image/png", served.Content.Headers.ContentType?.MediaType);

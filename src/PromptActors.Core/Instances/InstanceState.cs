@@ -14,7 +14,8 @@ public sealed record CurrentTask(string TaskId, string? UserMessage, string Mode
     IReadOnlyList<TurnStep>? Steps = null, string? KeyId = null, PromptSettings? Settings = null,
     TokenUsage? UsageSoFar = null, decimal? CostSoFar = null, double? FirstTokenMs = null,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
-    int StreamIndex = 0)
+    int StreamIndex = 0,
+    IReadOnlyList<Attachments.MessagePart>? Parts = null)
 {
     /// <summary>All tool calls of the turn so far, latest step first.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -170,7 +171,7 @@ public sealed partial class InstanceState
                 }
                 TaskCount++;
                 Current = new CurrentTask(m.TaskId, m.UserMessage, m.Model, m.Provider, m.At, TaskCount,
-                    [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId, m.Settings);
+                    [new ModelCallStep(m.Model, m.Provider, m.At)], m.KeyId, m.Settings, Parts: m.Parts is { Count: > 0 } ? m.Parts : null);
                 if (m.UserMessage is not null)
                     Conversation.Add(new ConversationMessage(MessageRole.User, m.UserMessage, m.TaskId, m.At,
                         Parts: m.Parts is { Count: > 0 } ? m.Parts : null));
@@ -377,7 +378,7 @@ public sealed partial class InstanceState
             Unsynced[taskId] = new RunTaskRecord(RunInfo(start), taskId, current.Provider, current.Model, current.UserMessage,
                 status, text, code, detail, usage.InputTokens, usage.OutputTokens, usage.TotalTokens, cost, ttft, total,
                 current.SubmittedAt, at, at, current.Sequence, current.KeyId, current.Settings, ToolLedger(current),
-                ModelCallRows(current, status, usage, cost, callTtft, at));
+                ModelCallRows(current, status, usage, cost, callTtft, at), current.Parts);
         }
     }
 

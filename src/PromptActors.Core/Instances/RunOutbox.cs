@@ -109,7 +109,7 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
             return;
         var record = new RunTaskRecord(state.RunInfo(state.Start!), current.TaskId, current.Provider, current.Model,
             current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null, current.Sequence, current.KeyId,
-            current.Settings);
+            current.Settings, Parts: current.Parts);
         var (logger, runs) = (log, store);
         // One after another, so the streaming mark never lands before the pending row it updates.
         _progress = _progress.ContinueWith(_ => status == RunTaskStatus.Pending

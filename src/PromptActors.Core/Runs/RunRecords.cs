@@ -59,7 +59,8 @@ public sealed record RunTaskRecord(
     string? KeyId = null,
     Prompts.PromptSettings? Settings = null,
     IReadOnlyList<ToolCallRecord>? ToolCalls = null,
-    IReadOnlyList<ModelCallRecord>? ModelCalls = null) : IPromptActorsMessage
+    IReadOnlyList<ModelCallRecord>? ModelCalls = null,
+    IReadOnlyList<Attachments.MessagePart>? Parts = null) : IPromptActorsMessage
 {
     public bool IsTerminal => Status is RunTaskStatus.Completed or RunTaskStatus.Failed or RunTaskStatus.Cancelled;
 

@@ -273,6 +273,7 @@ public static class RunDto
             provider = t.Provider,
             model = t.Model,
             userMessage = t.UserMessage,
+            parts = t.Parts?.Select(InstanceDto.Part),
             responseText = t.ResponseText,
             // A completed reply under a JSON response format is that JSON (checked when it completed), parsed.
             output = t.Status == RunTaskStatus.Completed && t.ResponseText is { } text

@@ -138,7 +138,7 @@ internal sealed partial class SqlRunStore
             r.IsDBNull(15) ? null : _dialect.ReadTimestamp(r, 15),
             r.GetInt32(17),
             r.GetStringOrNull(18),
-            request.Settings), r.GetInt32(19), r.GetStringOrNull(20));
+            request.Settings, Parts: request.Parts), r.GetInt32(19), r.GetStringOrNull(20));
     }
 
     internal static string StatusName(RunTaskStatus status) => status switch
@@ -161,8 +161,12 @@ internal sealed partial class SqlRunStore
         _ => throw new InvalidOperationException($"ai_tasks.status '{name}' is not a known status"),
     };
 
-    /// <summary>ai_tasks.request_data: what the caller sent for this task (its own settings only when it set some).</summary>
-    private sealed record TaskRequest(string? UserMessage, PromptSettings? Settings = null);
+    /// <summary>
+    /// ai_tasks.request_data: what the caller sent for this task (its own settings only when it set some; its parts, images
+    /// and files by reference, only when it had some).
+    /// </summary>
+    private sealed record TaskRequest(string? UserMessage, PromptSettings? Settings = null,
+        IReadOnlyList<PromptActors.Attachments.MessagePart>? Parts = null);
 
     /// <summary>ai_tasks.response_errors: why the task did not complete.</summary>
     private sealed record TaskErrors(string? Code, string? Detail);

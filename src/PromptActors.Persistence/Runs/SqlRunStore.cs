@@ -302,7 +302,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
             .Text("task_name", TaskName)
             .Text("provider", task.Provider)
             .Text("model", task.Model)
-            .Json("request_data", StorageJson.Serialize(new TaskRequest(task.UserMessage, task.Settings)))
+            .Json("request_data", StorageJson.Serialize(new TaskRequest(task.UserMessage, task.Settings, task.Parts)))
             .Timestamp("created_at", task.CreatedAt)
             .Int32("seq", task.Sequence)
             .Text("status", StatusName(task.Status))
