@@ -105,7 +105,8 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         var stored = view.GetProperty("conversation").GetProperty("messages").EnumerateArray()
             .Last(m => m.GetProperty("role").GetString() == "assistant").GetProperty("content").GetString()!;
         Assert.Equal(stored, await page.InnerTextAsync("#reply"));
-        Assert.Contains(stored, await page.InnerTextAsync("#conversation"));
+        // The conversation is fetched again after the stream's `completed` event: wait for it, not for the status.
+        await page.WaitForFunctionAsync("t => document.getElementById('conversation').textContent.includes(t)", stored, Patience);
         Assert.Contains("tokens", await page.InnerTextAsync("#reply-stats"));
         await Shot(page, "run");
 
@@ -191,7 +192,8 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await page.WaitForFunctionAsync("() => document.getElementById('run-status').textContent === 'completed'", null, Patience);
 
         Assert.Equal("what is this? [image: image/png, 11 bytes]", await page.InnerTextAsync("#reply"));
-        Assert.Contains("[image] image/png, 11 bytes", await page.InnerTextAsync("#conversation"));
+        await page.WaitForFunctionAsync("t => document.getElementById('conversation').textContent.includes(t)",
+            "[image] image/png, 11 bytes", Patience);
         var sha = PromptActors.Attachments.AttachmentHash.Of(png);
         Assert.Equal(png, await (await http.GetAsync($"/v1/attachments/{sha}")).Content.ReadAsByteArrayAsync());
         Assert.Empty(errors);
