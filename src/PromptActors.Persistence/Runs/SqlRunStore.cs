@@ -143,7 +143,8 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
         _laterWriteSql = $"{serialize}{InsertRunSql};\n{UpdateTaskSql};\n{InsertTaskIfMissingSql};\n{refreshTotals}";
         if (dialect.BatchesRunWrites)
         {
-            _writes = new WriteBatcher<Write>(WriteBatchAsync, static _ => 1, MaxBatch, writers: 1, RunStoreMetrics.BatchTaken);
+            _writes = new WriteBatcher<Write>(WriteBatchAsync, static _ => 1, MaxBatch, writers: 1, RunStoreMetrics.BatchTaken,
+                startOnCaller: false);
         }
     }
 
