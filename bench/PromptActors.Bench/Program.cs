@@ -13,6 +13,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.WriteLine("  --smoke           tiny sizes, finishes in seconds; never writes bench/RESULTS.md");
     Console.WriteLine("  --no-results      do not append to bench/RESULTS.md");
     Console.WriteLine("  --default-reaper  keep the engine's reaper defaults (50 completed instances per node)");
+    Console.WriteLine("  --two-calls       engine turns send, then subscribe (two calls) instead of ExecuteMessageStreamAsync");
     Console.WriteLine("  --<size> N        override a size (e.g. --instances 500 --messages 5); see each scenario");
     Console.WriteLine("  --akka \"HOCON\"    extra Akka configuration for the engine (to measure a configuration change)");
     Console.WriteLine("  --connection \"…\" extra connection-string keywords for the engine's database");
@@ -36,6 +37,7 @@ for (var i = 1; i < args.Length; i++)
         case "--smoke": smoke = true; break;
         case "--no-results": noResults = true; break;
         case "--default-reaper": defaultReaper = true; break;
+        case "--two-calls": Turns.TwoCalls = true; break;
         case var a when a.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length:
             overrides[a[2..]] = args[++i];
             break;

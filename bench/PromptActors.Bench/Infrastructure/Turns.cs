@@ -55,8 +55,15 @@ public sealed class TurnStats
 public static class Turns
 {
     /// <summary>
-    /// One turn through the engine: ExecuteMessageAsync, then StreamAsync until the terminal event. TTFT is the time from
-    /// the ExecuteMessageAsync call to the first ReplyChunk seen by StreamAsync.
+    /// How <see cref="EngineAsync"/> sends: false (the default) with ExecuteMessageStreamAsync, the message and the
+    /// subscription in one call to the instance, as the HTTP host's <c>?stream=true</c> does; true (<c>--two-calls</c>) with
+    /// ExecuteMessageAsync and then StreamAsync, two round trips to the instance (what the bench did until 2026-12-03).
+    /// </summary>
+    public static bool TwoCalls { get; set; }
+
+    /// <summary>
+    /// One turn through the engine until the terminal event (see <see cref="TwoCalls"/>). TTFT is the time from the send to
+    /// the first ReplyChunk read.
     /// </summary>
     public static async Task<TurnResult> EngineAsync(IPromptExecutionEngine engine, string instanceId, string input,
         CancellationToken cancellationToken = default)
@@ -64,10 +71,21 @@ public static class Turns
         var start = Stopwatch.GetTimestamp();
         try
         {
-            var accepted = await engine.ExecuteMessageAsync(instanceId, input, cancellationToken);
+            MessageAccepted accepted;
+            IAsyncEnumerable<ReplyEvent> events;
+            if (TwoCalls)
+            {
+                accepted = await engine.ExecuteMessageAsync(instanceId, input, cancellationToken);
+                events = engine.StreamAsync(instanceId, 0, cancellationToken);
+            }
+            else
+            {
+                var sent = await engine.ExecuteMessageStreamAsync(instanceId, input, cancellationToken);
+                (accepted, events) = (sent.Accepted, sent.Events);
+            }
             var ttft = double.NaN;
             var chunks = 0;
-            await foreach (var e in engine.StreamAsync(instanceId, 0, cancellationToken))
+            await foreach (var e in events)
             {
                 switch (e)
                 {

@@ -190,6 +190,9 @@ public sealed class PromptActorsOptions
         public TimeSpan SyncRetryMax { get; set; } = TimeSpan.FromMinutes(1);
         public TimeSpan CleanupSyncWait { get; set; } = TimeSpan.FromSeconds(10);
         public TimeSpan RunReadSyncWait { get; set; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>How long a turn runs before its task row is written as pending or streaming (zero: at once).</summary>
+        public TimeSpan ProgressRowDelay { get; set; } = TimeSpan.FromMilliseconds(50);
         public string? JournalPluginId { get; set; }
         public string? SnapshotPluginId { get; set; }
 
@@ -246,6 +249,8 @@ public sealed class PromptActorsOptions
         Positive(Instances.SyncRetryMin, "Instances:SyncRetryMin");
         Positive(Instances.CleanupSyncWait, "Instances:CleanupSyncWait");
         Positive(Instances.RunReadSyncWait, "Instances:RunReadSyncWait");
+        if (Instances.ProgressRowDelay < TimeSpan.Zero || Instances.ProgressRowDelay > TimeSpan.FromMinutes(1))
+            errors.Add($"{Section}:Instances:ProgressRowDelay must be between 00:00:00 and 00:01:00 (was {Instances.ProgressRowDelay})");
         if (Instances.SubscriberBuffer is < 1 or > 1_000_000)
             errors.Add($"{Section}:Instances:SubscriberBuffer must be between 1 and 1000000 (was {Instances.SubscriberBuffer})");
         if (Instances.SyncRetryMax < Instances.SyncRetryMin)
@@ -277,6 +282,7 @@ public sealed class PromptActorsOptions
         SyncRetryMax = Instances.SyncRetryMax,
         CleanupSyncWait = Instances.CleanupSyncWait,
         RunReadSyncWait = Instances.RunReadSyncWait,
+        ProgressRowDelay = Instances.ProgressRowDelay,
         JournalPluginId = Instances.JournalPluginId,
         SnapshotPluginId = Instances.SnapshotPluginId,
         ToolTimeout = Instances.ToolTimeout,

@@ -70,6 +70,7 @@ public sealed partial class ExecutionInstanceActor
             _turnEvents = null;
             _turnContext = null;
             _cancelRequested = false;
+            ForgetProgressRow();
             _fanOut?.Complete(Terminal(_state.LastTask!));
             foreach (var w in _cancelWaiters)
                 w.Tell(new CancelResult(_instanceId, taskId, e is ExecutionCancelled));

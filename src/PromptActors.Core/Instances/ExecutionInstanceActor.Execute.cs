@@ -113,7 +113,7 @@ public sealed partial class ExecutionInstanceActor
                 replyTo.Tell(BuildView(ctx));
             else if (!subscribe)
                 replyTo.Tell(new MessageAccepted(_instanceId, taskId, _state.RunId));
-            _outbox.WriteProgress(_state, RunTaskStatus.Pending, Time.GetUtcNow());
+            ScheduleProgressRow(taskId);
             MaybeSnapshot();
         });
     }
@@ -136,8 +136,50 @@ public sealed partial class ExecutionInstanceActor
     private void FirstToken()
     {
         _state.MarkStreaming();
-        if (_state.Current?.Iteration == 0) // the row says streaming from the turn's first token on
-            _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow());
+        if (_state.Current?.Iteration == 0)
+            _streamedFor = _state.Current.TaskId;
+        // The row says streaming from the turn's first token on (once it is written; until then its first write says so).
+        if (_state.Current?.Iteration == 0 && _progressRowFor == _state.Current.TaskId)
+            _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow(), first: false);
+    }
+
+    /// <summary>
+    /// The running task's row goes to the run store once the turn has run for <see cref="InstanceSettings.ProgressRowDelay"/>
+    /// (pending, or streaming when the first token came): a turn that ends sooner writes only its final row, so a fast turn
+    /// costs one run-store commit instead of three. Zero writes the pending row at once.
+    /// </summary>
+    private void ScheduleProgressRow(string taskId)
+    {
+        _progressRowFor = null;
+        if (_settings.ProgressRowDelay <= TimeSpan.Zero)
+            WriteFirstProgressRow(taskId);
+        else
+            Timers.StartSingleTimer(ProgressRowDue.Key, new ProgressRowDue(taskId), _settings.ProgressRowDelay);
+    }
+
+    private void WriteFirstProgressRow(string taskId)
+    {
+        if (_state.Current is not { } turn || turn.TaskId != taskId || _progressRowFor == taskId)
+            return; // the turn ended first: its final row is all there is
+        _progressRowFor = taskId;
+        // Streaming once the turn's first model call streamed (it may be in its tools by now), as the row would have said.
+        var status = _streamedFor == taskId ? RunTaskStatus.Streaming : RunTaskStatus.Pending;
+        if (_outbox.WriteProgress(_state, status, Time.GetUtcNow(), first: true) is not { } written)
+            return;
+        _progressRowWriting = true; // a run read meanwhile waits for it
+        written.PipeTo(Self, success: () => ProgressRowWritten.Instance);
+    }
+
+    /// <summary>The running task has no row yet (its delay has not passed): a run read has it written first.</summary>
+    private bool OwesProgressRow() =>
+        _state.Config.TrackInRuns && _state.RunId is not null && _state.Current is { } turn && _progressRowFor != turn.TaskId;
+
+    /// <summary>The turn ended: its progress row is no longer due.</summary>
+    private void ForgetProgressRow()
+    {
+        Timers.Cancel(ProgressRowDue.Key);
+        _progressRowFor = null;
+        _streamedFor = null;
     }
 
     private void PublishChunk(ReplyChunk chunk) => _fanOut?.Publish(chunk);

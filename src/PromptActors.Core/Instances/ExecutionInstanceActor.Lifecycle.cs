@@ -76,6 +76,7 @@ public sealed partial class ExecutionInstanceActor
         _outbox.SendAll(_state);
         if (_state.Current is not null)
         {
+            WriteFirstProgressRow(_state.Current.TaskId); // it has run a while already: its row shows it (if it does not yet)
             ResumeTurn(); // a turn in its tools, or past its first model call, goes on
             return;
         }
@@ -140,8 +141,13 @@ public sealed partial class ExecutionInstanceActor
     /// <summary>A run read waits (bounded) for the rows the outbox still owes, so the caller reads its own writes.</summary>
     private void OnAwaitRunRows(AwaitRunRows cmd)
     {
-        if (Carry(cmd) is not Decision.WaitForOutbox)
+        var decision = Decide(cmd);
+        if (decision is Decision.Answer && OwesProgressRow())
+            decision = new Decision.WaitForOutbox(); // the running task's row is written now, so the run and its task exist
+        if (Carry(cmd, decision) is not Decision.WaitForOutbox)
             return;
+        if (OwesProgressRow())
+            WriteFirstProgressRow(_state.Current!.TaskId);
         _outbox.SendAll(_state);
         (_rowWaiters ??= new List<IActorRef>()).Add(Sender);
         if (_rowWaiters.Count == 1)
@@ -150,7 +156,7 @@ public sealed partial class ExecutionInstanceActor
 
     private void AnswerRowWaiters(bool expired)
     {
-        if (_rowWaiters is not { Count: > 0 } || (!expired && _state.Unsynced.Count > 0))
+        if (_rowWaiters is not { Count: > 0 } || (!expired && (_state.Unsynced.Count > 0 || _progressRowWriting)))
             return;
         Timers.Cancel("rows-wait");
         var reply = new RunRowsWritten(_instanceId, _state.Unsynced.Count == 0);

@@ -45,6 +45,10 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
     // The running model call (its chunks are not persisted one by one, only its outcome) and the outbox to the run store.
     private ModelCall? _call;
     private readonly RunOutbox _outbox;
+    // The task whose progress row has been written (null until ProgressRowDelay passed in its turn).
+    private string? _progressRowFor;
+    private string? _streamedFor; // the task whose first model call has streamed its first token
+    private bool _progressRowWriting; // its first progress write is on its way
 
     // Running, passivating, handing off or reaping: what a command gets in each phase is in ExecutionInstanceActor.Lifecycle.cs.
     private InstancePhase _phase = InstancePhase.Running;
@@ -149,6 +153,11 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
             case ApprovalExpired expired: OnApprovalExpired(expired); break;
             case SyncResult result: OnSyncResult(result); break;
             case RetrySync retry: _outbox.Retry(retry, _state); break;
+            case ProgressRowDue due: WriteFirstProgressRow(due.TaskId); break;
+            case ProgressRowWritten:
+                _progressRowWriting = false;
+                AnswerRowWaiters(expired: false);
+                break;
             case CleanupWaitExpired: AnswerCleanupWaiters(expired: true); break;
             case RowsWaitExpired: AnswerRowWaiters(expired: true); break;
             case ReplyStreamEnded ended: _fanOut?.Ended(ended.Id); break;

@@ -41,6 +41,12 @@ public sealed record InstanceSettings
     /// </summary>
     public TimeSpan RunReadSyncWait { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a turn runs before its task row is written as pending (or streaming, once the first token came); a turn
+    /// that ends sooner writes only its final row. Zero writes the pending row as soon as the message is journaled.
+    /// </summary>
+    public TimeSpan ProgressRowDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Timeout of the instance's own asks (prompt cache, scoped variables).</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

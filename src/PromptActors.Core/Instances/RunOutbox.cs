@@ -102,17 +102,22 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
             _acknowledged?.RemoveAll(recorded.Contains);
     }
 
-    /// <summary>Best-effort progress rows (pending, streaming) of the running task; the final row goes through the outbox.</summary>
-    public void WriteProgress(InstanceState state, RunTaskStatus status, DateTimeOffset now)
+    /// <summary>
+    /// Best-effort progress rows (pending, streaming) of the running task; the final row goes through the outbox.
+    /// <paramref name="first"/>: the task has no row yet, so this write creates it (with <paramref name="status"/>, streaming
+    /// too); otherwise a streaming write only marks the row the first write created.
+    /// </summary>
+    /// <returns>Completes when the write is done or failed (failures are logged here); null when nothing is written.</returns>
+    public Task? WriteProgress(InstanceState state, RunTaskStatus status, DateTimeOffset now, bool first)
     {
         if (!state.Config.TrackInRuns || state.RunId is null || state.Current is not { } current)
-            return;
+            return null;
         var record = new RunTaskRecord(state.RunInfo(state.Start!), current.TaskId, current.Provider, current.Model,
             current.UserMessage, status, null, null, null, 0, 0, 0, 0m, null, null, current.SubmittedAt, now, null, current.Sequence, current.KeyId,
             current.Settings, Parts: current.Parts);
         var (logger, runs) = (log, store);
         // One after another, so the streaming mark never lands before the pending row it updates.
-        _progress = _progress.ContinueWith(_ => status == RunTaskStatus.Pending
+        _progress = _progress.ContinueWith(_ => first
                 ? runs.UpsertTaskAsync(record)
                 : runs.MarkStreamingAsync(record), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default)
@@ -128,6 +133,7 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
                 else
                     logger.Warning("Recording progress of task {0} failed: {1}", record.TaskId, t.Exception?.GetBaseException().Message);
             }, TaskContinuationOptions.ExecuteSynchronously);
+        return _progress;
     }
 
     private TimeSpan Backoff(int attempt)
@@ -140,6 +146,18 @@ internal sealed class RunOutbox(IRunStore store, InstanceSettings settings, ILog
 
 /// <summary>The run store answered the write of task <see cref="TaskId"/> (with <see cref="Error"/> when it failed).</summary>
 internal sealed record SyncResult(string TaskId, string? Error) : INoSerializationVerificationNeeded;
+
+/// <summary>The turn of task <see cref="TaskId"/> has run for ProgressRowDelay: its row goes to the run store.</summary>
+internal sealed record ProgressRowDue(string TaskId) : INoSerializationVerificationNeeded
+{
+    public const string Key = "progress-row";
+}
+
+/// <summary>The first progress row of a task is written (or failed): run reads waiting for it are answered.</summary>
+internal sealed record ProgressRowWritten : INoSerializationVerificationNeeded
+{
+    public static readonly ProgressRowWritten Instance = new();
+}
 
 /// <summary>Time to send the row of task <see cref="TaskId"/> again.</summary>
 internal sealed record RetrySync(string TaskId) : INoSerializationVerificationNeeded;
