@@ -136,10 +136,11 @@ public sealed partial class ExecutionInstanceActor
     private void FirstToken()
     {
         _state.MarkStreaming();
-        if (_state.Current?.Iteration == 0)
-            _streamedFor = _state.Current.TaskId;
+        if (_state.Current is not { Iteration: 0 } turn)
+            return;
+        _streamedFor = turn.TaskId;
         // The row says streaming from the turn's first token on (once it is written; until then its first write says so).
-        if (_state.Current?.Iteration == 0 && _progressRowFor == _state.Current.TaskId)
+        if (_progressRowFor == turn.TaskId)
             _outbox.WriteProgress(_state, RunTaskStatus.Streaming, Time.GetUtcNow(), first: false);
     }
 

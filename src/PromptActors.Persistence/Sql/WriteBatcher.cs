@@ -9,10 +9,10 @@ namespace PromptActors.Persistence.Sql;
 /// written again one by one, so one bad item fails alone and the others succeed. Used by the run store (its run-row
 /// writes) and the PostgreSQL journal (its events).
 /// <para>
-/// No thread waits for work: a write that finds a writer slot free becomes the writer itself and starts its batch on the
-/// caller's thread (a lone conversation's write goes out with no hand-off to another thread, which on a small machine
-/// costs a thread wake-up of 0.05–0.2 ms); the writer then goes on, on whatever thread its round trip completed, while
-/// writes are queued, and ends when none are. Callers' continuations run on the writer's thread (they only tell an actor).
+/// No thread waits for work: a write that finds a writer slot free becomes the writer itself and starts its batch, on the
+/// caller's thread when <c>startOnCaller</c> (a lone conversation's journal write goes out with no hand-off to another
+/// thread, which on a small machine costs a thread wake-up of 0.05–0.2 ms), else on a pool thread; the writer then goes
+/// on, on whatever thread its round trip completed, while writes are queued, and ends when none are. Callers' continuations run on the writer's thread (they only tell an actor).
 /// </para>
 /// </summary>
 internal sealed class WriteBatcher<T>
