@@ -26,6 +26,9 @@ public sealed class ScopedVariablesActor : ReceiveActor
         public int Outstanding { get; set; }
         public bool Done { get; set; }
 
+        /// <summary>Why one of the loads failed; the request is refused once all its loads have ended.</summary>
+        public string? Error { get; set; }
+
         /// <summary>When the oldest value of the answer expires; null when a value is not one the cache keeps (not published).</summary>
         public DateTimeOffset? Until { get; set; } = DateTimeOffset.MaxValue;
 
@@ -116,11 +119,15 @@ public sealed class ScopedVariablesActor : ReceiveActor
         var requests = _cache.Complete(loaded.Key, loaded.Generation, loaded.Values ?? None, keep: loaded.Error is null);
         if (loaded.Error is not null)
         {
+            // Refused only once all of a request's loads have ended, so a caller who is told the store failed and asks
+            // again never joins a load of the failed request that is still in flight (and may fail too).
             _log.Warning("Loading {0} variables of {1} failed: {2}", loaded.Key.Kind, loaded.Key.ScopeId, loaded.Error);
             foreach (var r in requests.Where(r => !r.Done))
             {
-                r.Done = true;
-                r.ReplyTo.Tell(new ScopedVariablesUnavailable(loaded.Error));
+                r.Error ??= loaded.Error;
+                r.Outstanding--;
+                if (r.Outstanding == 0)
+                    Complete(r);
             }
             return;
         }
@@ -148,6 +155,11 @@ public sealed class ScopedVariablesActor : ReceiveActor
     private void Complete(Request request)
     {
         request.Done = true;
+        if (request.Error is not null)
+        {
+            request.ReplyTo.Tell(new ScopedVariablesUnavailable(request.Error));
+            return;
+        }
         IReadOnlyDictionary<string, string> Get(ScopeKind kind, string? id) =>
             id is not null && request.Values.TryGetValue(new ScopeKey(kind, id), out var v) ? v : None;
         var s = request.Scope;

@@ -106,6 +106,30 @@ public sealed class ScopedVariablesTests(ITestOutputHelper output) : EngineTestK
     }
 
     [Fact]
+    public async Task A_failed_request_is_refused_only_once_all_its_loads_have_ended()
+    {
+        await Variables.SetAsync(ScopeKind.Org, "o1", new Dictionary<string, string> { ["org_name"] = "Acme" });
+        var orgLoad = new TaskCompletionSource();
+        var loads = 0;
+        Variables.BeforeLoad = () => Interlocked.Increment(ref loads) == 2 ? orgLoad.Task : Task.CompletedTask; // user, then org
+        Variables.FailLoadsWith = new InvalidOperationException("db down");
+        var cache = NewCache();
+        var probe = CreateTestProbe();
+
+        cache.Tell(new GetScopedVariables(new InstanceScope("u1", "o1")), probe.Ref);
+        await AwaitAssertAsync(() => Assert.Equal(2, Volatile.Read(ref loads)));
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the user map failed, the org map is still loading
+        Variables.FailLoadsWith = null;
+        orgLoad.SetResult();
+        Assert.Equal("db down", probe.ExpectMsg<ScopedVariablesUnavailable>().Reason);
+
+        cache.Tell(new GetScopedVariables(new InstanceScope("u1", "o1")), probe.Ref); // asks again: a load of its own
+        Assert.Equal("Acme", probe.ExpectMsg<ScopedVariableValues>().Org["org_name"]);
+        Assert.Equal(2, Variables.LoadCount(ScopeKind.User, "u1"));
+        Assert.Equal(1, Variables.LoadCount(ScopeKind.Org, "o1")); // the org map loaded for the refused request was kept
+    }
+
+    [Fact]
     public async Task Bad_scope_writes_are_refused()
     {
         await Refused<ValidationFailedException>(() => Engine.SetScopeVariablesAsync(ScopeKind.User, "u 1", new Dictionary<string, string>()));
