@@ -60,6 +60,7 @@ public sealed class PostgresJournal : AsyncWriteJournal
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Prefetched> _prefetched = new(StringComparer.Ordinal);
     // One writer id per journal (per node process), as Akka.Persistence.Sql stamps its rows: the two read alike.
     private readonly string _writerUuid = Guid.NewGuid().ToString();
+    private readonly Akka.Pattern.CircuitBreaker _writeBreaker;
 
     /// <summary>One event, serialized.</summary>
     private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int Identifier,
@@ -74,6 +75,80 @@ public sealed class PostgresJournal : AsyncWriteJournal
         // Each queued item is the rows of one WriteMessagesAsync call, written together or not at all.
         _writes = new WriteBatcher<List<Row>>(batch => InsertAsync(batch.SelectMany(rows => rows).ToList()), static rows => rows.Count,
             MaxBatch, parallelism);
+        // The writes' breaker, with the plugin's settings (AsyncWriteJournal keeps its own for replays and deletions).
+        _writeBreaker = new Akka.Pattern.CircuitBreaker(Context.System.Scheduler, config.GetInt("circuit-breaker.max-failures", 10),
+            config.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10)),
+            config.GetTimeSpan("circuit-breaker.reset-timeout", TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>
+    /// Writes are answered here rather than by <see cref="AsyncWriteJournal"/>, which sends every reply through its
+    /// resequencer actor: one mailbox hop, a thread woken, on each event's way back to its actor (the first token of a turn
+    /// waits for one). The replies of a write go to its actor from the thread that finished it, in order, and
+    /// <see cref="WriteMessagesSuccessful"/> (or <see cref="WriteMessagesFailed"/>) last: an actor sends its next write
+    /// only after that reply, so no reply of a later write can overtake one of an earlier write, which is the order the
+    /// resequencer kept. Replays and deletions stay with the base class.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is not WriteMessages write)
+            return base.AroundReceive(receive, message);
+        HandleWrite(write);
+        return true;
+    }
+
+    private void HandleWrite(WriteMessages write)
+    {
+        var atomicWrites = write.Messages.OfType<AtomicWrite>().Count();
+        var self = Self;
+        Task<IImmutableList<Exception?>> result;
+        try
+        {
+            var prepared = PreparePersistentBatch(write.Messages).ToArray();
+            result = _writeBreaker.WithCircuitBreaker(token => WriteMessagesAsync(prepared, token));
+        }
+        catch (Exception ex)
+        {
+            // An event adapter failed: every write of the batch is rejected, as AsyncWriteJournal does.
+            result = Task.FromResult<IImmutableList<Exception?>>(Enumerable.Repeat<Exception?>(ex, atomicWrites).ToImmutableList());
+        }
+        if (result.IsCompleted)
+            Answer(write, atomicWrites, result, self);
+        else
+            result.ContinueWith(t => Answer(write, atomicWrites, t, self), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Tells the writing actor how its write went (on the thread that finished it: no actor state is read).</summary>
+    private void Answer(WriteMessages write, int atomicWrites, Task<IImmutableList<Exception?>> result, IActorRef self)
+    {
+        var failure = result.IsFaulted ? TryUnwrapException(result.Exception!)
+            : result.IsCanceled ? new OperationCanceledException("WriteMessagesAsync canceled, possibly due to timing out.")
+            : null;
+        var rejections = failure is null ? result.Result : null;
+        if (rejections is not null && rejections.Count != atomicWrites)
+            failure = new InvalidOperationException($"WriteMessagesAsync returned {rejections.Count} results for {atomicWrites} writes");
+        var actor = write.PersistentActor;
+        var instance = write.ActorInstanceId;
+        var i = 0;
+        foreach (var envelope in write.Messages)
+        {
+            if (envelope is not AtomicWrite atomic)
+            {
+                actor.Tell(new LoopMessageSuccess(envelope.Payload, instance), envelope.Sender);
+                continue;
+            }
+            var rejected = failure is null ? rejections?[i] : null;
+            i++;
+            foreach (var p in (IEnumerable<IPersistentRepresentation>)atomic.Payload)
+            {
+                object reply = failure is not null ? new WriteMessageFailure(p, failure, instance)
+                    : rejected is not null ? new WriteMessageRejected(p, rejected, instance)
+                    : new WriteMessageSuccess(p, instance);
+                actor.Tell(reply, p.Sender);
+            }
+        }
+        actor.Tell(failure is null ? WriteMessagesSuccessful.Instance : new WriteMessagesFailed(failure, atomicWrites), self);
     }
 
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,

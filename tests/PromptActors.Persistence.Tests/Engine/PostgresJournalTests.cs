@@ -174,6 +174,59 @@ public sealed class PostgresJournalTests(PostgresFixture postgres, ITestOutputHe
     }
 
     [Fact]
+    public async Task Replies_to_a_write_come_back_in_order_with_each_event_s_sender_and_deferred_handlers_between_them()
+    {
+        // The journal answers writes itself (not through AsyncWriteJournal's resequencer): a write that mixes events and
+        // deferred handlers, then the next write, must still run every handler in the order it was asked for.
+        using var kit = Kit();
+        var actor = kit.Sys.ActorOf(Props.Create(() => new Sequencer("sequencer")));
+        for (var round = 0; round < 5; round++)
+        {
+            var expected = new List<string>();
+            for (var i = 0; i < 20; i++)
+            {
+                expected.Add($"r{round}-a{i}");
+                if (i % 3 == 0)
+                    expected.Add($"r{round}-d{i}");
+            }
+            expected.AddRange([$"r{round}-x", $"r{round}-y"]);
+            Assert.Equal(expected, await actor.Ask<string[]>(new Burst(round, 20), TimeSpan.FromSeconds(20)));
+        }
+        Assert.Equal(5 * 22, await ScalarAsync("SELECT COUNT(*) FROM journal WHERE persistence_id = 'sequencer'"));
+        var recorded = await ScalarAsync("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = 'sequencer'");
+        Assert.Equal(5 * 22, recorded); // numbered without gaps, as written
+    }
+
+    private sealed record Burst(int Round, int Count);
+
+    /// <summary>Persists a burst of events with deferred handlers between them; answers with the order the handlers ran in.</summary>
+    private sealed class Sequencer : ReceivePersistentActor
+    {
+        public override string PersistenceId { get; }
+
+        public Sequencer(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            Recover<string>(_ => { });
+            Command<Burst>(burst =>
+            {
+                var replyTo = Sender;
+                var ran = new List<string>();
+                for (var i = 0; i < burst.Count; i++)
+                {
+#pragma warning disable AK1006 // one call per event on purpose: handlers of events and deferrals interleave
+                    PersistAsync($"r{burst.Round}-a{i}", e => ran.Add(Sender.Equals(replyTo) ? e : e + " (wrong sender)"));
+                    if (i % 3 == 0)
+                        DeferAsync($"r{burst.Round}-d{i}", d => ran.Add(d));
+#pragma warning restore AK1006
+                }
+                PersistAll(new[] { $"r{burst.Round}-x", $"r{burst.Round}-y" }, e => ran.Add(e));
+                DeferAsync("end", _ => replyTo.Tell(ran.ToArray()));
+            });
+        }
+    }
+
+    [Fact]
     public async Task A_tagged_event_is_refused_and_the_writer_goes_on()
     {
         // serialize-messages off here: Akka's own journal protocol carries the rejection's exception, which its
