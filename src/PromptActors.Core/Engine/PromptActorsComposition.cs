@@ -54,7 +54,7 @@ internal static class PromptActorsComposition
     {
         var deps = new InstanceDependencies(promptCache, scopedVariables, reaper, services.Models, services.Runs, services.Time,
             options.ToInstanceSettings(), PromptActorsNode.Get(system).Materializer, services.Schemas, services.Tools ?? options.Tools,
-            services.Attachments, PromptActorsNode.Get(system).ScopedVariables);
+            services.Attachments, PromptActorsNode.Get(system).ScopedVariables, PromptActorsNode.Get(system).Instances);
         return entityId => ExecutionInstanceActor.Props(entityId, deps);
     }
 

@@ -21,6 +21,9 @@ public sealed class PromptActorsNode : IExtension
 
     public IMaterializer Materializer { get; }
 
+    /// <summary>The instances running on this node (the engine sends to them directly).</summary>
+    public Instances.InstanceDirectory Instances { get; } = new();
+
     /// <summary>The scoped-variable answers the node's cache actor publishes for its instances (set when it starts).</summary>
     internal Variables.ScopedVariablesView? ScopedVariables { get; set; }
 

@@ -201,7 +201,8 @@ public sealed partial class PromptExecutionEngine : IPromptExecutionEngine
     private async Task<(object Reply, bool Resent)> AttemptAsync(IInstanceCommand command, TimeSpan wait, CancellationToken cancellationToken)
     {
         var region = await _instances.GetAsync(cancellationToken);
-        var first = region.Ask<object>(command, wait, cancellationToken);
+        // A running local instance directly (see InstanceDirectory); the region finds every other one.
+        var first = (_node.Instances.TryGet(command.InstanceId, out var local) ? local : region).Ask<object>(command, wait, cancellationToken);
         if (!_clustered || await Task.WhenAny(first, _node.Nodes.NextRemoval) == first)
             return (await first, false);
         if (await Task.WhenAny(first, Task.Delay(ResendAfterRemoval, cancellationToken)) == first)

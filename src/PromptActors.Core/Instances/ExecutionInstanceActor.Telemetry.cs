@@ -17,6 +17,7 @@ public sealed partial class ExecutionInstanceActor
     protected override void PreStart()
     {
         PromptActorsTelemetry.ActiveInstances.Add(1);
+        _deps.Directory?.Register(_instanceId, Self);
         base.PreStart();
     }
 

@@ -288,6 +288,7 @@ public sealed partial class ExecutionInstanceActor : UntypedPersistentActor, IWi
 
     protected override void PostStop()
     {
+        _deps.Directory?.Unregister(_instanceId, Self);
         // Stopping (passivation, hand-off, shutdown) must also stop the provider call.
         _call?.Cancel();
         _call?.Dispose();

@@ -18,4 +18,5 @@ public sealed record InstanceDependencies(
     Prompts.IJsonSchemaValidator? Schemas = null,
     Tools.IToolRegistry? Tools = null,
     Attachments.IAttachmentStore? Attachments = null,
-    Variables.ScopedVariablesView? PublishedVariables = null);
+    Variables.ScopedVariablesView? PublishedVariables = null,
+    InstanceDirectory? Directory = null);
