@@ -55,6 +55,12 @@ public static class HttpScenario
         })).EnsureSuccessStatusCode();
         await HostPhaseAsync(o, pg, engineDb, http, host.Address, 4, 2, m); // warm-up, not reported
         await MinimalPhaseAsync(pg, baseDb, http, minimal.Address, 4, 2, m);
+        // Then --warmup-turns turns (1,000) one client at a time on each side, as `durable` does: the side measured first
+        // would otherwise pay for the JIT's tiering of the code both share (the local model, Kestrel, Npgsql).
+        var warm = Math.Max(m, o.Size("warmup-turns", 1000, 8));
+        o.Log($"warm-up: {warm} turns each, not reported …");
+        await HostPhaseAsync(o, pg, engineDb, http, host.Address, 1, warm, m);
+        await MinimalPhaseAsync(pg, baseDb, http, minimal.Address, 1, warm, m);
 
         var table = result.Table($"T HTTP clients × {m} turns over SSE, 60-word replies, PostgreSQL {pg.Version} (fsync on)",
             ["metric", .. levels.SelectMany(t => new[] { $"host T={t}", $"minimal T={t}" })]);
