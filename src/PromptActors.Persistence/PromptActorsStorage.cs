@@ -32,14 +32,14 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     private readonly SqlRunStore _runs;
     private readonly TimeSpan _breakerReset;
 
-    private PromptActorsStorage(SqlDialect dialect, ILogger logger, TimeProvider time, TimeSpan breakerReset)
+    private PromptActorsStorage(SqlDialect dialect, ILogger logger, TimeProvider time, TimeSpan breakerReset, TimeSpan runWriteLinger)
     {
         _dialect = dialect;
         _breakerReset = breakerReset;
         _logger = logger;
         Prompts = new SqlPromptStore(dialect, time);
         Variables = new SqlScopedVariableStore(dialect, time);
-        Runs = _runs = new SqlRunStore(dialect);
+        Runs = _runs = new SqlRunStore(dialect, runWriteLinger, time);
         ApiKeys = new Access.SqlApiKeyStore(dialect);
         Attachments = new Attachments.SqlAttachmentStore(dialect);
     }
@@ -52,7 +52,8 @@ public sealed class PromptActorsStorage : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PromptActorsStorage>();
-        return new PromptActorsStorage(SqlDialect.Create(options), logger, time ?? TimeProvider.System, options.BreakerResetTimeout);
+        return new PromptActorsStorage(SqlDialect.Create(options), logger, time ?? TimeProvider.System, options.BreakerResetTimeout,
+            options.RunWriteLinger);
     }
 
     /// <summary>The newest schema version this build creates.</summary>

@@ -30,6 +30,16 @@ public sealed class StorageOptions
 
     public const string BreakerResetTimeoutKey = Section + ":BreakerResetTimeout";
 
+    /// <summary>
+    /// PostgreSQL: how long the run store's writer waits before it sends a batch of task and run rows (default 3 ms; zero
+    /// sends at once). Rows that come one after another, such as a lone conversation's final rows, then share one commit
+    /// instead of each paying an fsync that the conversation's next journal write waits behind. A run read that comes
+    /// right after a reply waits up to this long for the reply's row.
+    /// </summary>
+    public TimeSpan RunWriteLinger { get; set; } = TimeSpan.FromMilliseconds(3);
+
+    public const string RunWriteLingerKey = Section + ":RunWriteLinger";
+
     /// <summary>The provider in canonical form, or null when it is not one we know.</summary>
     internal string? NormalizedProvider => Provider?.Trim().ToLowerInvariant() switch
     {
@@ -66,6 +76,8 @@ public sealed class StorageOptions
         }
         if (BreakerResetTimeout < TimeSpan.FromMilliseconds(100) || BreakerResetTimeout > TimeSpan.FromMinutes(10))
             errors.Add($"{BreakerResetTimeoutKey} must be between 00:00:00.1 and 00:10:00 (was {BreakerResetTimeout})");
+        if (RunWriteLinger < TimeSpan.Zero || RunWriteLinger > TimeSpan.FromMilliseconds(100))
+            errors.Add($"{RunWriteLingerKey} must be between 00:00:00 and 00:00:00.1 (was {RunWriteLinger})");
         return errors;
     }
 }

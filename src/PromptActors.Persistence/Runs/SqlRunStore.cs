@@ -90,7 +90,8 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
     /// <summary>A queued write: a task row, or only its streaming mark.</summary>
     private sealed record Write(RunTaskRecord Task, bool StreamingMark);
 
-    public SqlRunStore(SqlDialect dialect)
+    /// <param name="linger">How long the writer waits before it sends a batch (see <see cref="StorageOptions.RunWriteLinger"/>).</param>
+    public SqlRunStore(SqlDialect dialect, TimeSpan linger = default, TimeProvider? time = null)
     {
         _dialect = dialect;
         var userMessage = dialect.JsonText("request_data", "userMessage");
@@ -144,7 +145,7 @@ internal sealed partial class SqlRunStore : IRunStore, IAsyncDisposable
         if (dialect.BatchesRunWrites)
         {
             _writes = new WriteBatcher<Write>(WriteBatchAsync, static _ => 1, MaxBatch, writers: 1, RunStoreMetrics.BatchTaken,
-                startOnCaller: false);
+                startOnCaller: false, linger: linger, time: time);
         }
     }
 

@@ -14,6 +14,8 @@ namespace PromptActors.Persistence.Sql;
 /// thread, which on a small machine costs a thread wake-up of 0.05–0.2 ms), else on a pool thread; the writer then goes
 /// on, on whatever thread its round trip completed, while writes are queued, and ends when none are. Callers' continuations run on the writer's thread (they only tell an actor).
 /// </para>
+/// <para>With a <c>linger</c>, a writer that starts waits that long before it takes its first batch, so writes that come
+/// one after another (a lone conversation's rows) share a commit instead of each paying its own.</para>
 /// </summary>
 internal sealed class WriteBatcher<T>
 {
@@ -24,6 +26,8 @@ internal sealed class WriteBatcher<T>
     private readonly int _writers;
     private readonly Action<IReadOnlyList<long>>? _taken;
     private readonly bool _startOnCaller;
+    private readonly TimeSpan _linger;
+    private readonly TimeProvider _time;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _active; // writers running now (at most _writers)
     private volatile bool _completed;
@@ -42,9 +46,13 @@ internal sealed class WriteBatcher<T>
     /// as the journal's). False: the batch starts on a pool thread, so the caller (an instance handing its row to the
     /// outbox right after telling its subscribers the reply) goes on at once.
     /// </param>
+    /// <param name="linger">How long a writer that starts waits before taking its first batch (zero: not at all).</param>
+    /// <param name="time">The clock the linger is measured with.</param>
     public WriteBatcher(Func<IReadOnlyList<T>, Task> write, Func<T, int> weight, int maxWeight, int writers,
-        Action<IReadOnlyList<long>>? taken = null, bool startOnCaller = true)
+        Action<IReadOnlyList<long>>? taken = null, bool startOnCaller = true, TimeSpan linger = default, TimeProvider? time = null)
     {
+        _linger = linger;
+        _time = time ?? TimeProvider.System;
         _startOnCaller = startOnCaller;
         _write = write;
         _weight = weight;
@@ -65,7 +73,9 @@ internal sealed class WriteBatcher<T>
         _queue.Enqueue(entry);
         if (!TryAcquire())
             return entry.Done.Task;
-        if (_startOnCaller)
+        if (_linger > TimeSpan.Zero)
+            _ = LingerThenDrainAsync();
+        else if (_startOnCaller)
             _ = DrainAsync(); // runs on this thread until its first round trip is on its way
         else
             ThreadPool.UnsafeQueueUserWorkItem(static batcher => _ = batcher.DrainAsync(), this, preferLocal: false);
@@ -95,6 +105,12 @@ internal sealed class WriteBatcher<T>
     {
         if (_completed && Volatile.Read(ref _active) == 0 && _queue.IsEmpty)
             _completion.TrySetResult();
+    }
+
+    private async Task LingerThenDrainAsync()
+    {
+        await Task.Delay(_linger, _time).ConfigureAwait(false);
+        await DrainAsync().ConfigureAwait(false);
     }
 
     private async Task DrainAsync()

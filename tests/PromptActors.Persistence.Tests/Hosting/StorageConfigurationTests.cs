@@ -45,6 +45,18 @@ public sealed class StorageConfigurationTests : IDisposable
         Assert.Equal(10, config.GetInt("akka.persistence.journal.sql.circuit-breaker.max-failures"));
     }
 
+    [Fact]
+    public void The_run_write_linger_is_validated()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(3), new StorageOptions().RunWriteLinger);
+        Assert.Empty(new StorageOptions { RunWriteLinger = TimeSpan.Zero }.Validate());
+        foreach (var bad in new[] { TimeSpan.FromMilliseconds(-1), TimeSpan.FromMilliseconds(101) })
+            Assert.Contains(new StorageOptions { RunWriteLinger = bad }.Validate(),
+                e => e.StartsWith(StorageOptions.RunWriteLingerKey, StringComparison.Ordinal));
+        Assert.Throws<StorageStartupException>(() =>
+            PromptActorsStorage.Create(new StorageOptions { RunWriteLinger = TimeSpan.FromSeconds(1) }));
+    }
+
     [Theory]
     [InlineData("postgres", $"Host=127.0.0.1;Password={Secret};Port=not-a-port")]
     [InlineData("postgres", $"Host=127.0.0.1;Password={Secret};Flavour=vanilla")]

@@ -12,6 +12,33 @@ public sealed class WriteBatcherTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     [Fact]
+    public async Task With_a_linger_a_writer_waits_before_its_first_batch_and_writes_what_came_meanwhile_together()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var batches = new System.Collections.Concurrent.ConcurrentQueue<int[]>();
+        var batcher = new WriteBatcher<int>(batch =>
+        {
+            batches.Enqueue(batch.ToArray());
+            return Task.CompletedTask;
+        }, static _ => 1, maxWeight: 10, writers: 1, startOnCaller: false, linger: TimeSpan.FromMilliseconds(3), time: time);
+
+        var first = batcher.WriteAsync(1);
+        var second = batcher.WriteAsync(2);
+        var third = batcher.WriteAsync(3);
+        Assert.False(first.IsCompleted); // the writer lingers: nothing is sent before the clock moves
+        Assert.Empty(batches);
+        time.Advance(TimeSpan.FromMilliseconds(3));
+        await Task.WhenAll(first, second, third).WaitAsync(Patience);
+        Assert.Equal([1, 2, 3], Assert.Single(batches)); // one batch, one commit
+
+        var fourth = batcher.WriteAsync(4); // the writer ended: the next write lingers again
+        Assert.False(fourth.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(3));
+        await fourth.WaitAsync(Patience);
+        Assert.Equal(2, batches.Count);
+    }
+
+    [Fact]
     public async Task A_write_to_an_idle_batcher_starts_on_the_callers_thread()
     {
         int? writtenOn = null;
