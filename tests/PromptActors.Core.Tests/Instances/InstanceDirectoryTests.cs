@@ -14,10 +14,9 @@ namespace PromptActors.Tests.Instances;
 public sealed class InstanceDirectoryTests(ITestOutputHelper output)
     : EngineTestKit(output, o => o.Instances.IdlePassivation = TimeSpan.FromMilliseconds(300))
 {
-    private InstanceDirectory Directory => PromptActorsNode.Get(Sys).Instances;
+    private InstanceDirectory Directory => DirectoryLookups.Of(Sys);
 
-    private Task<IActorRef> EntityAsync(string instanceId) =>
-        Sys.ActorSelection($"/system/sharding/{PromptActorsConfig.ShardTypeName}/*/{instanceId}").ResolveOne(TimeSpan.FromSeconds(3));
+    private Task<IActorRef> EntityAsync(string instanceId) => DirectoryLookups.EntityAsync(Sys, instanceId);
 
     [Fact]
     public async Task A_running_instance_is_listed_until_it_passivates_and_its_next_incarnation_is_listed_instead()
@@ -42,10 +41,9 @@ public sealed class InstanceDirectoryTests(ITestOutputHelper output)
 /// <summary>As <see cref="InstanceDirectoryTests"/>, with instances that do not passivate on their own during a test.</summary>
 public sealed class StaleInstanceDirectoryTests(ITestOutputHelper output) : EngineTestKit(output)
 {
-    private InstanceDirectory Directory => PromptActorsNode.Get(Sys).Instances;
+    private InstanceDirectory Directory => DirectoryLookups.Of(Sys);
 
-    private Task<IActorRef> EntityAsync(string instanceId) =>
-        Sys.ActorSelection($"/system/sharding/{PromptActorsConfig.ShardTypeName}/*/{instanceId}").ResolveOne(TimeSpan.FromSeconds(3));
+    private Task<IActorRef> EntityAsync(string instanceId) => DirectoryLookups.EntityAsync(Sys, instanceId);
 
     [Fact]
     public async Task A_command_sent_to_an_incarnation_that_has_stopped_reaches_the_next_one()
@@ -67,4 +65,13 @@ public sealed class StaleInstanceDirectoryTests(ITestOutputHelper output) : Engi
         Assert.True(Directory.TryGet(view.InstanceId, out var next));
         Assert.NotEqual(entity, next);
     }
+}
+
+/// <summary>What both directory test classes look up: the node's directory and an instance's entity actor.</summary>
+internal static class DirectoryLookups
+{
+    public static InstanceDirectory Of(ActorSystem system) => PromptActorsNode.Get(system).Instances;
+
+    public static Task<IActorRef> EntityAsync(ActorSystem system, string instanceId) =>
+        system.ActorSelection($"/system/sharding/{PromptActorsConfig.ShardTypeName}/*/{instanceId}").ResolveOne(TimeSpan.FromSeconds(3));
 }
